@@ -1,0 +1,533 @@
+// marlin_dense.cu — FP16 x INT4 matrix multiply, C[m][n] = A[m][k] * dequant(B)[k][n].
+//
+// Why it is shaped this way
+// -------------------------
+// For small m the product is a pure weight stream: every 4-bit weight is used by only m rows of A,
+// so the kernel is fast exactly when the HBM -> shared memory stream of B never stalls and every
+// other cost (A, scales, dequantisation, tensor-core work, reduction) hides underneath it. All the
+// choices below serve that goal; the kernel is compiled by NVRTC at run time with the tile shape
+// fixed by -D macros so that every loop is unrolled and every register index is static.
+//
+// Data layout (byte-compatible with the reference Marlin packer, see MarlinPacker.cs)
+//  * B is int32 [k/16][2n]. Row kb holds the 16 x n band of codes for k in [16kb, 16kb+16), cut into
+//    64-column chunks of 128 words. Inside a chunk, word 4*t + j (t = lane, j = 0..3) holds the 8 codes
+//    that lane t needs as the mma.m16n8k16 "B" operand of the 16x16 tile j: column t/4 and t/4+8, rows
+//    2(t%4), +1, +8, +9, with nibbles ordered so that (q & 0x000f000f) yields the two rows of one
+//    half2 register directly. One 16-byte load per lane per 16x64 piece is therefore all the
+//    shuffling the kernel ever does: the expensive permutation happened once, offline.
+//  * Scales s are FP16 [k/g][n] (grouped, g = 32, 64, 128) or [1][n] (per output channel), permuted in
+//    chunks so that one 16-byte shared-memory load gives a lane the scales of its 8 columns.
+//  * A is FP16 row-major [m][k], C FP16 row-major [m][n]. A launch covers at most 16*M_BLOCKS rows;
+//    rows past m are zero-filled on load and never stored, so callers pad nothing.
+//
+// Pipeline
+//  * The (n/TN column tiles) x (k/TK k tiles) iteration space is walked column by column and cut into
+//    gridDim.x contiguous stripes, one per CTA (one CTA per SM). Every SM streams the same number of
+//    tiles, whatever the shape, and a column tile split between CTAs is summed at the end.
+//  * Each tile's B slab, A slab and scale rows go into a ring of STAGES shared-memory buffers with
+//    cp.async.cg (16 bytes, bypassing L1; B optionally with an L2 evict-first policy so that the weight
+//    stream does not push A out of L2). STAGES-1 tiles are always in flight.
+//  * Warps: TN/64 warps side by side along n, the rest stacked along k. Each warp owns a 64-column
+//    slice and a contiguous run of the tile's k16 slabs: it ldmatrix-loads A fragments from a
+//    XOR-swizzled (conflict-free) A buffer, loads one int4 of B per slab, dequantises in registers
+//    with lop3 + the FP16 "1024 + x" magic number, applies grouped scales with half2 math, and feeds
+//    mma.sync m16n8k16 with FP32 accumulation. The warps that share a column slice are summed through
+//    shared memory in a fixed order at the end of each column tile.
+//  * Global reduction: a CTA that covered a whole column writes C directly. Otherwise it writes its
+//    FP32 partial to its own workspace slot, and the last CTA to arrive (atomic counter per column)
+//    sums all partials in CTA order and writes C. No CTA ever waits for another, the summation order
+//    never depends on timing (results are bitwise reproducible), and the last arriver resets the
+//    counter so that the next launch on the stream finds it zero.
+
+#ifndef MARLIN_M_BLOCKS
+#define MARLIN_M_BLOCKS 1
+#endif
+#ifndef MARLIN_TILE_N
+#define MARLIN_TILE_N 128
+#endif
+#ifndef MARLIN_TILE_K
+#define MARLIN_TILE_K 128
+#endif
+#ifndef MARLIN_STAGES
+#define MARLIN_STAGES 4
+#endif
+#ifndef MARLIN_GROUP_BLOCKS          // group size / 16; 0 = per-output-channel scales
+#define MARLIN_GROUP_BLOCKS 8
+#endif
+#ifndef MARLIN_B_EVICT_FIRST         // 1: weight loads carry an L2 evict-first cache policy
+#define MARLIN_B_EVICT_FIRST 0
+#endif
+
+typedef unsigned int u32;
+typedef unsigned short u16;
+typedef unsigned long long u64;
+
+struct __align__(16) Vec16 { u32 x, y, z, w; };
+struct __align__(16) Float4 { float x, y, z, w; };
+
+namespace cfg {
+constexpr int threads = 256;
+constexpr int warps = threads / 32;
+constexpr int m_blocks = MARLIN_M_BLOCKS;
+constexpr int tile_n = MARLIN_TILE_N;
+constexpr int tile_k = MARLIN_TILE_K;
+constexpr int stages = MARLIN_STAGES;
+constexpr int group_blocks = MARLIN_GROUP_BLOCKS;
+constexpr bool per_channel = group_blocks == 0;
+constexpr int warps_n = tile_n / 64;
+constexpr int warps_k = warps / warps_n;
+constexpr int slabs = tile_k / 16;                       // k16 slabs per tile
+constexpr int slabs_per_warp = slabs / warps_k;
+constexpr int b_slab_vecs = tile_n / 2;                  // 16 rows x tile_n codes = tile_n/2 16-byte vectors
+constexpr int b_stage_vecs = slabs * b_slab_vecs;
+constexpr int a_row_vecs = tile_k / 8;
+constexpr int a_rows = 16 * m_blocks;
+constexpr int a_stage_vecs = a_rows * a_row_vecs;
+constexpr int s_rows = per_channel ? 0 : (tile_k >= 16 * group_blocks ? tile_k / (16 * group_blocks) : 1);
+constexpr int s_row_vecs = tile_n / 8;
+constexpr int s_stage_vecs = s_rows * s_row_vecs;
+constexpr int stage_vecs = b_stage_vecs + a_stage_vecs + s_stage_vecs;
+constexpr int red_stride = tile_n + 8;                   // floats per row of the reduction tile (padded)
+constexpr int red_layer = 16 * red_stride;               // one 16-row m-block of one k-stacked warp layer
+constexpr int red_vecs = warps_k * red_layer / 4;
+constexpr int smem_vecs = stages * stage_vecs + red_vecs;
+constexpr int tile_vecs4 = 16 * tile_n / 4;              // Float4s in one 16 x tile_n m-block
+constexpr int part_floats = m_blocks * 16 * tile_n;      // one workspace slot
+
+static_assert(tile_n == 64 || tile_n == 128 || tile_n == 256, "tile_n");
+static_assert(tile_k == 64 || tile_k == 128, "tile_k");
+static_assert(m_blocks >= 1 && m_blocks <= 4, "m_blocks");
+static_assert(slabs % warps_k == 0, "every warp needs the same number of k16 slabs");
+static_assert(b_stage_vecs % threads == 0, "B tile must split evenly over the threads");
+static_assert(stages >= 2 && stages <= 8, "stages");
+static_assert(per_channel || group_blocks == 2 || group_blocks == 4 || group_blocks == 8, "group size");
+static_assert(a_row_vecs >= 8, "A swizzle needs 8 vectors per row");
+static_assert(tile_vecs4 % threads == 0, "epilogue tile must split evenly over the threads");
+}  // namespace cfg
+
+// ---------------------------------------------------------------------------------------------
+// PTX helpers (header-free so that any NVRTC from 11.8 on compiles this file)
+// ---------------------------------------------------------------------------------------------
+__device__ __forceinline__ u32 smem_addr(const void* p) {
+  u32 r;
+  asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(r) : "l"(p));
+  return r;
+}
+
+__device__ __forceinline__ void cp_async_b(void* dst, const void* src, u64 policy) {
+#if MARLIN_B_EVICT_FIRST
+  asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "l"(policy));
+#else
+  (void)policy;
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem_addr(dst)), "l"(src));
+#endif
+}
+
+// 16-byte copy that writes zeros instead when !valid (src is still a legal address).
+__device__ __forceinline__ void cp_async_zfill(void* dst, const void* src, bool valid) {
+  int bytes = valid ? 16 : 0;
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(bytes));
+}
+
+__device__ __forceinline__ void cp_async_plain(void* dst, const void* src) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem_addr(dst)), "l"(src));
+}
+
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+
+template <int n>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(n)); }
+
+__device__ __forceinline__ u64 make_evict_first_policy() {
+  u64 policy = 0;
+#if MARLIN_B_EVICT_FIRST
+  asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(policy));
+#endif
+  return policy;
+}
+
+__device__ __forceinline__ void ldmatrix_x4(u32 (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(p)));
+}
+
+__device__ __forceinline__ void mma_16816(float (&d)[4], const u32 (&a)[4], u32 b0, u32 b1) {
+  asm(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// (a & b) | c in one instruction.
+__device__ __forceinline__ u32 and_or(u32 a, u32 b, u32 c) {
+  u32 d;
+  asm("lop3.b32 %0, %1, %2, %3, 0xEA;\n" : "=r"(d) : "r"(a), "r"(b), "r"(c));
+  return d;
+}
+
+__device__ __forceinline__ u32 hsub2(u32 a, u32 b) {
+  u32 d;
+  asm("sub.rn.f16x2 %0, %1, %2;\n" : "=r"(d) : "r"(a), "r"(b));
+  return d;
+}
+
+__device__ __forceinline__ u32 hfma2(u32 a, u32 b, u32 c) {
+  u32 d;
+  asm("fma.rn.f16x2 %0, %1, %2, %3;\n" : "=r"(d) : "r"(a), "r"(b), "r"(c));
+  return d;
+}
+
+__device__ __forceinline__ u32 hmul2(u32 a, u32 b) {
+  u32 d;
+  asm("mul.rn.f16x2 %0, %1, %2;\n" : "=r"(d) : "r"(a), "r"(b));
+  return d;
+}
+
+// Replicates the low (sel = 0) or high (sel = 1) half of x into both halves.
+__device__ __forceinline__ u32 broadcast_half(u32 x, int sel) {
+  u32 d;
+  if (sel == 0)
+    asm("prmt.b32 %0, %1, 0, 0x1010;\n" : "=r"(d) : "r"(x));
+  else
+    asm("prmt.b32 %0, %1, 0, 0x3232;\n" : "=r"(d) : "r"(x));
+  return d;
+}
+
+__device__ __forceinline__ u32 pack_half2(float lo, float hi) {
+  u32 d;
+  asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(d) : "f"(hi), "f"(lo));
+  return d;
+}
+
+__device__ __forceinline__ float half_to_float(u16 h) {
+  float f;
+  asm("cvt.f32.f16 %0, %1;\n" : "=f"(f) : "h"(h));
+  return f;
+}
+
+__device__ __forceinline__ Float4 load_cg(const Float4* p) {
+  Float4 v;
+  asm volatile("ld.global.cg.v4.f32 {%0,%1,%2,%3}, [%4];\n" : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w) : "l"(p));
+  return v;
+}
+
+__device__ __forceinline__ void store_cg(Float4* p, const Float4& v) {
+  asm volatile("st.global.cg.v4.f32 [%0], {%1,%2,%3,%4};\n" ::"l"(p), "f"(v.x), "f"(v.y), "f"(v.z), "f"(v.w) : "memory");
+}
+
+__device__ __forceinline__ void fence_gpu() { asm volatile("membar.gl;\n" ::: "memory"); }
+
+__device__ __forceinline__ int atomic_add_gpu(int* p, int v) {
+  int old;
+  asm volatile("atom.global.add.s32 %0, [%1], %2;\n" : "=r"(old) : "l"(p), "r"(v) : "memory");
+  return old;
+}
+
+__device__ __forceinline__ void store_relaxed(int* p, int v) {
+  asm volatile("st.global.s32 [%0], %1;\n" ::"l"(p), "r"(v) : "memory");
+}
+
+__device__ __forceinline__ u32 dynamic_smem_bytes() {
+  u32 r;
+  asm("mov.u32 %0, %%dynamic_smem_size;\n" : "=r"(r));
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dequantisation: one 32-bit word = 8 codes = the two B registers of two adjacent n8 blocks.
+// ---------------------------------------------------------------------------------------------
+struct BFrag { u32 b0, b1, c0, c1; };  // (b0, b1): n8 block 2j; (c0, c1): n8 block 2j+1
+
+__device__ __forceinline__ BFrag dequant8(u32 q) {
+  const u32 lo_mask = 0x000f000f, hi_mask = 0x00f000f0, magic = 0x64006400;  // 1024 in both halves
+  const u32 lo_bias = 0x64086408;                    // 1032 = 1024 + 8 (zero point)
+  const u32 hi_scale = 0x2c002c00, hi_bias = 0xd480d480;  // 1/16 and -72 = -(1024/16 + 8)
+  BFrag f;
+  u32 lo = and_or(q, lo_mask, magic), hi = and_or(q, hi_mask, magic);
+  q >>= 8;
+  u32 lo2 = and_or(q, lo_mask, magic), hi2 = and_or(q, hi_mask, magic);
+  f.b0 = hsub2(lo, lo_bias);
+  f.b1 = hfma2(hi, hi_scale, hi_bias);
+  f.c0 = hsub2(lo2, lo_bias);
+  f.c1 = hfma2(hi2, hi_scale, hi_bias);
+  return f;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The kernel
+// ---------------------------------------------------------------------------------------------
+struct Problem {
+  const Vec16* a;       // [m][k] fp16 (the rows of this launch)
+  const Vec16* b;       // [k/16][2n] int32
+  const Vec16* s;       // packed scales
+  u16* c;               // [m][n] fp16
+  Float4* workspace;    // 2 slots per CTA, each m_blocks * 16 * tile_n floats
+  int* counters;        // n / tile_n ints, zero on entry, zero on exit
+  int m, n, k;
+};
+
+__device__ __forceinline__ void fetch_tile(Vec16* stage, const Problem& p, int tile, int k_tiles, int tid, u64 policy) {
+  using namespace cfg;
+  const int col = tile / k_tiles;
+  const int kt = tile - col * k_tiles;
+  Vec16* sb = stage;
+  Vec16* sa = stage + b_stage_vecs;
+  Vec16* ss = sa + a_stage_vecs;
+
+  const int b_row_vecs = p.n / 2;  // one packed row (16 k) of B in 16-byte vectors
+  const Vec16* gb = p.b + (size_t)(kt * slabs) * b_row_vecs + (size_t)col * b_slab_vecs;
+#pragma unroll
+  for (int r = 0; r < b_stage_vecs / threads; ++r) {
+    int i = tid + r * threads;
+    int slab = i / b_slab_vecs, w = i % b_slab_vecs;
+    cp_async_b(sb + i, gb + (size_t)slab * b_row_vecs + w, policy);
+  }
+
+  const int a_vecs_per_row = p.k / 8;
+  const Vec16* ga = p.a + (size_t)kt * a_row_vecs;
+#pragma unroll
+  for (int r = 0; r < (a_stage_vecs + threads - 1) / threads; ++r) {
+    int i = tid + r * threads;
+    if (a_stage_vecs % threads == 0 || i < a_stage_vecs) {
+      int row = i / a_row_vecs, c = i % a_row_vecs;
+      bool valid = row < p.m;
+      cp_async_zfill(sa + row * a_row_vecs + (c ^ (row & 7)), ga + (size_t)(valid ? row : 0) * a_vecs_per_row + c, valid);
+    }
+  }
+
+  if constexpr (!per_channel) {
+    const int s_vecs_per_row = p.n / 8;
+    const int first_group = (kt * tile_k) / (16 * group_blocks);
+    const Vec16* gs = p.s + (size_t)first_group * s_vecs_per_row + (size_t)col * s_row_vecs;
+#pragma unroll
+    for (int r = 0; r < (s_stage_vecs + threads - 1) / threads; ++r) {
+      int i = tid + r * threads;
+      if (i < s_stage_vecs) {
+        int row = i / s_row_vecs, c = i % s_row_vecs;
+        cp_async_plain(ss + i, gs + (size_t)row * s_vecs_per_row + c);
+      }
+    }
+  }
+}
+
+__device__ __forceinline__ void compute_tile(const Vec16* stage, float (&acc)[cfg::m_blocks][8][4], int warp_n, int warp_k, int lane) {
+  using namespace cfg;
+  const Vec16* sb = stage;
+  const Vec16* sa = stage + b_stage_vecs;
+  const Vec16* ss = sa + a_stage_vecs;
+
+  // Small m: load every fragment of this warp's slabs up front so that the shared-memory latency
+  // overlaps. Large m: one slab at a time, since the accumulators already fill the register file
+  // and the tensor-core work of a slab hides the next slab's loads.
+  constexpr int preload = m_blocks <= 2 ? slabs_per_warp : 1;
+  static_assert(slabs_per_warp % preload == 0, "preload");
+#pragma unroll
+  for (int base = 0; base < slabs_per_warp; base += preload) {
+    Vec16 bq[preload];
+    u32 af[preload][m_blocks][4];
+#pragma unroll
+    for (int sl = 0; sl < preload; ++sl) {
+      const int slab = warp_k * slabs_per_warp + base + sl;
+      bq[sl] = sb[slab * b_slab_vecs + warp_n * 32 + lane];
+#pragma unroll
+      for (int mb = 0; mb < m_blocks; ++mb) {
+        const int row = mb * 16 + (lane & 15);
+        const int chunk = (2 * slab + (lane >> 4)) ^ (lane & 7);
+        ldmatrix_x4(af[sl][mb], sa + row * a_row_vecs + chunk);
+      }
+    }
+
+#pragma unroll
+    for (int sl = 0; sl < preload; ++sl) {
+      const int slab = warp_k * slabs_per_warp + base + sl;
+      Vec16 sc = {0, 0, 0, 0};
+      if constexpr (!per_channel) {
+        const int srow = tile_k >= 16 * group_blocks ? slab / group_blocks : 0;
+        sc = ss[srow * s_row_vecs + warp_n * 8 + (lane >> 2)];
+      }
+      const u32 words[4] = {bq[sl].x, bq[sl].y, bq[sl].z, bq[sl].w};
+      const u32 scales[4] = {sc.x, sc.y, sc.z, sc.w};
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        BFrag f = dequant8(words[j]);
+        if constexpr (!per_channel) {
+          const u32 s0 = broadcast_half(scales[j], 0), s1 = broadcast_half(scales[j], 1);
+          f.b0 = hmul2(f.b0, s0);
+          f.b1 = hmul2(f.b1, s0);
+          f.c0 = hmul2(f.c0, s1);
+          f.c1 = hmul2(f.c1, s1);
+        }
+#pragma unroll
+        for (int mb = 0; mb < m_blocks; ++mb) {
+          mma_16816(acc[mb][2 * j], af[sl][mb], f.b0, f.b1);
+          mma_16816(acc[mb][2 * j + 1], af[sl][mb], f.c0, f.c1);
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Epilogue. The accumulators leave registers through a padded row-major FP32 tile in shared memory,
+// one 16-row m-block at a time; from there all 256 threads work on whole Float4s, which keeps the
+// register file free for the main loop and makes every global store coalesced.
+// ---------------------------------------------------------------------------------------------
+struct __align__(8) Float2 { float x, y; };
+
+__device__ __forceinline__ void dump_m_block(float* red, const float (&acc)[cfg::m_blocks][8][4], int mb, int warp_n, int warp_k, int lane) {
+  using namespace cfg;
+  float* layer = red + warp_k * red_layer + (lane >> 2) * red_stride + warp_n * 64 + 2 * (lane & 3);
+#pragma unroll
+  for (int b = 0; b < 8; ++b) {
+    *reinterpret_cast<Float2*>(layer + 8 * b) = Float2{acc[mb][b][0], acc[mb][b][1]};
+    *reinterpret_cast<Float2*>(layer + 8 * red_stride + 8 * b) = Float2{acc[mb][b][2], acc[mb][b][3]};
+  }
+}
+
+// Sum of the k-stacked warp layers for Float4 number v of the m-block tile, always in layer order.
+__device__ __forceinline__ Float4 sum_layers(const float* red, int v) {
+  using namespace cfg;
+  const int row = v / (tile_n / 4), c = 4 * (v % (tile_n / 4));
+  Float4 s = *reinterpret_cast<const Float4*>(red + row * red_stride + c);
+#pragma unroll
+  for (int l = 1; l < warps_k; ++l) {
+    const Float4 t = *reinterpret_cast<const Float4*>(red + l * red_layer + row * red_stride + c);
+    s.x += t.x; s.y += t.y; s.z += t.z; s.w += t.w;
+  }
+  return s;
+}
+
+// Writes four finished sums (row `row` of the launch, columns c..c+3) to C as FP16.
+__device__ __forceinline__ void store_c(const Problem& p, int row, int c, Float4 v) {
+  using namespace cfg;
+  if (row >= p.m) return;
+  if constexpr (per_channel) {
+    // Per-channel scales are packed in chunks of 32 columns; column w of a chunk sits at
+    // 8 * ((w % 8) / 2) + 2 * (w / 8) + (w % 2), so columns c, c+1 and c+2, c+3 are two half2 words.
+    const u16* s = reinterpret_cast<const u16*>(p.s);
+    const int w = c & 31, base = (c & ~31) + 8 * ((w & 7) >> 1) + 2 * (w >> 3);
+    const u32 s01 = *reinterpret_cast<const u32*>(s + base), s23 = *reinterpret_cast<const u32*>(s + base + 8);
+    v.x *= half_to_float((u16)(s01 & 0xffff));
+    v.y *= half_to_float((u16)(s01 >> 16));
+    v.z *= half_to_float((u16)(s23 & 0xffff));
+    v.w *= half_to_float((u16)(s23 >> 16));
+  }
+  u32* out = reinterpret_cast<u32*>(p.c + (size_t)row * p.n + c);
+  asm volatile("st.global.v2.b32 [%0], {%1,%2};\n" ::"l"(out), "r"(pack_half2(v.x, v.y)), "r"(pack_half2(v.z, v.w)) : "memory");
+}
+
+// Stripe bookkeeping: CTA i owns tiles [first_tile(i), first_tile(i+1)). 32-bit on purpose (a 64-bit
+// division is a subroutine call that costs registers); the launcher checks (total + 1) * ctas < 2^32.
+__device__ __forceinline__ u32 first_tile(u32 cta, u32 total, u32 ctas) { return cta * total / ctas; }
+__device__ __forceinline__ u32 owner_of(u32 tile, u32 total, u32 ctas) { return ((tile + 1) * ctas + total - 1) / total - 1; }
+
+extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_gemm(Problem p) {
+  using namespace cfg;
+  extern __shared__ Vec16 smem[];
+  if (dynamic_smem_bytes() < (u32)(smem_vecs * 16)) asm volatile("trap;");
+
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int warp_n = warp % warps_n, warp_k = warp / warps_n;
+  const int k_tiles = p.k / tile_k;
+  const u32 total = (u32)(p.n / tile_n) * (u32)k_tiles;
+  const u32 ctas = gridDim.x;
+  const int begin = (int)first_tile(blockIdx.x, total, ctas);
+  const int end = (int)first_tile(blockIdx.x + 1, total, ctas);
+  if (begin >= end) return;
+  const int my_first_col = begin / k_tiles;
+  const u64 policy = make_evict_first_policy();
+
+  float* red = reinterpret_cast<float*>(smem + stages * stage_vecs);
+  __shared__ int last_arriver;
+
+#pragma unroll
+  for (int s = 0; s < stages - 1; ++s) {
+    if (begin + s < end) fetch_tile(smem + s * stage_vecs, p, begin + s, k_tiles, tid, policy);
+    cp_async_commit();
+  }
+
+  float acc[m_blocks][8][4];
+#pragma unroll
+  for (int mb = 0; mb < m_blocks; ++mb)
+#pragma unroll
+    for (int b = 0; b < 8; ++b)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[mb][b][e] = 0.0f;
+
+  int seg_first_kt = begin % k_tiles;
+  int read_slot = 0, write_slot = stages - 1;
+  for (int tile = begin; tile < end; ++tile) {
+    cp_async_wait<stages - 2>();
+    __syncthreads();
+    if (tile + stages - 1 < end) fetch_tile(smem + write_slot * stage_vecs, p, tile + stages - 1, k_tiles, tid, policy);
+    cp_async_commit();
+    write_slot = write_slot + 1 == stages ? 0 : write_slot + 1;
+
+    compute_tile(smem + read_slot * stage_vecs, acc, warp_n, warp_k, lane);
+    read_slot = read_slot + 1 == stages ? 0 : read_slot + 1;
+
+    const int col = tile / k_tiles;
+    const int kt = tile - col * k_tiles;
+    if (kt != k_tiles - 1 && tile != end - 1) continue;
+
+    // ---- end of this CTA's part of column tile `col` ----
+    const bool whole_column = seg_first_kt == 0 && kt == k_tiles - 1;
+    const int slot_index = col == my_first_col ? 0 : 1;
+    Float4* mine = p.workspace + ((size_t)blockIdx.x * 2 + slot_index) * (part_floats / 4);
+#pragma unroll
+    for (int mb = 0; mb < m_blocks; ++mb) {
+      dump_m_block(red, acc, mb, warp_n, warp_k, lane);
+      __syncthreads();
+#pragma unroll
+      for (int r = 0; r < tile_vecs4 / threads; ++r) {
+        const int v = tid + r * threads;
+        const Float4 sum = sum_layers(red, v);
+        if (whole_column)
+          store_c(p, mb * 16 + v / (tile_n / 4), col * tile_n + 4 * (v % (tile_n / 4)), sum);
+        else
+          store_cg(mine + mb * tile_vecs4 + v, sum);
+      }
+      __syncthreads();
+    }
+
+    if (!whole_column) {
+      // Split column: the last CTA to publish its partial sums all of them, in CTA order.
+      fence_gpu();
+      __syncthreads();
+      const u32 col_first = (u32)col * (u32)k_tiles;
+      const int first_cta = (int)owner_of(col_first, total, ctas);
+      const int last_cta = (int)owner_of(col_first + k_tiles - 1, total, ctas);
+      if (tid == 0) {
+        const int arrived = atomic_add_gpu(p.counters + col, 1);
+        last_arriver = arrived == last_cta - first_cta;
+        if (last_arriver) store_relaxed(p.counters + col, 0);
+      }
+      __syncthreads();
+      if (last_arriver) {
+        fence_gpu();
+        for (int v = tid; v < m_blocks * tile_vecs4; v += threads) {
+          Float4 sum = {0.0f, 0.0f, 0.0f, 0.0f};
+          for (int cta = first_cta; cta <= last_cta; ++cta) {
+            const int cta_first_col = (int)(first_tile(cta, total, ctas) / k_tiles);
+            const Float4* part = p.workspace + ((size_t)cta * 2 + (col == cta_first_col ? 0 : 1)) * (part_floats / 4);
+            const Float4 t = load_cg(part + v);
+            sum.x += t.x; sum.y += t.y; sum.z += t.z; sum.w += t.w;
+          }
+          const int mb = v / tile_vecs4, w = v % tile_vecs4;
+          store_c(p, mb * 16 + w / (tile_n / 4), col * tile_n + 4 * (w % (tile_n / 4)), sum);
+        }
+      }
+    }
+
+#pragma unroll
+    for (int mb = 0; mb < m_blocks; ++mb)
+#pragma unroll
+      for (int b = 0; b < 8; ++b)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) acc[mb][b][e] = 0.0f;
+    seg_first_kt = 0;
+  }
+  cp_async_wait<0>();
+}
