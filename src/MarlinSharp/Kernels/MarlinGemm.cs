@@ -1,0 +1,96 @@
+using System.Runtime.InteropServices;
+using MarlinSharp.Cuda;
+using MarlinSharp.Layers;
+
+namespace MarlinSharp.Kernels;
+
+/// <summary>
+/// The launcher of <c>marlin_dense.cu</c>: C[rows][n] = A[rows][k] · dequant(B), FP16 in and out, FP32 accumulation.
+/// Every argument is validated here, before anything is launched. Batches of more than 64 rows run as
+/// consecutive launches of 64-row slices on the same stream.
+/// </summary>
+public static class MarlinGemm
+{
+    public const int MaxRowsPerLaunch = 64;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Problem   // mirrors `struct Problem` in marlin_dense.cu
+    {
+        public ulong A, B, S, C, Workspace, Counters;
+        public int M, N, K;
+    }
+
+    /// <summary>
+    /// Multiplies <paramref name="rows"/> rows of <paramref name="a"/> (row-major [rows][k]) by the weights and writes
+    /// <paramref name="c"/> (row-major [rows][n]). Asynchronous on <paramref name="stream"/>.
+    /// </summary>
+    /// <param name="configOverride">Forces one kernel configuration (tuning and tests); null lets the selector choose.</param>
+    public static void Multiply(MarlinRuntime runtime, DeviceSpan<Half> a, MarlinDeviceWeights weights, DeviceSpan<Half> c, int rows,
+        CudaStream stream, MarlinKernelConfig? configOverride = null)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(stream);
+        runtime.ThrowIfDisposed();
+        ObjectDisposedException.ThrowIf(weights.IsDisposed, weights);
+        ObjectDisposedException.ThrowIf(stream.IsDisposed, stream);
+        if (!ReferenceEquals(weights.B.Context, runtime.Context))
+            throw new ArgumentException("The weights were uploaded to a different CUDA context than the runtime's.", nameof(weights));
+
+        int k = weights.Layout.InFeatures, n = weights.Layout.OutFeatures;
+        ValidateOperands(a, c, rows, k, n);
+        if (configOverride is not null) ValidateOverride(configOverride, rows, n, k, weights.Layout.GroupSize);
+
+        DeviceInfo device = runtime.Device;
+        StreamResources resources = runtime.ResourcesFor(stream);
+        for (int row0 = 0; row0 < rows; row0 += MaxRowsPerLaunch)
+        {
+            int sliceRows = Math.Min(MaxRowsPerLaunch, rows - row0);
+            MarlinKernelConfig config = configOverride ?? MarlinKernelSelector.Select(sliceRows, n, k, weights.Layout.GroupSize, device);
+            var plan = new StripePlan(n, k, config.TileN, config.TileK, device.MultiprocessorCount);
+            var (partials, counters) = resources.Workspace(plan.WorkspaceBytes(config), plan.ColumnTiles, stream);
+            CudaFunction function = runtime.Kernels.Get(config);
+            var problem = new Problem
+            {
+                A = a.Pointer + (ulong)row0 * (ulong)k * 2,
+                B = weights.B.Pointer,
+                S = weights.Scales.Pointer,
+                C = c.Pointer + (ulong)row0 * (ulong)n * 2,
+                Workspace = partials.Pointer,
+                Counters = counters.Pointer,
+                M = sliceRows,
+                N = n,
+                K = k,
+            };
+            unsafe
+            {
+                void* argument = &problem;
+                function.Launch(new Dim3((uint)plan.Ctas), new Dim3(MarlinKernelConfig.ThreadsPerBlock), config.SharedMemoryBytes, stream, &argument);
+            }
+        }
+    }
+
+    /// <summary>Shape, length, alignment and aliasing checks shared by every entry point; no GPU needed.</summary>
+    public static void ValidateOperands(DeviceSpan<Half> a, DeviceSpan<Half> c, int rows, int k, int n)
+    {
+        if (rows < 1) throw new ArgumentOutOfRangeException(nameof(rows), rows, "Expected at least one row.");
+        long needA = (long)rows * k, needC = (long)rows * n;
+        if (a.Length < needA) throw new ArgumentException($"Input holds {a.Length} halves; {rows} rows of {k} input features need {needA}.", nameof(a));
+        if (c.Length < needC) throw new ArgumentException($"Output holds {c.Length} halves; {rows} rows of {n} output features need {needC}.", nameof(c));
+        if (a.Pointer % 16 != 0) throw new ArgumentException($"Input must start on a 16-byte boundary (address 0x{a.Pointer:x}).", nameof(a));
+        if (c.Pointer % 16 != 0) throw new ArgumentException($"Output must start on a 16-byte boundary (address 0x{c.Pointer:x}).", nameof(c));
+        ulong aEnd = a.Pointer + (ulong)needA * 2, cEnd = c.Pointer + (ulong)needC * 2;
+        if (a.Pointer < cEnd && c.Pointer < aEnd) throw new ArgumentException("Input and output overlap; the kernel reads A while other blocks write C.", nameof(c));
+    }
+
+    private static void ValidateOverride(MarlinKernelConfig config, int rows, int n, int k, int groupSize)
+    {
+        config.Validate();
+        if (config.GroupSize != groupSize)
+            throw new ArgumentException($"Configuration {config} is for group size {config.GroupSize}; the weights use {groupSize}.", "configOverride");
+        if (n % config.TileN != 0) throw new ArgumentException($"n={n} is not a multiple of the configuration's TileN={config.TileN}.", "configOverride");
+        if (k % config.TileK != 0) throw new ArgumentException($"k={k} is not a multiple of the configuration's TileK={config.TileK}.", "configOverride");
+        if (config.RowsPerLaunch < Math.Min(rows, MaxRowsPerLaunch))
+            throw new ArgumentException($"Configuration {config} covers {config.RowsPerLaunch} rows per launch; {Math.Min(rows, MaxRowsPerLaunch)} are needed.", "configOverride");
+    }
+}

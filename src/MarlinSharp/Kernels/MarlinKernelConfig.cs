@@ -1,0 +1,89 @@
+namespace MarlinSharp.Kernels;
+
+/// <summary>
+/// One compile-time instantiation of <c>marlin_dense.cu</c>. Every field becomes a <c>-D</c> macro, so each
+/// distinct configuration is its own NVRTC compilation (cached on disk by <see cref="Cuda.KernelCache"/>).
+/// </summary>
+/// <param name="MBlocks">16-row blocks of A per launch (1..4): a launch covers up to 16·MBlocks rows.</param>
+/// <param name="TileN">Output columns per CTA tile (64, 128 or 256).</param>
+/// <param name="TileK">Input features per pipeline stage (64 or 128).</param>
+/// <param name="Stages">Depth of the shared-memory ring (2..8).</param>
+/// <param name="GroupBlocks">Group size / 16 (2, 4 or 8), or 0 for per-output-channel scales.</param>
+/// <param name="EvictFirst">Weight loads carry an L2 evict-first policy (see DESIGN.md hazard on CUDA 13 ptxas).</param>
+public sealed record MarlinKernelConfig(int MBlocks, int TileN, int TileK, int Stages, int GroupBlocks, bool EvictFirst = false)
+{
+    public const int ThreadsPerBlock = 256;
+    public const string EntryPoint = "marlin_gemm";
+
+    public int WarpsN => TileN / 64;
+    public int WarpsK => 8 / WarpsN;
+    public int RowsPerLaunch => 16 * MBlocks;
+
+    /// <summary>Group size this configuration serves; -1 for per-output-channel.</summary>
+    public int GroupSize => GroupBlocks == 0 ? -1 : GroupBlocks * 16;
+
+    /// <summary>Mirrors <c>cfg::smem_vecs</c> in the kernel (the kernel traps if it gets less).</summary>
+    public int SharedMemoryBytes
+    {
+        get
+        {
+            int slabs = TileK / 16;
+            int bStage = slabs * TileN / 2;
+            int aStage = 16 * MBlocks * (TileK / 8);
+            int sRows = GroupBlocks == 0 ? 0 : (TileK >= 16 * GroupBlocks ? TileK / (16 * GroupBlocks) : 1);
+            int sStage = sRows * (TileN / 8);
+            int reduction = WarpsK * 16 * (TileN + 8) / 4;
+            return 16 * (Stages * (bStage + aStage + sStage) + reduction);
+        }
+    }
+
+    /// <summary>Floats in one CTA's partial-sum slot of the global-reduction workspace.</summary>
+    public int PartialFloats => MBlocks * 16 * TileN;
+
+    /// <summary>Throws unless the kernel's static assertions would hold for this configuration.</summary>
+    public void Validate()
+    {
+        if (MBlocks is < 1 or > 4) throw new ArgumentOutOfRangeException(nameof(MBlocks), MBlocks, "Expected 1..4.");
+        if (TileN is not (64 or 128 or 256)) throw new ArgumentOutOfRangeException(nameof(TileN), TileN, "Expected 64, 128 or 256.");
+        if (TileK is not (64 or 128)) throw new ArgumentOutOfRangeException(nameof(TileK), TileK, "Expected 64 or 128.");
+        if (Stages is < 2 or > 8) throw new ArgumentOutOfRangeException(nameof(Stages), Stages, "Expected 2..8.");
+        if (GroupBlocks is not (0 or 2 or 4 or 8)) throw new ArgumentOutOfRangeException(nameof(GroupBlocks), GroupBlocks, "Expected 0 (per-channel), 2, 4 or 8.");
+        if ((TileK / 16) % WarpsK != 0)
+            throw new ArgumentException($"TileK={TileK} gives {TileK / 16} k16 slabs, which do not split over {WarpsK} k-stacked warps (TileN={TileN}).", nameof(TileK));
+        if (TileK / 16 * TileN / 2 % ThreadsPerBlock != 0)
+            throw new ArgumentException($"A {TileK}x{TileN} weight tile does not split evenly over {ThreadsPerBlock} threads.", nameof(TileN));
+    }
+
+    public IReadOnlyList<string> CompileOptions() =>
+    [
+        "-std=c++17",
+        $"-DMARLIN_M_BLOCKS={MBlocks}",
+        $"-DMARLIN_TILE_N={TileN}",
+        $"-DMARLIN_TILE_K={TileK}",
+        $"-DMARLIN_STAGES={Stages}",
+        $"-DMARLIN_GROUP_BLOCKS={GroupBlocks}",
+        $"-DMARLIN_B_EVICT_FIRST={(EvictFirst ? 1 : 0)}",
+    ];
+
+    public override string ToString() =>
+        $"m{RowsPerLaunch}_n{TileN}_k{TileK}_s{Stages}_g{(GroupBlocks == 0 ? "ch" : (GroupBlocks * 16).ToString())}{(EvictFirst ? "_ef" : "")}";
+
+    /// <summary>Tile shapes the selector may choose; every one is compile-checked in CI.</summary>
+    public static IReadOnlyList<(int TileN, int TileK)> TileShapes { get; } = [(128, 128), (256, 64), (64, 128), (128, 64), (256, 128)];
+
+    /// <summary>Every configuration the library can launch at the default pipeline depth.</summary>
+    public static IEnumerable<MarlinKernelConfig> All(int stages = 4)
+    {
+        foreach (int groupBlocks in new[] { 0, 2, 4, 8 })
+            for (int mBlocks = 1; mBlocks <= 4; mBlocks++)
+                foreach (var (tileN, tileK) in TileShapes)
+                    yield return new MarlinKernelConfig(mBlocks, tileN, tileK, stages, groupBlocks);
+    }
+
+    public static int GroupBlocksFor(int groupSize) => groupSize switch
+    {
+        -1 => 0,
+        32 or 64 or 128 => groupSize / 16,
+        _ => throw new ArgumentOutOfRangeException(nameof(groupSize), groupSize, "Expected 32, 64, 128 or -1 (per output channel)."),
+    };
+}

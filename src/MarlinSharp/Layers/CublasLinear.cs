@@ -1,0 +1,51 @@
+using MarlinSharp.Cuda;
+
+namespace MarlinSharp.Layers;
+
+/// <summary>The FP16 baseline: y = x · Wᵀ through cuBLAS (FP16 operands, FP32 accumulation), as torch.matmul does.</summary>
+public sealed class CublasLinear : IDisposable
+{
+    private readonly MarlinRuntime _runtime;
+
+    private CublasLinear(MarlinRuntime runtime, DeviceBuffer<Half> weight, int inFeatures, int outFeatures)
+    {
+        _runtime = runtime;
+        Weight = weight;
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+    }
+
+    public int InFeatures { get; }
+    public int OutFeatures { get; }
+    public DeviceBuffer<Half> Weight { get; }
+
+    /// <summary>Uploads an <c>nn.Linear</c>-style weight [outFeatures][inFeatures].</summary>
+    public static CublasLinear FromWeights(MarlinRuntime runtime, ReadOnlySpan<Half> linearWeight, int inFeatures, int outFeatures)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentOutOfRangeException.ThrowIfLessThan(inFeatures, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(outFeatures, 1);
+        if (linearWeight.Length != (long)inFeatures * outFeatures)
+            throw new ArgumentException($"Expected {(long)inFeatures * outFeatures} weights ([{outFeatures}][{inFeatures}]), got {linearWeight.Length}.", nameof(linearWeight));
+        return new CublasLinear(runtime, runtime.Context.Upload(linearWeight), inFeatures, outFeatures);
+    }
+
+    /// <summary>Takes ownership of a weight [outFeatures][inFeatures] already on the GPU.</summary>
+    public static CublasLinear FromDevice(MarlinRuntime runtime, DeviceBuffer<Half> weight, int inFeatures, int outFeatures)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentNullException.ThrowIfNull(weight);
+        if (weight.Length != (long)inFeatures * outFeatures)
+            throw new ArgumentException($"Expected {(long)inFeatures * outFeatures} weights, the buffer holds {weight.Length}.", nameof(weight));
+        return new CublasLinear(runtime, weight, inFeatures, outFeatures);
+    }
+
+    public void Forward(DeviceSpan<Half> input, DeviceSpan<Half> output, int rows, CudaStream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        _runtime.ResourcesFor(stream).Cublas(stream).LinearFp16(input, Weight, output, rows, OutFeatures, InFeatures, stream);
+    }
+
+    public void Dispose() => Weight.Dispose();
+}

@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using MarlinSharp.Cuda;
+using MarlinSharp.Kernels;
+
+namespace MarlinSharp;
+
+/// <summary>
+/// Everything the library owns on one GPU: the CUDA context, the compiled kernels and their disk cache,
+/// and per-stream scratch memory (the global-reduction workspace and a cuBLAS handle), so that several
+/// streams can run MarlinSharp layers at the same time without sharing mutable state.
+/// </summary>
+public sealed class MarlinRuntime : IDisposable
+{
+    private readonly ConcurrentDictionary<nint, StreamResources> _perStream = new();
+    private readonly bool _ownsContext;
+    private bool _disposed;
+
+    private MarlinRuntime(CudaContext context, KernelCache cache, bool ownsContext)
+    {
+        Context = context;
+        KernelCache = cache;
+        _ownsContext = ownsContext;
+        Kernels = new MarlinKernelLibrary(context, cache);
+    }
+
+    /// <summary>Opens GPU <paramref name="deviceOrdinal"/>. Throws <see cref="CudaUnavailableException"/> with the reason when there is none.</summary>
+    public static MarlinRuntime Create(int deviceOrdinal = 0, string? kernelCacheDirectory = null) =>
+        new(CudaContext.Create(deviceOrdinal), new KernelCache(kernelCacheDirectory), ownsContext: true);
+
+    /// <summary>Uses an existing context (not disposed with the runtime).</summary>
+    public static MarlinRuntime ForContext(CudaContext context, string? kernelCacheDirectory = null) =>
+        new(context ?? throw new ArgumentNullException(nameof(context)), new KernelCache(kernelCacheDirectory), ownsContext: false);
+
+    public CudaContext Context { get; }
+    public DeviceInfo Device => Context.Device;
+    public KernelCache KernelCache { get; }
+    internal MarlinKernelLibrary Kernels { get; }
+
+    public CudaStream CreateStream() => Context.CreateStream();
+
+    /// <summary>Compiles every kernel configuration a batch of up to <paramref name="maxRows"/> rows can use, in parallel.</summary>
+    public void WarmUp(int n, int k, int groupSize, int maxRows = 64, IProgress<string>? progress = null)
+    {
+        ThrowIfDisposed();
+        var configs = Enumerable.Range(1, Math.Min(64, maxRows))
+            .Select(rows => MarlinKernelSelector.Select(rows, n, k, groupSize, Device));
+        Kernels.WarmUp(configs, progress);
+    }
+
+    internal StreamResources ResourcesFor(CudaStream stream)
+    {
+        ThrowIfDisposed();
+        return _perStream.GetOrAdd(stream.Handle, _ => new StreamResources(Context));
+    }
+
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        Context.Synchronize();
+        foreach (var r in _perStream.Values) r.Dispose();
+        _perStream.Clear();
+        Kernels.Dispose();
+        if (_ownsContext) Context.Dispose();
+    }
+}
+
+/// <summary>Scratch memory and handles that belong to one stream.</summary>
+internal sealed class StreamResources : IDisposable
+{
+    private readonly CudaContext _context;
+    private readonly object _gate = new();
+    private DeviceBuffer<float>? _partials;
+    private DeviceBuffer<int>? _counters;
+    private CublasHandle? _cublas;
+
+    public StreamResources(CudaContext context) => _context = context;
+
+    /// <summary>
+    /// The reduction workspace for a launch on <paramref name="stream"/>: FP32 partial slots and one counter per
+    /// column tile. Counters are zeroed when allocated and every launch leaves them zero again.
+    /// </summary>
+    public (DeviceBuffer<float> Partials, DeviceBuffer<int> Counters) Workspace(long partialBytes, int counters, CudaStream stream)
+    {
+        lock (_gate)
+        {
+            long partialFloats = Math.Max(1, (partialBytes + 3) / 4);
+            if (_partials is null || _partials.Length < partialFloats || _counters is null || _counters.Length < counters)
+            {
+                // Earlier launches on this stream may still use the old buffers.
+                stream.Synchronize();
+                long floats = Math.Max(partialFloats, _partials?.Length ?? 0);
+                int count = Math.Max(Math.Max(counters, 1024), (int)(_counters?.Length ?? 0));
+                _partials?.Dispose();
+                _counters?.Dispose();
+                _partials = _context.Allocate<float>(floats);
+                _counters = _context.Allocate<int>(count);
+                _counters.FillBytes(0, stream);
+            }
+            return (_partials, _counters);
+        }
+    }
+
+    public CublasHandle Cublas(CudaStream stream)
+    {
+        lock (_gate)
+        {
+            _cublas ??= new CublasHandle(_context);
+            _cublas.SetStream(stream);
+            return _cublas;
+        }
+    }
+
+    public void Dispose()
+    {
+        _partials?.Dispose();
+        _counters?.Dispose();
+        _cublas?.Dispose();
+    }
+}
