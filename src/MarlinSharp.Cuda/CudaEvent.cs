@@ -1,0 +1,86 @@
+using MarlinSharp.Cuda.Native;
+
+namespace MarlinSharp.Cuda;
+
+/// <summary>A timing-enabled CUDA event.</summary>
+public sealed class CudaEvent : IDisposable
+{
+    private readonly EventHandle _event;
+
+    private CudaEvent(EventHandle handle) => _event = handle;
+
+    internal static CudaEvent CreateIn(CudaContext context)
+    {
+        var ctx = context.Handle;
+        Driver.Check(DriverApi.cuEventCreate(out nint ev, DriverApi.CU_EVENT_DEFAULT), nameof(DriverApi.cuEventCreate));
+        EventHandle handle;
+        try
+        {
+            handle = new EventHandle(ctx, ev);
+        }
+        catch
+        {
+            DriverApi.cuEventDestroy_v2(ev);
+            throw;
+        }
+        return new CudaEvent(handle);
+    }
+
+    public bool IsDisposed => _event.IsClosed;
+
+    /// <summary>Records the event at the current end of <paramref name="stream"/>.</summary>
+    public void Record(CudaStream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        nint ev = Handle;
+        nint s = stream.Handle;
+        MakeCurrent();
+        Driver.Check(DriverApi.cuEventRecord(ev, s), nameof(DriverApi.cuEventRecord));
+    }
+
+    /// <summary>Blocks until the recorded work has completed.</summary>
+    public void Synchronize()
+    {
+        nint ev = Handle;
+        MakeCurrent();
+        Driver.Check(DriverApi.cuEventSynchronize(ev), nameof(DriverApi.cuEventSynchronize));
+    }
+
+    /// <summary>True when the work captured by the last <see cref="Record"/> has completed (cuEventQuery).</summary>
+    public bool IsCompleted
+    {
+        get
+        {
+            nint ev = Handle;
+            MakeCurrent();
+            int rc = DriverApi.cuEventQuery(ev);
+            if (rc == DriverApi.CUDA_ERROR_NOT_READY) return false;
+            Driver.Check(rc, nameof(DriverApi.cuEventQuery));
+            return true;
+        }
+    }
+
+    /// <summary>Milliseconds between two recorded, completed events (cuEventElapsedTime).</summary>
+    public static float ElapsedMilliseconds(CudaEvent start, CudaEvent end)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        ArgumentNullException.ThrowIfNull(end);
+        nint s = start.Handle, e = end.Handle;
+        start.MakeCurrent();
+        Driver.Check(DriverApi.cuEventElapsedTime(out float ms, s, e), nameof(DriverApi.cuEventElapsedTime));
+        return ms;
+    }
+
+    private nint Handle
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_event.IsClosed, this);
+            return _event.DangerousGetHandle();
+        }
+    }
+
+    private void MakeCurrent() => _event.ContextHandle.MakeCurrent();
+
+    public void Dispose() => _event.Dispose();
+}

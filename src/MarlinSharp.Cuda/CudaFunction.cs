@@ -1,0 +1,84 @@
+using MarlinSharp.Cuda.Native;
+
+namespace MarlinSharp.Cuda;
+
+/// <summary>A kernel in a <see cref="CudaModule"/>. Valid while the module is not disposed.</summary>
+public sealed class CudaFunction
+{
+    private readonly CudaModule _module;
+    private readonly nint _function;
+
+    internal CudaFunction(CudaModule module, nint function, string name)
+    {
+        _module = module;
+        _function = function;
+        Name = name;
+        RegistersPerThread = Attribute(DriverApi.FuncAttrNumRegs);
+        LocalBytesPerThread = Attribute(DriverApi.FuncAttrLocalSizeBytes);
+        StaticSharedBytes = Attribute(DriverApi.FuncAttrSharedSizeBytes);
+        MaxThreadsPerBlock = Attribute(DriverApi.FuncAttrMaxThreadsPerBlock);
+    }
+
+    public string Name { get; }
+    public int RegistersPerThread { get; }
+    public int LocalBytesPerThread { get; }
+    public int StaticSharedBytes { get; }
+    public int MaxThreadsPerBlock { get; }
+
+    /// <summary>The current CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES.</summary>
+    public int MaxDynamicSharedMemory
+    {
+        get
+        {
+            _module.ThrowIfDisposed();
+            _module.MakeCurrent();
+            return Attribute(DriverApi.FuncAttrMaxDynamicSharedSizeBytes);
+        }
+    }
+
+    /// <summary>Allows launches with up to <paramref name="bytes"/> of dynamic shared memory (needed above 48 KiB).</summary>
+    public void SetMaxDynamicSharedMemory(int bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        _module.ThrowIfDisposed();
+        _module.MakeCurrent();
+        Driver.Check(DriverApi.cuFuncSetAttribute(_function, DriverApi.FuncAttrMaxDynamicSharedSizeBytes, bytes), nameof(DriverApi.cuFuncSetAttribute));
+    }
+
+    /// <summary>
+    /// Queues the kernel on <paramref name="stream"/> (cuLaunchKernel). <paramref name="arguments"/> points to an
+    /// array with one pointer per kernel parameter, each pointing at that parameter's value.
+    /// </summary>
+    public unsafe void Launch(Dim3 grid, Dim3 block, int dynamicSharedBytes, CudaStream stream, void** arguments)
+    {
+        ValidateLaunch(grid, block, dynamicSharedBytes, MaxThreadsPerBlock);
+        ArgumentNullException.ThrowIfNull(stream);
+        _module.ThrowIfDisposed();
+        nint s = stream.Handle;
+        _module.MakeCurrent();
+        int rc = DriverApi.cuLaunchKernel(_function, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z,
+            (uint)dynamicSharedBytes, s, arguments, null);
+        if (rc != DriverApi.CUDA_SUCCESS)
+            throw new CudaException($"{nameof(DriverApi.cuLaunchKernel)}({Name}, grid {grid.X}x{grid.Y}x{grid.Z}, block {block.X}x{block.Y}x{block.Z}, smem {dynamicSharedBytes})",
+                rc, Driver.ErrorName(rc), Driver.ErrorDescription(rc));
+    }
+
+    internal static void ValidateLaunch(Dim3 grid, Dim3 block, int dynamicSharedBytes, int maxThreadsPerBlock)
+    {
+        if (grid.X == 0 || grid.Y == 0 || grid.Z == 0)
+            throw new ArgumentOutOfRangeException(nameof(grid), grid, "Every grid dimension must be at least 1.");
+        if (block.X == 0 || block.Y == 0 || block.Z == 0)
+            throw new ArgumentOutOfRangeException(nameof(block), block, "Every block dimension must be at least 1.");
+        if (block.Volume > (ulong)maxThreadsPerBlock)
+            throw new ArgumentOutOfRangeException(nameof(block), block, $"The block has {block.Volume} threads; this kernel allows at most {maxThreadsPerBlock}.");
+        ArgumentOutOfRangeException.ThrowIfNegative(dynamicSharedBytes);
+    }
+
+    private int Attribute(int attribute)
+    {
+        Driver.Check(DriverApi.cuFuncGetAttribute(out int value, attribute, _function), nameof(DriverApi.cuFuncGetAttribute));
+        return value;
+    }
+
+    public override string ToString() => $"CudaFunction({Name}, {RegistersPerThread} regs, {StaticSharedBytes} B static smem)";
+}
