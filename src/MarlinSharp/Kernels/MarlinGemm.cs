@@ -37,16 +37,16 @@ public static class MarlinGemm
         if (!ReferenceEquals(weights.B.Context, runtime.Context))
             throw new ArgumentException("The weights were uploaded to a different CUDA context than the runtime's.", nameof(weights));
 
-        int k = weights.Layout.InFeatures, n = weights.Layout.OutFeatures;
+        int k = weights.Layout.InFeatures, n = weights.Layout.OutFeatures, groupSize = KernelGroupSize(weights.Layout);
         ValidateOperands(a, c, rows, k, n);
-        if (configOverride is not null) ValidateOverride(configOverride, rows, n, k, weights.Layout.GroupSize);
+        if (configOverride is not null) ValidateOverride(configOverride, rows, n, k, groupSize);
 
         DeviceInfo device = runtime.Device;
         StreamResources resources = runtime.ResourcesFor(stream);
         for (int row0 = 0; row0 < rows; row0 += MaxRowsPerLaunch)
         {
             int sliceRows = Math.Min(MaxRowsPerLaunch, rows - row0);
-            MarlinKernelConfig config = configOverride ?? MarlinKernelSelector.Select(sliceRows, n, k, weights.Layout.GroupSize, device);
+            MarlinKernelConfig config = configOverride ?? MarlinKernelSelector.Select(sliceRows, n, k, groupSize, device);
             var plan = new StripePlan(n, k, config.TileN, config.TileK, device.MultiprocessorCount);
             var (partials, counters) = resources.Workspace(plan.WorkspaceBytes(config), plan.ColumnTiles, stream);
             CudaFunction function = runtime.Kernels.Get(config);
@@ -69,6 +69,12 @@ public static class MarlinGemm
             }
         }
     }
+
+    /// <summary>
+    /// The group size the kernel must be compiled for: a layout with a single scale row (g = -1, or g = k) stores its
+    /// scales in the per-channel permutation, and the kernel then applies them once to the FP32 sums.
+    /// </summary>
+    public static int KernelGroupSize(Formats.MarlinLayout layout) => layout.IsPerChannel ? -1 : layout.GroupSize;
 
     /// <summary>Shape, length, alignment and aliasing checks shared by every entry point; no GPU needed.</summary>
     public static void ValidateOperands(DeviceSpan<Half> a, DeviceSpan<Half> c, int rows, int k, int n)

@@ -35,6 +35,23 @@ public sealed class MarlinDeviceWeights : IDisposable
         }
     }
 
+    /// <summary>Allocates weights of <paramref name="layout"/> whose contents the caller writes (checkpoint loaders, benchmarks).</summary>
+    public static MarlinDeviceWeights Allocate(CudaContext context, MarlinLayout layout)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(layout);
+        DeviceBuffer<int> b = context.Allocate<int>(layout.PackedWordCount);
+        try
+        {
+            return new MarlinDeviceWeights(layout, b, context.Allocate<Half>((long)layout.ScaleRows * layout.OutFeatures));
+        }
+        catch
+        {
+            b.Dispose();
+            throw;
+        }
+    }
+
     public void Dispose()
     {
         B.Dispose();

@@ -101,7 +101,7 @@ public sealed class GemmVerifier : IDisposable
             maxAbs = Math.Max(maxAbs, d);
         }
         double rel = absRef > 0 ? absDiff / absRef : (absDiff > 0 ? double.PositiveInfinity : 0);
-        string configName = config?.ToString() ?? MarlinKernelSelector.Select(Math.Min(rows, MarlinGemm.MaxRowsPerLaunch), n, Layout.InFeatures, Layout.GroupSize, _runtime.Device).ToString();
+        string configName = config?.ToString() ?? MarlinKernelSelector.Select(Math.Min(rows, MarlinGemm.MaxRowsPerLaunch), n, Layout.InFeatures, MarlinGemm.KernelGroupSize(Layout), _runtime.Device).ToString();
         return new GemmCheck(rows, Layout.InFeatures, n, Layout.GroupSize, configName, rel, maxAbs, nonFinite, unwritten, Seed);
     }
 

@@ -1,0 +1,125 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using MarlinSharp.Cli.Benchmarks;
+using MarlinSharp.Cuda;
+using MarlinSharp.Kernels;
+
+namespace MarlinSharp.Cli.Commands;
+
+internal static class BenchCommand
+{
+    public static Command Create() => new("bench", "Benchmarks against cuBLAS FP16 in the same run.") { CreateGemm() };
+
+    private static Command CreateGemm()
+    {
+        var shapes = new Option<string[]>("--shape") { Description = "Shapes: 'peak' (73728x18432), 'scaled' (1024*SMs x 256*SMs) or KxN. Repeatable.", AllowMultipleArgumentsPerToken = true };
+        var layers = new Option<string[]>("--layers") { Description = $"Layer sets summed per batch size: {string.Join(", ", ShapeCatalog.LayerSets.Select(s => s.Name))}, or 'all'.", AllowMultipleArgumentsPerToken = true };
+        var batches = new Option<string?>("--m") { Description = "Comma-separated batch sizes for --shape (default 1,2,4,...,16384)." };
+        var layerBatches = new Option<string?>("--layers-m") { Description = "Comma-separated batch sizes for --layers (default 16)." };
+        var group = new Option<int>("--group") { Description = "Group size: 128, 64, 32 or -1 (per output channel).", DefaultValueFactory = _ => 128 };
+        var json = new Option<FileInfo?>("--json") { Description = "Write every figure to this JSON file." };
+        var svg = new Option<FileInfo?>("--svg") { Description = "Draw speedup against batch size to this SVG file." };
+        var config = new Option<string?>("--config") { Description = "Force a kernel configuration: MBLOCKS,TILE_N,TILE_K,STAGES (tuning)." };
+        var command = new Command("gemm", "FP16xINT4 Marlin GEMM against cuBLAS FP16: the paper's peak shape sweep and model layer sets. With no --shape/--layers runs the full default set.")
+            { shapes, layers, batches, layerBatches, group, json, svg, config };
+        command.SetAction(r => CliAction.Run(() => RunGemm(r.GetValue(shapes) ?? [], r.GetValue(layers) ?? [], r.GetValue(batches), r.GetValue(layerBatches),
+            r.GetValue(group), r.GetValue(json), r.GetValue(svg), r.GetValue(config))));
+        return command;
+    }
+
+    private static int RunGemm(string[] shapeArgs, string[] layerArgs, string? batchArg, string? layerBatchArg, int groupSize,
+        FileInfo? jsonFile, FileInfo? svgFile, string? configArg)
+    {
+        MarlinKernelConfig.GroupBlocksFor(groupSize);   // validates --group before touching the GPU
+        int[] batchSizes = ParseList(batchArg, "--m") ?? [.. ShapeCatalog.DefaultBatchSizes];
+        int[] layerBatchSizes = ParseList(layerBatchArg, "--layers-m") ?? [16];
+        bool defaults = shapeArgs.Length == 0 && layerArgs.Length == 0;
+        if (defaults) { shapeArgs = ["peak", "scaled"]; layerArgs = ["all"]; }
+        var layerSets = layerArgs.Contains("all", StringComparer.OrdinalIgnoreCase)
+            ? ShapeCatalog.LayerSets.ToList()
+            : layerArgs.Select(ShapeCatalog.Find).ToList();
+
+        using var runtime = MarlinRuntime.Create();
+        DeviceInfo device = runtime.Device;
+        MarlinKernelConfig? config = configArg is null ? null : ParseConfig(configArg, groupSize);
+        var shapeList = shapeArgs.Select(s => ShapeCatalog.ParseShape(s, device.MultiprocessorCount)).ToList();
+        ulong seed = (ulong)Random.Shared.NextInt64();
+        using var bench = new GemmBenchmark(runtime, groupSize, seed, config);
+
+        Console.WriteLine($"{device.Name} ({device.Architecture}, {device.MultiprocessorCount} SMs), CUDA driver {device.DriverVersion}, NVRTC {Nvrtc.Version}, cuBLAS {CublasHandle.Version}, group size {groupSize}");
+        double copyGBs = bench.MeasureCopyBandwidthGBs();
+        Console.WriteLine($"device-to-device copy: {copyGBs:F0} GB/s (read + write)");
+        Console.WriteLine();
+        Console.WriteLine($"{"set",-22} {"k x n",-14} {"m",6} {"FP16 ms",9} {"INT4 ms",9} {"speedup",8} {"TFLOP/s",8} {"GB/s",7} {"%copy",6}  config");
+
+        void Print(GemmPoint p) => Console.WriteLine(
+            $"{p.Set,-22} {$"{p.K}x{p.N}",-14} {p.M,6} {p.Fp16Ms,9:F4} {p.Int4Ms,9:F4} {p.Speedup,7:F2}x {p.Int4Tflops,8:F1} {p.Int4GBs,7:F0} {p.PercentOfCopyBandwidth,5:F0}%  {p.Config}");
+
+        var points = new List<GemmPoint>();
+        foreach (var (name, k, n) in shapeList)
+            points.AddRange(bench.MeasureShape(name, k, n, batchSizes, copyGBs, Print));
+
+        var setPoints = new List<LayerSetPoint>();
+        foreach (var set in layerSets)
+        {
+            var layerPoints = set.Layers.Select(l => bench.MeasureShape(set.Name, l.K, l.N, layerBatchSizes, copyGBs, Print)).ToList();
+            foreach (int m in layerBatchSizes)
+            {
+                var atM = layerPoints.Select(lp => lp.Single(p => p.M == m)).ToList();
+                points.AddRange(atM);
+                setPoints.Add(new LayerSetPoint(set.Name, m, atM.Sum(p => p.Fp16Ms), atM.Sum(p => p.Int4Ms)));
+            }
+        }
+
+        if (setPoints.Count > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"{"layer set (summed)",-22} {"m",6} {"FP16 ms",9} {"INT4 ms",9} {"speedup",8}");
+            foreach (var s in setPoints) Console.WriteLine($"{s.Set,-22} {s.M,6} {s.Fp16Ms,9:F4} {s.Int4Ms,9:F4} {s.Speedup,7:F2}x");
+        }
+
+        if (jsonFile is not null)
+        {
+            var report = new
+            {
+                date = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+                device = new { device.Name, device.Architecture, device.MultiprocessorCount, device.L2CacheBytes, device.DriverVersion },
+                nvrtc = Nvrtc.Version.ToString(),
+                cublas = CublasHandle.Version.ToString(),
+                groupSize,
+                copyBandwidthGBs = copyGBs,
+                points = points.Select(p => new { p.Set, p.K, p.N, p.M, p.Config, p.Fp16Ms, p.Int4Ms, p.Speedup, p.Int4Tflops, p.Fp16Tflops, p.Int4GBs, p.PercentOfCopyBandwidth }),
+                layerSets = setPoints.Select(s => new { s.Set, s.M, s.Fp16Ms, s.Int4Ms, s.Speedup }),
+            };
+            File.WriteAllText(jsonFile.FullName, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
+            Console.WriteLine($"wrote {jsonFile.FullName}");
+        }
+        if (svgFile is not null)
+        {
+            var series = shapeList.Select(s => (s.Name, (IReadOnlyList<(int, double)>)points.Where(p => p.Set == s.Name).Select(p => (p.M, p.Speedup)).ToList())).ToList();
+            File.WriteAllText(svgFile.FullName, SpeedupChart.Render($"Marlin INT4 vs cuBLAS FP16, {device.Name}, g={groupSize}", series));
+            Console.WriteLine($"wrote {svgFile.FullName}");
+        }
+        return 0;
+    }
+
+    private static int[]? ParseList(string? text, string option)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        var values = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t =>
+            int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0
+                ? v
+                : throw new ArgumentException($"{option}: '{t}' is not a positive integer.")).ToArray();
+        return values.Length > 0 ? values : throw new ArgumentException($"{option}: no batch sizes given.");
+    }
+
+    private static MarlinKernelConfig ParseConfig(string text, int groupSize)
+    {
+        int[] v = ParseList(text, "--config")!;
+        if (v.Length != 4) throw new ArgumentException("--config expects MBLOCKS,TILE_N,TILE_K,STAGES, e.g. 1,256,128,6.");
+        var config = new MarlinKernelConfig(v[0], v[1], v[2], v[3], MarlinKernelConfig.GroupBlocksFor(groupSize));
+        config.Validate();
+        return config;
+    }
+}
