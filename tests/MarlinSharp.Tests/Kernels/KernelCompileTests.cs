@@ -1,0 +1,87 @@
+using System.Text.RegularExpressions;
+using MarlinSharp.Cuda;
+using MarlinSharp.Kernels;
+
+namespace MarlinSharp.Tests.Kernels;
+
+/// <summary>
+/// Every kernel configuration the library can launch compiles through NVRTC (11.8 on CI, no GPU needed) for
+/// sm_80 and sm_90, and the assembler's resource report shows no register spills.
+/// </summary>
+public partial class KernelCompileTests
+{
+    public static TheoryData<string, string> Configurations()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (string arch in new[] { "sm_80", "sm_90" })
+            foreach (MarlinKernelConfig config in MarlinKernelConfig.All())
+                data.Add(arch, Describe(config));
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Configurations))]
+    public void DenseKernelCompilesWithoutSpills(string architecture, string configuration)
+    {
+        NvrtcRequirement.Require();
+        MarlinKernelConfig config = Parse(configuration);
+        var options = config.CompileOptions().Append("--ptxas-options=-v").ToList();
+        NvrtcOutput output = Nvrtc.Compile(KernelSources.Get(KernelSources.DenseMarlin), KernelSources.DenseMarlin, architecture, options);
+
+        Assert.True(output.Cubin.Length > 4 && output.Cubin[0] == 0x7F && output.Cubin[1] == (byte)'E', "NVRTC returned no ELF cubin.");
+        Match registers = UsedRegisters().Match(output.Log);
+        Assert.True(registers.Success, $"No resource report in the NVRTC log:\n{output.Log}");
+        Assert.InRange(int.Parse(registers.Groups[1].Value), 1, 255);
+        foreach (Match spill in SpillBytes().Matches(output.Log))
+            Assert.True(spill.Groups[1].Value == "0", $"{config} spills on {architecture}:\n{output.Log}");
+        Assert.True(SpillBytes().Matches(output.Log).Count >= 2, $"The report lists no spill counts:\n{output.Log}");
+    }
+
+    [Theory]
+    [InlineData("sm_80")]
+    [InlineData("sm_90")]
+    public void RandomFillKernelCompiles(string architecture)
+    {
+        NvrtcRequirement.Require();
+        NvrtcOutput output = Nvrtc.Compile(KernelSources.Get("fill_random.cu"), "fill_random.cu", architecture, ["-std=c++17", "--ptxas-options=-v"]);
+        Assert.Contains("fill_uniform_f16", output.Log);
+        Assert.DoesNotMatch(@"[1-9]\d* bytes spill", output.Log);
+    }
+
+    [Fact]
+    public void EverySelectableConfigurationIsCompileChecked()
+    {
+        var all = MarlinKernelConfig.All().ToHashSet();
+        var device = TestDevices.H100;
+        foreach (int groupSize in new[] { -1, 32, 64, 128 })
+            foreach (int n in new[] { 64, 128, 192, 256, 4096 })
+                for (int rows = 1; rows <= 64; rows++)
+                    Assert.Contains(MarlinKernelSelector.Select(rows, n, 4096, groupSize, device), all);
+    }
+
+    [Fact]
+    public void EmbeddedSourcesOpenWithAnExplanatoryComment()
+    {
+        Assert.Contains(KernelSources.DenseMarlin, KernelSources.Names);
+        foreach (string name in KernelSources.Names)
+        {
+            string source = KernelSources.Get(name);
+            Assert.StartsWith("// " + name, source);
+            Assert.DoesNotContain("#include", source);
+        }
+    }
+
+    private static string Describe(MarlinKernelConfig c) => $"{c.MBlocks},{c.TileN},{c.TileK},{c.Stages},{c.GroupBlocks}";
+
+    private static MarlinKernelConfig Parse(string s)
+    {
+        int[] v = s.Split(',').Select(int.Parse).ToArray();
+        return new MarlinKernelConfig(v[0], v[1], v[2], v[3], v[4]);
+    }
+
+    [GeneratedRegex(@"Used (\d+) registers")]
+    private static partial Regex UsedRegisters();
+
+    [GeneratedRegex(@"(\d+) bytes spill (?:stores|loads)")]
+    private static partial Regex SpillBytes();
+}

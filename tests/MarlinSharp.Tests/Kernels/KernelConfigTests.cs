@@ -1,0 +1,87 @@
+using MarlinSharp.Cuda;
+using MarlinSharp.Kernels;
+
+namespace MarlinSharp.Tests.Kernels;
+
+public class KernelConfigTests
+{
+    [Theory]
+    [InlineData(0, 128, 128, 4, 8, "MBlocks")]
+    [InlineData(5, 128, 128, 4, 8, "MBlocks")]
+    [InlineData(1, 96, 128, 4, 8, "TileN")]
+    [InlineData(1, 512, 128, 4, 8, "TileN")]
+    [InlineData(1, 128, 32, 4, 8, "TileK")]
+    [InlineData(1, 128, 128, 1, 8, "Stages")]
+    [InlineData(1, 128, 128, 9, 8, "Stages")]
+    [InlineData(1, 128, 128, 4, 1, "GroupBlocks")]
+    [InlineData(1, 128, 128, 4, 16, "GroupBlocks")]
+    [InlineData(1, 64, 64, 4, 8, "TileK")]   // 4 slabs over 8 k-stacked warps
+    public void InvalidConfigurationsAreRejected(int mBlocks, int tileN, int tileK, int stages, int groupBlocks, string parameter)
+    {
+        var e = Assert.ThrowsAny<ArgumentException>(() => new MarlinKernelConfig(mBlocks, tileN, tileK, stages, groupBlocks).Validate());
+        Assert.Equal(parameter, e.ParamName);
+    }
+
+    [Fact]
+    public void SharedMemoryMatchesTheKernelsLayout()
+    {
+        // 8 slabs x 64 B vectors + 16 rows x 16 A vectors + 1 scale row x 16 vectors, 4 stages; reduction 4 layers x 16 x 136 floats.
+        var config = new MarlinKernelConfig(1, 128, 128, 4, 8);
+        Assert.Equal(16 * (4 * (512 + 256 + 16) + 4 * 16 * 136 / 4), config.SharedMemoryBytes);
+        var perChannel = new MarlinKernelConfig(4, 256, 64, 3, 0);
+        Assert.Equal(16 * (3 * (4 * 128 + 64 * 8) + 2 * 16 * 264 / 4), perChannel.SharedMemoryBytes);
+    }
+
+    [Fact]
+    public void CompileOptionsNameEveryMacro()
+    {
+        var options = new MarlinKernelConfig(3, 256, 64, 5, 2, EvictFirst: true).CompileOptions();
+        Assert.Contains("-DMARLIN_M_BLOCKS=3", options);
+        Assert.Contains("-DMARLIN_TILE_N=256", options);
+        Assert.Contains("-DMARLIN_TILE_K=64", options);
+        Assert.Contains("-DMARLIN_STAGES=5", options);
+        Assert.Contains("-DMARLIN_GROUP_BLOCKS=2", options);
+        Assert.Contains("-DMARLIN_B_EVICT_FIRST=1", options);
+    }
+
+    [Theory]
+    [InlineData(-1, 0)]
+    [InlineData(32, 2)]
+    [InlineData(64, 4)]
+    [InlineData(128, 8)]
+    public void GroupSizesMapToGroupBlocks(int groupSize, int blocks) => Assert.Equal(blocks, MarlinKernelConfig.GroupBlocksFor(groupSize));
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(16)]
+    [InlineData(256)]
+    [InlineData(-2)]
+    public void UnsupportedGroupSizesAreRejected(int groupSize) =>
+        Assert.Equal("groupSize", Assert.Throws<ArgumentOutOfRangeException>(() => MarlinKernelConfig.GroupBlocksFor(groupSize)).ParamName);
+
+    public static TheoryData<string> Devices() => ["H100", "A100", "Rtx4090"];
+
+    [Theory]
+    [MemberData(nameof(Devices))]
+    public void SelectorCoversEveryBatchAndFitsTheDevice(string deviceName)
+    {
+        DeviceInfo device = deviceName switch { "H100" => TestDevices.H100, "A100" => TestDevices.A100, _ => TestDevices.Rtx4090 };
+        foreach (int n in new[] { 64, 192, 320, 4096, 18432 })
+            foreach (int groupSize in new[] { -1, 32, 64, 128 })
+                for (int rows = 1; rows <= 64; rows++)
+                {
+                    MarlinKernelConfig c = MarlinKernelSelector.Select(rows, n, 73728, groupSize, device);
+                    c.Validate();
+                    Assert.True(c.RowsPerLaunch >= rows && c.RowsPerLaunch - rows < 16, $"{c} for {rows} rows");
+                    Assert.Equal(0, n % c.TileN);
+                    Assert.True(c.SharedMemoryBytes <= device.MaxSharedMemoryPerBlockOptin, $"{c} needs {c.SharedMemoryBytes} B on {device.Name}");
+                    Assert.Equal(groupSize, c.GroupSize);
+                }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(65)]
+    public void SelectorRejectsRowCountsOutsideOneLaunch(int rows) =>
+        Assert.Equal("rows", Assert.Throws<ArgumentOutOfRangeException>(() => MarlinKernelSelector.Select(rows, 256, 256, 128, TestDevices.H100)).ParamName);
+}

@@ -1,0 +1,11 @@
+using MarlinSharp.Cuda;
+
+namespace MarlinSharp.Tests.Kernels;
+
+/// <summary>Device descriptions for testing selection logic without a GPU.</summary>
+internal static class TestDevices
+{
+    public static DeviceInfo H100 { get; } = new(0, "NVIDIA H100 80GB HBM3", 9, 0, 132, 50L << 20, 80L << 30, 227 * 1024, 13000, 2_619_000, 5120);
+    public static DeviceInfo A100 { get; } = new(0, "NVIDIA A100-SXM4-80GB", 8, 0, 108, 40L << 20, 80L << 30, 163 * 1024, 12000, 1_593_000, 5120);
+    public static DeviceInfo Rtx4090 { get; } = new(0, "NVIDIA GeForce RTX 4090", 8, 9, 128, 72L << 20, 24L << 30, 99 * 1024, 12000, 10_501_000, 384);
+}
