@@ -103,13 +103,16 @@ public sealed class CudaContext : IDisposable
     /// <summary>Properties of this context's device.</summary>
     public DeviceInfo Device { get; }
 
-    public bool IsDisposed => _handle.IsClosed;
+    // A SafeHandle that buffers still reference stays open after Dispose, so disposal is tracked here.
+    private volatile bool _disposed;
+
+    public bool IsDisposed => _disposed || _handle.IsClosed;
 
     internal PrimaryContextHandle Handle
     {
         get
         {
-            ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+            ObjectDisposedException.ThrowIf(IsDisposed, this);
             return _handle;
         }
     }
@@ -117,7 +120,7 @@ public sealed class CudaContext : IDisposable
     /// <summary>Makes this context current on the calling thread (cuCtxSetCurrent).</summary>
     public void MakeCurrent()
     {
-        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         _handle.MakeCurrent();
     }
 
@@ -132,7 +135,7 @@ public sealed class CudaContext : IDisposable
     public DeviceBuffer<T> Allocate<T>(long length) where T : unmanaged
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(length, 1);
-        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         return DeviceBuffer<T>.AllocateIn(this, length);
     }
 
@@ -190,7 +193,11 @@ public sealed class CudaContext : IDisposable
     /// Releases this retain of the primary context. Buffers, streams, events and modules created from it
     /// keep the context alive until they are disposed themselves.
     /// </summary>
-    public void Dispose() => _handle.Dispose();
+    public void Dispose()
+    {
+        _disposed = true;
+        _handle.Dispose();
+    }
 
     public override string ToString() => $"CudaContext(device {Device.Ordinal}: {Device.Name}, {Device.Architecture})";
 

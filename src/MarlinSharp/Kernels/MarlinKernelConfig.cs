@@ -10,7 +10,9 @@ namespace MarlinSharp.Kernels;
 /// <param name="Stages">Depth of the shared-memory ring (2..8).</param>
 /// <param name="GroupBlocks">Group size / 16 (2, 4 or 8), or 0 for per-output-channel scales.</param>
 /// <param name="EvictFirst">Weight loads carry an L2 evict-first policy (see DESIGN.md hazard on CUDA 13 ptxas).</param>
-public sealed record MarlinKernelConfig(int MBlocks, int TileN, int TileK, int Stages, int GroupBlocks, bool EvictFirst = false)
+/// <param name="CtasPerSm">Resident CTAs per SM (1 or 2); 2 caps registers at 128 per thread and halves the shared memory each CTA may use.</param>
+/// <param name="PrefetchBytes">L2 prefetch-size hint on weight loads: 0 (none), 128 or 256.</param>
+public sealed record MarlinKernelConfig(int MBlocks, int TileN, int TileK, int Stages, int GroupBlocks, bool EvictFirst = false, int CtasPerSm = 1, int PrefetchBytes = 0)
 {
     public const int ThreadsPerBlock = 256;
     public const string EntryPoint = "marlin_gemm";
@@ -48,6 +50,8 @@ public sealed record MarlinKernelConfig(int MBlocks, int TileN, int TileK, int S
         if (TileK is not (64 or 128)) throw new ArgumentOutOfRangeException(nameof(TileK), TileK, "Expected 64 or 128.");
         if (Stages is < 2 or > 8) throw new ArgumentOutOfRangeException(nameof(Stages), Stages, "Expected 2..8.");
         if (GroupBlocks is not (0 or 2 or 4 or 8)) throw new ArgumentOutOfRangeException(nameof(GroupBlocks), GroupBlocks, "Expected 0 (per-channel), 2, 4 or 8.");
+        if (CtasPerSm is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(CtasPerSm), CtasPerSm, "Expected 1 or 2.");
+        if (PrefetchBytes is not (0 or 128 or 256)) throw new ArgumentOutOfRangeException(nameof(PrefetchBytes), PrefetchBytes, "Expected 0, 128 or 256.");
         if ((TileK / 16) % WarpsK != 0)
             throw new ArgumentException($"TileK={TileK} gives {TileK / 16} k16 slabs, which do not split over {WarpsK} k-stacked warps (TileN={TileN}).", nameof(TileK));
         if (TileK / 16 * TileN / 2 % ThreadsPerBlock != 0)
@@ -63,10 +67,13 @@ public sealed record MarlinKernelConfig(int MBlocks, int TileN, int TileK, int S
         $"-DMARLIN_STAGES={Stages}",
         $"-DMARLIN_GROUP_BLOCKS={GroupBlocks}",
         $"-DMARLIN_B_EVICT_FIRST={(EvictFirst ? 1 : 0)}",
+        $"-DMARLIN_CTAS_PER_SM={CtasPerSm}",
+        $"-DMARLIN_B_PREFETCH={PrefetchBytes}",
     ];
 
     public override string ToString() =>
-        $"m{RowsPerLaunch}_n{TileN}_k{TileK}_s{Stages}_g{(GroupBlocks == 0 ? "ch" : (GroupBlocks * 16).ToString())}{(EvictFirst ? "_ef" : "")}";
+        $"m{RowsPerLaunch}_n{TileN}_k{TileK}_s{Stages}_g{(GroupBlocks == 0 ? "ch" : (GroupBlocks * 16).ToString())}" +
+        $"{(CtasPerSm > 1 ? $"_x{CtasPerSm}" : "")}{(EvictFirst ? "_ef" : "")}{(PrefetchBytes > 0 ? $"_p{PrefetchBytes}" : "")}";
 
     /// <summary>Tile shapes the selector may choose; every one is compile-checked in CI.</summary>
     public static IReadOnlyList<(int TileN, int TileK)> TileShapes { get; } = [(128, 128), (256, 64), (64, 128), (128, 64), (256, 128)];

@@ -8,15 +8,15 @@ namespace MarlinSharp.Kernels;
 /// </summary>
 public sealed class StripePlan
 {
-    public StripePlan(int n, int k, int tileN, int tileK, int multiprocessors)
+    public StripePlan(int n, int k, int tileN, int tileK, int maxCtas)
     {
         if (n <= 0 || n % tileN != 0) throw new ArgumentException($"n={n} must be a positive multiple of the tile width {tileN}.", nameof(n));
         if (k <= 0 || k % tileK != 0) throw new ArgumentException($"k={k} must be a positive multiple of the tile depth {tileK}.", nameof(k));
-        if (multiprocessors <= 0) throw new ArgumentOutOfRangeException(nameof(multiprocessors), multiprocessors, "Expected at least one multiprocessor.");
+        if (maxCtas <= 0) throw new ArgumentOutOfRangeException(nameof(maxCtas), maxCtas, "Expected at least one CTA.");
         ColumnTiles = n / tileN;
         KTiles = k / tileK;
         long total = (long)ColumnTiles * KTiles;
-        Ctas = (int)Math.Min(multiprocessors, total);
+        Ctas = (int)Math.Min(maxCtas, total);
         if ((total + 1) * Ctas >= 1L << 32)
             throw new ArgumentException($"The problem has {total} tiles of {tileK}x{tileN}; the kernel's 32-bit stripe arithmetic supports fewer than {(1L << 32) / Ctas - 1} with {Ctas} CTAs.", nameof(n));
         TotalTiles = (int)total;

@@ -22,8 +22,10 @@
 //
 // Pipeline
 //  * The (n/TN column tiles) x (k/TK k tiles) iteration space is walked column by column and cut into
-//    gridDim.x contiguous stripes, one per CTA (one CTA per SM). Every SM streams the same number of
-//    tiles, whatever the shape, and a column tile split between CTAs is summed at the end.
+//    gridDim.x contiguous stripes, one per CTA (one or two resident CTAs per SM). Every SM streams the
+//    same number of tiles, whatever the shape, and a column tile split between CTAs is summed at the end.
+//    Two CTAs per SM (small batches, whose accumulators need few registers) double the bytes in flight
+//    and give the schedulers twice the warps to hide dequantisation and barrier latency behind.
 //  * Each tile's B slab, A slab and scale rows go into a ring of STAGES shared-memory buffers with
 //    cp.async.cg (16 bytes, bypassing L1; B optionally with an L2 evict-first policy so that the weight
 //    stream does not push A out of L2). STAGES-1 tiles are always in flight.
@@ -57,6 +59,12 @@
 #ifndef MARLIN_B_EVICT_FIRST         // 1: weight loads carry an L2 evict-first cache policy
 #define MARLIN_B_EVICT_FIRST 0
 #endif
+#ifndef MARLIN_B_PREFETCH            // 0, 128 or 256: L2 prefetch size hint on weight loads
+#define MARLIN_B_PREFETCH 0
+#endif
+#ifndef MARLIN_CTAS_PER_SM           // resident CTAs per SM the register budget is sized for (1 or 2)
+#define MARLIN_CTAS_PER_SM 1
+#endif
 
 typedef unsigned int u32;
 typedef unsigned short u16;
@@ -73,6 +81,7 @@ constexpr int tile_n = MARLIN_TILE_N;
 constexpr int tile_k = MARLIN_TILE_K;
 constexpr int stages = MARLIN_STAGES;
 constexpr int group_blocks = MARLIN_GROUP_BLOCKS;
+constexpr int ctas_per_sm = MARLIN_CTAS_PER_SM;
 constexpr bool per_channel = group_blocks == 0;
 constexpr int warps_n = tile_n / 64;
 constexpr int warps_k = warps / warps_n;
@@ -114,12 +123,20 @@ __device__ __forceinline__ u32 smem_addr(const void* p) {
   return r;
 }
 
+#if MARLIN_B_PREFETCH == 256
+#define MARLIN_B_PREFETCH_QUALIFIER ".L2::256B"
+#elif MARLIN_B_PREFETCH == 128
+#define MARLIN_B_PREFETCH_QUALIFIER ".L2::128B"
+#else
+#define MARLIN_B_PREFETCH_QUALIFIER ""
+#endif
+
 __device__ __forceinline__ void cp_async_b(void* dst, const void* src, u64 policy) {
 #if MARLIN_B_EVICT_FIRST
-  asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "l"(policy));
+  asm volatile("cp.async.cg.shared.global.L2::cache_hint" MARLIN_B_PREFETCH_QUALIFIER " [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "l"(policy));
 #else
   (void)policy;
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem_addr(dst)), "l"(src));
+  asm volatile("cp.async.cg.shared.global" MARLIN_B_PREFETCH_QUALIFIER " [%0], [%1], 16;\n" ::"r"(smem_addr(dst)), "l"(src));
 #endif
 }
 
@@ -423,7 +440,7 @@ __device__ __forceinline__ void store_c(const Problem& p, int row, int c, Float4
 __device__ __forceinline__ u32 first_tile(u32 cta, u32 total, u32 ctas) { return cta * total / ctas; }
 __device__ __forceinline__ u32 owner_of(u32 tile, u32 total, u32 ctas) { return ((tile + 1) * ctas + total - 1) / total - 1; }
 
-extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_gemm(Problem p) {
+extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::ctas_per_sm) marlin_gemm(Problem p) {
   using namespace cfg;
   extern __shared__ Vec16 smem[];
   if (dynamic_smem_bytes() < (u32)(smem_vecs * 16)) asm volatile("trap;");

@@ -96,6 +96,6 @@ public class StripePlanTests
         Assert.Equal(parameter, Assert.Throws<ArgumentException>(() => new StripePlan(n, k, 64, 64, 132)).ParamName);
 
     [Fact]
-    public void RejectsZeroMultiprocessors() =>
-        Assert.Equal("multiprocessors", Assert.Throws<ArgumentOutOfRangeException>(() => new StripePlan(128, 128, 64, 64, 0)).ParamName);
+    public void RejectsZeroCtas() =>
+        Assert.Equal("maxCtas", Assert.Throws<ArgumentOutOfRangeException>(() => new StripePlan(128, 128, 64, 64, 0)).ParamName);
 }
