@@ -30,10 +30,19 @@ internal sealed class MarlinKernelLibrary : IDisposable
         return _loaded.GetOrAdd(config, c => new Lazy<(CudaModule, CudaFunction)>(() => Load(c))).Value.Function;
     }
 
+    /// <summary>
+    /// Extra NVRTC options for kernel development only (e.g. "-DMARLIN_DEBUG_SKIP_COMPUTE=1" to time the load side),
+    /// read from MARLINSHARP_NVRTC_EXTRA; they are part of the cache key like every other option.
+    /// </summary>
+    private static readonly string[] DevelopmentOptions =
+        (Environment.GetEnvironmentVariable("MARLINSHARP_NVRTC_EXTRA") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
+    private static IReadOnlyList<string> OptionsFor(MarlinKernelConfig config) => [.. config.CompileOptions(), .. DevelopmentOptions];
+
     private (CudaModule, CudaFunction) Load(MarlinKernelConfig config)
     {
         config.Validate();
-        byte[] cubin = _cache.GetOrCompile(_source, KernelSources.DenseMarlin, Architecture, config.CompileOptions(), out _);
+        byte[] cubin = _cache.GetOrCompile(_source, KernelSources.DenseMarlin, Architecture, OptionsFor(config), out _);
         CudaModule module = _context.LoadModule(cubin);
         CudaFunction function = module.GetFunction(MarlinKernelConfig.EntryPoint);
         function.SetMaxDynamicSharedMemory(config.SharedMemoryBytes);
@@ -48,7 +57,7 @@ internal sealed class MarlinKernelLibrary : IDisposable
         Parallel.ForEach(list, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) }, config =>
         {
             // NVRTC work is thread-safe; module loading needs the context current on this thread.
-            _cache.GetOrCompile(_source, KernelSources.DenseMarlin, Architecture, config.CompileOptions(), out _);
+            _cache.GetOrCompile(_source, KernelSources.DenseMarlin, Architecture, OptionsFor(config), out _);
             progress?.Report($"compiled {config} ({Interlocked.Increment(ref done)}/{list.Count})");
         });
         foreach (var config in list) Get(config);

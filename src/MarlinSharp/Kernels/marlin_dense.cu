@@ -62,6 +62,14 @@
 #ifndef MARLIN_B_PREFETCH            // 0, 128 or 256: L2 prefetch size hint on weight loads
 #define MARLIN_B_PREFETCH 0
 #endif
+// Development switches for timing experiments (results are wrong when set): leave out the tensor-core
+// work, or the weight loads, to see which side of the pipeline bounds the kernel.
+#ifndef MARLIN_DEBUG_SKIP_COMPUTE
+#define MARLIN_DEBUG_SKIP_COMPUTE 0
+#endif
+#ifndef MARLIN_DEBUG_SKIP_B_LOADS
+#define MARLIN_DEBUG_SKIP_B_LOADS 0
+#endif
 #ifndef MARLIN_CTAS_PER_SM           // resident CTAs per SM the register budget is sized for (1 or 2)
 #define MARLIN_CTAS_PER_SM 1
 #endif
@@ -296,7 +304,7 @@ __device__ __forceinline__ void fetch_tile(Vec16* stage, const Problem& p, int t
   const int b_row_vecs = p.n / 2;  // one packed row (16 k) of B in 16-byte vectors
   const Vec16* gb = p.b + (size_t)(kt * slabs) * b_row_vecs + (size_t)col * b_slab_vecs;
 #pragma unroll
-  for (int r = 0; r < b_stage_vecs / threads; ++r) {
+  for (int r = 0; r < (MARLIN_DEBUG_SKIP_B_LOADS ? 0 : b_stage_vecs / threads); ++r) {
     int i = tid + r * threads;
     int slab = i / b_slab_vecs, w = i % b_slab_vecs;
     cp_async_b(sb + i, gb + (size_t)slab * b_row_vecs + w, policy);
@@ -482,7 +490,7 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::ctas_per_sm) mar
     cp_async_commit();
     write_slot = write_slot + 1 == stages ? 0 : write_slot + 1;
 
-    compute_tile(smem + read_slot * stage_vecs, acc, warp_n, warp_k, lane);
+    if (!MARLIN_DEBUG_SKIP_COMPUTE) compute_tile(smem + read_slot * stage_vecs, acc, warp_n, warp_k, lane);
     read_slot = read_slot + 1 == stages ? 0 : read_slot + 1;
 
     const int col = tile / k_tiles;
