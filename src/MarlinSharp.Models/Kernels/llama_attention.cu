@@ -318,7 +318,7 @@ extern "C" __global__ void __launch_bounds__(32 * att::d_warps) attention_decode
     float s[group];
 #pragma unroll
     for (int g = 0; g < group; g++) s[g] = 0.f;
-#pragma unroll 4
+#pragma unroll 8
     for (int c = 0; c < hd / 2; c++) {
       const u32 w = ks[key * krow + c];
       const float k0 = lo_half(w), k1 = hi_half(w);
