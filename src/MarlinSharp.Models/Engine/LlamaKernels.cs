@@ -1,0 +1,241 @@
+using MarlinSharp.Cuda;
+
+namespace MarlinSharp.Models.Engine;
+
+/// <summary>
+/// Launchers for llama_ops.cu and llama_attention.cu, compiled for the runtime's device (attention specialised for one
+/// head_dim and query-group size). Arguments are checked here before anything is launched; pointers into buffers owned
+/// by the caller must stay valid until the stream has run the work.
+/// </summary>
+internal sealed unsafe class LlamaKernels : IDisposable
+{
+    private const int RowThreads = 256;
+
+    private readonly CudaModule _ops;
+    private readonly CudaModule _attention;
+    private readonly CudaFunction _embed, _rmsnorm, _addRmsnorm, _addBias, _rope, _swiglu, _gather, _toFloat, _argmax;
+    private readonly CudaFunction _prefill, _decode, _combine;
+    private readonly int _sms;
+
+    public LlamaKernels(MarlinRuntime runtime, int headDim, int group)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        AttentionPlan.ValidateHeads(group, 1, headDim);
+        HeadDim = headDim;
+        Group = group;
+        string arch = runtime.Device.Architecture;
+        _ops = Load(runtime, ModelKernelSources.Ops, arch, OpsOptions);
+        try
+        {
+            _attention = Load(runtime, ModelKernelSources.Attention, arch, AttentionOptions(headDim, group));
+        }
+        catch
+        {
+            _ops.Dispose();
+            throw;
+        }
+        _embed = _ops.GetFunction("embed_gather");
+        _rmsnorm = _ops.GetFunction("rmsnorm");
+        _addRmsnorm = _ops.GetFunction("add_rmsnorm");
+        _addBias = _ops.GetFunction("add_bias");
+        _rope = _ops.GetFunction("rope_append");
+        _swiglu = _ops.GetFunction("swiglu");
+        _gather = _ops.GetFunction("gather_rows");
+        _toFloat = _ops.GetFunction("half_to_float");
+        _argmax = _ops.GetFunction("argmax_rows");
+        _prefill = _attention.GetFunction("attention_prefill");
+        _decode = _attention.GetFunction("attention_decode");
+        _combine = _attention.GetFunction("attention_combine");
+        _sms = runtime.Device.MultiprocessorCount;
+    }
+
+    public int HeadDim { get; }
+    public int Group { get; }
+
+    /// <summary>NVRTC options of llama_ops.cu.</summary>
+    public static IReadOnlyList<string> OpsOptions { get; } = ["-std=c++17"];
+
+    /// <summary>NVRTC options of llama_attention.cu for one head shape.</summary>
+    public static IReadOnlyList<string> AttentionOptions(int headDim, int group) =>
+        ["-std=c++17", $"-DLLAMA_HEAD_DIM={headDim}", $"-DLLAMA_GROUP={group}"];
+
+    private static CudaModule Load(MarlinRuntime runtime, string name, string arch, IReadOnlyList<string> options)
+    {
+        byte[] cubin = runtime.KernelCache.GetOrCompile(ModelKernelSources.Get(name), name, arch, options, out _);
+        return runtime.Context.LoadModule(cubin);
+    }
+
+    private static void Need<T>(DeviceSpan<T> span, long count, string name) where T : unmanaged
+    {
+        if (span.Length < count)
+            throw new ArgumentException($"{name} holds {span.Length} elements; {count} are needed.", name);
+    }
+
+    private Dim3 GridFor(long count) => new((uint)Math.Clamp((count + 255) / 256, 1, 8L * _sms));
+
+    public void EmbedGather(DeviceSpan<Half> table, DeviceSpan<int> ids, DeviceSpan<Half> output, int tokens, int hidden, int vocab, CudaStream stream)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(tokens, 1);
+        if (hidden % 8 != 0) throw new NotSupportedException($"hidden_size {hidden} must be a multiple of 8.");
+        Need(table, (long)vocab * hidden, nameof(table));
+        Need(ids, tokens, nameof(ids));
+        Need(output, (long)tokens * hidden, nameof(output));
+        ulong t = table.Pointer, i = ids.Pointer, o = output.Pointer;
+        void** args = stackalloc void*[] { &t, &i, &o, &hidden, &vocab };
+        _embed.Launch(new Dim3((uint)tokens), new Dim3(128), 0, stream, args);
+    }
+
+    public void RmsNorm(DeviceSpan<Half> x, DeviceSpan<Half> weight, DeviceSpan<Half> output, int rows, int hidden, float eps, CudaStream stream)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        Need(x, (long)rows * hidden, nameof(x));
+        Need(weight, hidden, nameof(weight));
+        Need(output, (long)rows * hidden, nameof(output));
+        ulong xp = x.Pointer, w = weight.Pointer, o = output.Pointer;
+        void** args = stackalloc void*[] { &xp, &w, &o, &hidden, &eps };
+        _rmsnorm.Launch(new Dim3((uint)rows), new Dim3(RowThreads), 0, stream, args);
+    }
+
+    public void AddRmsNorm(DeviceSpan<Half> residual, DeviceSpan<Half> delta, DeviceSpan<Half> weight, DeviceSpan<Half> output,
+        int rows, int hidden, float eps, CudaStream stream)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        Need(residual, (long)rows * hidden, nameof(residual));
+        Need(delta, (long)rows * hidden, nameof(delta));
+        Need(weight, hidden, nameof(weight));
+        Need(output, (long)rows * hidden, nameof(output));
+        ulong r = residual.Pointer, d = delta.Pointer, w = weight.Pointer, o = output.Pointer;
+        void** args = stackalloc void*[] { &r, &d, &w, &o, &hidden, &eps };
+        _addRmsnorm.Launch(new Dim3((uint)rows), new Dim3(RowThreads), 0, stream, args);
+    }
+
+    public void AddBias(DeviceSpan<Half> x, DeviceSpan<Half> bias, int rows, int cols, CudaStream stream)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        ulong total = (ulong)rows * (ulong)cols;
+        Need(x, (long)total, nameof(x));
+        Need(bias, cols, nameof(bias));
+        ulong xp = x.Pointer, b = bias.Pointer;
+        void** args = stackalloc void*[] { &xp, &b, &cols, &total };
+        _addBias.Launch(GridFor((long)total), new Dim3(256), 0, stream, args);
+    }
+
+    /// <summary>
+    /// Rotates the query and key heads of each token in place; when <paramref name="cache"/> is given, also writes the
+    /// rotated keys and the values to the cache at (slots[t], layer, positions[t]).
+    /// </summary>
+    public void RopeAppend(DeviceSpan<Half> qkv, DeviceSpan<int> positions, DeviceSpan<int> slots, DeviceSpan<float> cos, DeviceSpan<float> sin,
+        KvCache? cache, int tokens, int heads, int kvHeads, int layer, CudaStream stream)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(tokens, 1);
+        int headDim = HeadDim, stride = (heads + 2 * kvHeads) * headDim;
+        Need(qkv, (long)tokens * stride, nameof(qkv));
+        Need(positions, tokens, nameof(positions));
+        if (cache is not null) Need(slots, tokens, nameof(slots));
+        if (cos.Length != sin.Length || cos.Length % (headDim / 2) != 0)
+            throw new ArgumentException("cos and sin must both be [positions][head_dim/2].", nameof(sin));
+        int numLayers = cache?.Layers ?? 1, maxCtx = cache?.MaxContext ?? 0;
+        if (cache is not null && (layer < 0 || layer >= numLayers)) throw new ArgumentOutOfRangeException(nameof(layer));
+        ulong q = qkv.Pointer, p = positions.Pointer, s = slots.Pointer, c = cos.Pointer, sn = sin.Pointer;
+        ulong k = cache?.Keys.Pointer ?? 0, v = cache?.Values.Pointer ?? 0;
+        void** args = stackalloc void*[] { &q, &p, &s, &c, &sn, &k, &v, &stride, &heads, &kvHeads, &headDim, &layer, &numLayers, &maxCtx };
+        _rope.Launch(new Dim3((uint)tokens), new Dim3(128), 0, stream, args);
+    }
+
+    public void SwiGlu(DeviceSpan<Half> gateUp, DeviceSpan<Half> output, int rows, int inter, CudaStream stream)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        ulong total = (ulong)rows * (ulong)inter;
+        Need(gateUp, 2 * (long)total, nameof(gateUp));
+        Need(output, (long)total, nameof(output));
+        ulong g = gateUp.Pointer, o = output.Pointer;
+        void** args = stackalloc void*[] { &g, &o, &inter, &total };
+        _swiglu.Launch(GridFor((long)total), new Dim3(256), 0, stream, args);
+    }
+
+    public void GatherRows(DeviceSpan<Half> x, DeviceSpan<int> rows, DeviceSpan<Half> output, int count, int cols, CudaStream stream)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        Need(rows, count, nameof(rows));
+        Need(output, (long)count * cols, nameof(output));
+        ulong xp = x.Pointer, r = rows.Pointer, o = output.Pointer;
+        void** args = stackalloc void*[] { &xp, &r, &o, &cols };
+        _gather.Launch(new Dim3((uint)count), new Dim3(256), 0, stream, args);
+    }
+
+    public void HalfToFloat(DeviceSpan<Half> x, DeviceSpan<float> output, long count, CudaStream stream)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        Need(x, count, nameof(x));
+        Need(output, count, nameof(output));
+        ulong xp = x.Pointer, o = output.Pointer, n = (ulong)count;
+        void** args = stackalloc void*[] { &xp, &o, &n };
+        _toFloat.Launch(GridFor(count), new Dim3(256), 0, stream, args);
+    }
+
+    public void ArgmaxRows(DeviceSpan<float> logits, int rows, int cols, DeviceSpan<int> output, CudaStream stream)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        Need(logits, (long)rows * cols, nameof(logits));
+        Need(output, rows, nameof(output));
+        ulong l = logits.Pointer, o = output.Pointer;
+        void** args = stackalloc void*[] { &l, &cols, &o };
+        _argmax.Launch(new Dim3((uint)rows), new Dim3(256), 0, stream, args);
+    }
+
+    /// <summary>Causal attention of every new token of every sequence (seqInfo: offset, length, start, slot per sequence).</summary>
+    public void AttentionPrefill(DeviceSpan<Half> qkv, DeviceSpan<Half> output, KvCache cache, DeviceSpan<int> seqInfo,
+        int sequences, int longestNew, int heads, int kvHeads, int layer, CudaStream stream)
+    {
+        ValidateAttention(cache, seqInfo, sequences, heads, kvHeads, layer);
+        ArgumentOutOfRangeException.ThrowIfLessThan(longestNew, 1);
+        int stride = (heads + 2 * kvHeads) * HeadDim, numLayers = cache.Layers, maxCtx = cache.MaxContext;
+        float scaleLog2 = ScaleLog2;
+        ulong q = qkv.Pointer, o = output.Pointer, k = cache.Keys.Pointer, v = cache.Values.Pointer, si = seqInfo.Pointer;
+        void** args = stackalloc void*[] { &q, &o, &k, &v, &si, &stride, &heads, &kvHeads, &layer, &numLayers, &maxCtx, &scaleLog2 };
+        _prefill.Launch(new Dim3((uint)((longestNew + 15) / 16), (uint)heads, (uint)sequences), new Dim3(128), 0, stream, args);
+    }
+
+    /// <summary>Attention of the last new token of each sequence over its whole cache, split as <see cref="AttentionPlan.Decode"/> says.</summary>
+    public void AttentionDecode(DeviceSpan<Half> qkv, DeviceSpan<Half> output, KvCache cache, DeviceSpan<int> seqInfo,
+        int sequences, int longestContext, int heads, int kvHeads, int layer, DeviceSpan<float> partO, DeviceSpan<float> partMl, CudaStream stream)
+    {
+        ValidateAttention(cache, seqInfo, sequences, heads, kvHeads, layer);
+        var (splits, keysPerSplit) = AttentionPlan.Decode(sequences, kvHeads, longestContext, HeadDim, _sms);
+        if (splits > 1)
+        {
+            Need(partO, (long)sequences * heads * splits * HeadDim, nameof(partO));
+            Need(partMl, (long)sequences * heads * splits * 2, nameof(partMl));
+        }
+        int stride = (heads + 2 * kvHeads) * HeadDim, numLayers = cache.Layers, maxCtx = cache.MaxContext;
+        float scaleLog2 = ScaleLog2;
+        ulong q = qkv.Pointer, o = output.Pointer, k = cache.Keys.Pointer, v = cache.Values.Pointer, si = seqInfo.Pointer;
+        ulong po = partO.Pointer, pm = partMl.Pointer;
+        void** args = stackalloc void*[] { &q, &o, &k, &v, &si, &po, &pm, &stride, &heads, &kvHeads, &layer, &numLayers, &maxCtx, &scaleLog2, &keysPerSplit };
+        uint threads = (uint)(32 * (HeadDim <= 128 ? 4 : 2));
+        _decode.Launch(new Dim3((uint)sequences, (uint)kvHeads, (uint)splits), new Dim3(threads), 0, stream, args);
+        if (splits > 1)
+        {
+            void** cargs = stackalloc void*[] { &po, &pm, &si, &o, &heads, &splits };
+            _combine.Launch(new Dim3((uint)sequences, (uint)heads), new Dim3((uint)HeadDim), 0, stream, cargs);
+        }
+    }
+
+    private float ScaleLog2 => (float)(1.0 / Math.Sqrt(HeadDim) / Math.Log(2.0));
+
+    private void ValidateAttention(KvCache cache, DeviceSpan<int> seqInfo, int sequences, int heads, int kvHeads, int layer)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        ArgumentOutOfRangeException.ThrowIfLessThan(sequences, 1);
+        if (heads != kvHeads * Group) throw new ArgumentException($"heads ({heads}) must be kv_heads ({kvHeads}) × {Group}, the group these kernels were compiled for.", nameof(heads));
+        if (cache.HeadDim != HeadDim || cache.KvHeads != kvHeads) throw new ArgumentException("The cache was made for a different head shape.", nameof(cache));
+        if (layer < 0 || layer >= cache.Layers) throw new ArgumentOutOfRangeException(nameof(layer));
+        Need(seqInfo, 4L * sequences, nameof(seqInfo));
+    }
+
+    public void Dispose()
+    {
+        _attention.Dispose();
+        _ops.Dispose();
+    }
+}

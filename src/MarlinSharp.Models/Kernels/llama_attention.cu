@@ -1,0 +1,406 @@
+// llama_attention.cu — causal grouped-query attention over the KV cache: a prefill kernel (many query
+// tokens per sequence), a decode kernel (one query token per sequence, many sequences of different
+// lengths at once, optionally split over the cache) and the kernel that merges decode splits.
+//
+// KV cache choice: per-sequence contiguous slots
+// ----------------------------------------------
+// Keys and values live in two FP16 buffers [slot][layer][kv_head][position][head_dim], each slot
+// max_context positions long. A sequence owns one slot from admission to completion. Why not pages:
+//  * the keys of one (sequence, layer, kv head) are one contiguous run, so a tile of keys is a single
+//    coalesced 16-byte-per-thread copy with no page-table indirection in the inner loop;
+//  * the serving pattern we target (the paper's batch of requests with known maximum lengths) fits in
+//    memory with whole slots: llama2-7b, 64 slots x 128 positions is 2 GiB of cache;
+//  * the cost is memory held for positions a sequence never reaches, which only matters when many
+//    requests of very different lengths share a long context; paging can replace the slot base
+//    address computation later without touching the math below.
+//
+// Numerics: scores, the running maximum and the softmax sum are FP32 in the base-2 domain (q is
+// scaled by log2(e)/sqrt(head_dim)), output accumulators are FP32; only the final output is rounded
+// to FP16. Online softmax: each tile rescales the running sum and accumulators by 2^(m_old - m_new).
+// Masked keys get a score of -inf while running maxima start at a finite -1e30, so a fully masked
+// tile contributes exp2(-inf) = 0 and never produces inf - inf.
+//
+// Work decomposition
+//  * Prefill: a block takes 16 query rows of one sequence and one query head; each of its 4 warps owns
+//    4 rows. The block stages a tile of keys (row-padded by one word so that "one lane per key" dot
+//    products are bank-conflict free) and the matching values in shared memory; each lane scores one
+//    or two keys of the tile for its warp's 4 rows, then every lane accumulates the contiguous
+//    head_dim/32 output dimensions it owns. Causality: row r sees keys [0, start + r].
+//  * Decode: a block takes one sequence, one KV head and all LLAMA_GROUP query heads that share it
+//    (so each key and value is read from memory once per group, not once per query head), and one
+//    contiguous split of the cache. Warps take 32-key slices of each tile, one key per lane for the
+//    scores; values are read straight from global memory (a warp reads whole rows, fully coalesced)
+//    because each value is used by exactly one warp. The warps' partial softmax states are merged in
+//    shared memory; with several splits they go to a workspace merged by attention_combine.
+//
+// Compile-time parameters (-D): LLAMA_HEAD_DIM (multiple of 32, at most 256) and LLAMA_GROUP (query
+// heads per KV head). Header-free like every MarlinSharp kernel.
+
+#ifndef LLAMA_HEAD_DIM
+#define LLAMA_HEAD_DIM 128
+#endif
+#ifndef LLAMA_GROUP
+#define LLAMA_GROUP 1
+#endif
+
+typedef unsigned int u32;
+typedef unsigned short u16;
+typedef unsigned long long u64;
+
+struct __align__(16) Vec16 { u32 x, y, z, w; };
+struct __align__(8) Vec8 { u32 x, y; };
+
+namespace att {
+constexpr int hd = LLAMA_HEAD_DIM;
+constexpr int group = LLAMA_GROUP;
+constexpr int dpl = hd / 32;             // output dimensions owned by each lane (contiguous)
+constexpr int krow = hd / 2 + 1;         // padded shared-memory key row, in 32-bit words
+// Prefill
+constexpr int p_rows = 16;               // query rows per block
+constexpr int p_warps = 4;
+constexpr int p_rpw = p_rows / p_warps;  // rows per warp
+constexpr int p_kpl = hd <= 128 ? 2 : 1; // keys per lane per tile
+constexpr int p_kt = 32 * p_kpl;         // keys per tile
+// Decode
+constexpr int d_warps = hd <= 128 ? 4 : 2;
+constexpr int d_kt = 32 * d_warps;
+}  // namespace att
+
+static_assert(att::hd % 32 == 0 && att::hd <= 256, "LLAMA_HEAD_DIM must be a multiple of 32, at most 256");
+static_assert(att::group >= 1 && att::group * att::hd <= 2048, "LLAMA_GROUP * LLAMA_HEAD_DIM must be at most 2048");
+static_assert(att::d_warps * att::group * (att::hd + 2) <= att::d_kt * att::krow, "decode merge buffer must fit in the key tile");
+
+__device__ __forceinline__ float h2f(u16 h) {
+  float f;
+  asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+  return f;
+}
+
+__device__ __forceinline__ u16 f2h(float f) {
+  u16 h;
+  asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
+  return h;
+}
+
+__device__ __forceinline__ float lo_half(u32 w) { return h2f((u16)(w & 0xffffu)); }
+__device__ __forceinline__ float hi_half(u32 w) { return h2f((u16)(w >> 16)); }
+
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// Reads the att::dpl contiguous FP16 values at p (aligned to 2*dpl bytes) as floats.
+__device__ __forceinline__ void load_dims(const u16* p, float* out) {
+  if constexpr (att::dpl == 8) {
+    const Vec16 v = *reinterpret_cast<const Vec16*>(p);
+    const u32 w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+    for (int i = 0; i < 4; i++) { out[2 * i] = lo_half(w[i]); out[2 * i + 1] = hi_half(w[i]); }
+  } else if constexpr (att::dpl == 4) {
+    const Vec8 v = *reinterpret_cast<const Vec8*>(p);
+    out[0] = lo_half(v.x); out[1] = hi_half(v.x); out[2] = lo_half(v.y); out[3] = hi_half(v.y);
+  } else if constexpr (att::dpl == 2) {
+    const u32 v = *reinterpret_cast<const u32*>(p);
+    out[0] = lo_half(v); out[1] = hi_half(v);
+  } else {
+#pragma unroll
+    for (int i = 0; i < att::dpl; i++) out[i] = h2f(p[i]);
+  }
+}
+
+// Copies keys [t0, t0 + rows) of a contiguous [position][hd] run into the padded tile ks (32-bit words),
+// zero-filling rows at or beyond limit. When vs is non-null the values go to vs [rows][hd] unpadded.
+__device__ __forceinline__ void stage_tile(const u16* __restrict__ kbase, const u16* __restrict__ vbase, int t0, int rows,
+                                           int limit, u32* ks, u16* vs) {
+  constexpr int chunks = att::hd / 8;  // 16-byte pieces per row
+  for (int idx = threadIdx.x; idx < rows * chunks; idx += blockDim.x) {
+    const int r = idx / chunks, c = idx - r * chunks;
+    const int j = t0 + r;
+    Vec16 k = {0u, 0u, 0u, 0u}, v = {0u, 0u, 0u, 0u};
+    if (j < limit) {
+      k = *reinterpret_cast<const Vec16*>(kbase + (u64)j * att::hd + c * 8);
+      if (vs != 0) v = *reinterpret_cast<const Vec16*>(vbase + (u64)j * att::hd + c * 8);
+    }
+    u32* kd = ks + r * att::krow + c * 4;
+    kd[0] = k.x; kd[1] = k.y; kd[2] = k.z; kd[3] = k.w;
+    if (vs != 0) *reinterpret_cast<Vec16*>(vs + r * att::hd + c * 8) = v;
+  }
+}
+
+// seq_info: 4 ints per sequence: token offset of its first new token in the step's rows, number of new
+// tokens, position of the first new token, cache slot.
+struct SeqInfo { int offset, length, start, slot; };
+
+__device__ __forceinline__ SeqInfo read_seq(const int* info, int s) {
+  return SeqInfo{info[4 * s], info[4 * s + 1], info[4 * s + 2], info[4 * s + 3]};
+}
+
+__device__ __forceinline__ u64 cache_offset(int slot, int layer, int num_layers, int kv_heads, int kvh, int max_ctx) {
+  return (((u64)slot * num_layers + layer) * kv_heads + kvh) * (u64)max_ctx * att::hd;
+}
+
+// grid (ceil(max_new_tokens / 16), heads, sequences), block 128.
+extern "C" __global__ void __launch_bounds__(128) attention_prefill(
+    const u16* __restrict__ qkv, u16* __restrict__ out, const u16* __restrict__ k_cache, const u16* __restrict__ v_cache,
+    const int* __restrict__ seq_info, int qkv_stride, int heads, int kv_heads, int layer, int num_layers, int max_ctx,
+    float scale_log2) {
+  using namespace att;
+  __shared__ u32 ks[p_kt * krow];
+  __shared__ __align__(16) u16 vs[p_kt * hd];
+  __shared__ u32 qs[p_rows * hd / 2];
+
+  const SeqInfo seq = read_seq(seq_info, blockIdx.z);
+  const int row0 = blockIdx.x * p_rows;
+  if (row0 >= seq.length) return;
+  const int h = blockIdx.y, kvh = h / (heads / kv_heads);
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int rows_here = min(p_rows, seq.length - row0);
+  const int kv_end = seq.start + row0 + rows_here;  // keys [0, kv_end) are visible to some row of the block
+
+  for (int idx = threadIdx.x; idx < p_rows * hd / 2; idx += blockDim.x) {
+    const int r = idx / (hd / 2), c = idx - r * (hd / 2);
+    qs[idx] = r < rows_here ? reinterpret_cast<const u32*>(qkv + (u64)(seq.offset + row0 + r) * qkv_stride + h * hd)[c] : 0u;
+  }
+
+  const u64 cbase = cache_offset(seq.slot, layer, num_layers, kv_heads, kvh, max_ctx);
+  const u16* kbase = k_cache + cbase;
+  const u16* vbase = v_cache + cbase;
+
+  float m[p_rpw], l[p_rpw], acc[p_rpw][dpl];
+#pragma unroll
+  for (int r = 0; r < p_rpw; r++) {
+    m[r] = -1e30f;
+    l[r] = 0.f;
+#pragma unroll
+    for (int e = 0; e < dpl; e++) acc[r][e] = 0.f;
+  }
+
+  for (int t0 = 0; t0 < kv_end; t0 += p_kt) {
+    __syncthreads();  // previous tile fully consumed (and, the first time, qs written)
+    stage_tile(kbase, vbase, t0, p_kt, kv_end, ks, vs);
+    __syncthreads();
+
+    float s[p_rpw][p_kpl];
+#pragma unroll
+    for (int r = 0; r < p_rpw; r++)
+#pragma unroll
+      for (int kk = 0; kk < p_kpl; kk++) s[r][kk] = 0.f;
+#pragma unroll 4
+    for (int c = 0; c < hd / 2; c++) {
+      float k0[p_kpl], k1[p_kpl];
+#pragma unroll
+      for (int kk = 0; kk < p_kpl; kk++) {
+        const u32 w = ks[(kk * 32 + lane) * krow + c];
+        k0[kk] = lo_half(w);
+        k1[kk] = hi_half(w);
+      }
+#pragma unroll
+      for (int r = 0; r < p_rpw; r++) {
+        const u32 q = qs[(warp * p_rpw + r) * (hd / 2) + c];
+        const float q0 = lo_half(q), q1 = hi_half(q);
+#pragma unroll
+        for (int kk = 0; kk < p_kpl; kk++) s[r][kk] += q0 * k0[kk] + q1 * k1[kk];
+      }
+    }
+
+    float p[p_rpw][p_kpl];
+#pragma unroll
+    for (int r = 0; r < p_rpw; r++) {
+      const int qrow = row0 + warp * p_rpw + r;
+      const int last_key = seq.start + qrow;  // inclusive
+      float tmax = -__int_as_float(0x7f800000);
+#pragma unroll
+      for (int kk = 0; kk < p_kpl; kk++) {
+        const int j = t0 + kk * 32 + lane;
+        s[r][kk] = (qrow < seq.length && j <= last_key) ? s[r][kk] * scale_log2 : -__int_as_float(0x7f800000);
+        tmax = fmaxf(tmax, s[r][kk]);
+      }
+      tmax = warp_max(tmax);
+      const float m_new = fmaxf(m[r], tmax);
+      const float corr = fast_exp2(m[r] - m_new);
+      float psum = 0.f;
+#pragma unroll
+      for (int kk = 0; kk < p_kpl; kk++) {
+        p[r][kk] = fast_exp2(s[r][kk] - m_new);
+        psum += p[r][kk];
+      }
+      l[r] = l[r] * corr + warp_sum(psum);
+      m[r] = m_new;
+#pragma unroll
+      for (int e = 0; e < dpl; e++) acc[r][e] *= corr;
+    }
+
+    const int keys_here = min(p_kt, kv_end - t0);
+#pragma unroll
+    for (int kk = 0; kk < p_kpl; kk++) {
+      const int n = min(32, keys_here - kk * 32);
+      for (int jj = 0; jj < n; jj++) {
+        float v[dpl];
+        load_dims(vs + (kk * 32 + jj) * hd + lane * dpl, v);
+#pragma unroll
+        for (int r = 0; r < p_rpw; r++) {
+          const float pj = __shfl_sync(0xffffffffu, p[r][kk], jj);
+#pragma unroll
+          for (int e = 0; e < dpl; e++) acc[r][e] += pj * v[e];
+        }
+      }
+    }
+  }
+
+#pragma unroll
+  for (int r = 0; r < p_rpw; r++) {
+    const int qrow = row0 + warp * p_rpw + r;
+    if (qrow >= seq.length) continue;
+    const float inv = 1.f / l[r];
+    u16* o = out + (u64)(seq.offset + qrow) * heads * hd + h * hd + lane * dpl;
+#pragma unroll
+    for (int e = 0; e < dpl; e++) o[e] = f2h(acc[r][e] * inv);
+  }
+}
+
+// grid (sequences, kv_heads, splits), block 32 * att::d_warps. Attends the last new token of each sequence
+// to cache positions [0, start + length). Split z covers positions [z * keys_per_split, (z + 1) * keys_per_split);
+// keys_per_split is a multiple of att::d_kt. With one split the result goes to out; otherwise each split writes its
+// unnormalised output to part_o [seq][head][split][hd] and (max, sum) to part_ml [seq][head][split][2].
+extern "C" __global__ void __launch_bounds__(32 * att::d_warps) attention_decode(
+    const u16* __restrict__ qkv, u16* __restrict__ out, const u16* __restrict__ k_cache, const u16* __restrict__ v_cache,
+    const int* __restrict__ seq_info, float* __restrict__ part_o, float* __restrict__ part_ml,
+    int qkv_stride, int heads, int kv_heads, int layer, int num_layers, int max_ctx, float scale_log2, int keys_per_split) {
+  using namespace att;
+  __shared__ u32 ks[d_kt * krow];
+  __shared__ float qs[group * hd];
+
+  const SeqInfo seq = read_seq(seq_info, blockIdx.x);
+  const int kvh = blockIdx.y, split = blockIdx.z, splits = gridDim.z;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int tok = seq.offset + seq.length - 1;
+  const int ctx = seq.start + seq.length;
+  const int lo = split * keys_per_split;
+  const int hi = min(ctx, lo + keys_per_split);
+
+  for (int idx = threadIdx.x; idx < group * hd; idx += blockDim.x)
+    qs[idx] = h2f(qkv[(u64)tok * qkv_stride + kvh * group * hd + idx]) * scale_log2;
+
+  const u64 cbase = cache_offset(seq.slot, layer, num_layers, kv_heads, kvh, max_ctx);
+  const u16* kbase = k_cache + cbase;
+  const u16* vbase = v_cache + cbase;
+
+  float m[group], l[group], acc[group][dpl];
+#pragma unroll
+  for (int g = 0; g < group; g++) {
+    m[g] = -1e30f;
+    l[g] = 0.f;
+#pragma unroll
+    for (int e = 0; e < dpl; e++) acc[g][e] = 0.f;
+  }
+
+  for (int t0 = lo; t0 < hi; t0 += d_kt) {
+    __syncthreads();
+    stage_tile(kbase, 0, t0, d_kt, hi, ks, 0);
+    __syncthreads();
+
+    const int key = warp * 32 + lane;
+    const bool valid = t0 + key < hi;
+    float s[group];
+#pragma unroll
+    for (int g = 0; g < group; g++) s[g] = 0.f;
+#pragma unroll 8
+    for (int c = 0; c < hd / 2; c++) {
+      const u32 w = ks[key * krow + c];
+      const float k0 = lo_half(w), k1 = hi_half(w);
+#pragma unroll
+      for (int g = 0; g < group; g++) s[g] += qs[g * hd + 2 * c] * k0 + qs[g * hd + 2 * c + 1] * k1;
+    }
+    float p[group];
+#pragma unroll
+    for (int g = 0; g < group; g++) {
+      const float sg = valid ? s[g] : -__int_as_float(0x7f800000);
+      const float m_new = fmaxf(m[g], warp_max(sg));
+      const float corr = fast_exp2(m[g] - m_new);
+      p[g] = fast_exp2(sg - m_new);
+      l[g] = l[g] * corr + warp_sum(p[g]);
+      m[g] = m_new;
+#pragma unroll
+      for (int e = 0; e < dpl; e++) acc[g][e] *= corr;
+    }
+
+    const int n = min(32, hi - (t0 + warp * 32));
+    const u16* vrow = vbase + (u64)(t0 + warp * 32) * hd + lane * dpl;
+    for (int jj = 0; jj < n; jj++) {
+      float v[dpl];
+      load_dims(vrow + (u64)jj * hd, v);
+#pragma unroll
+      for (int g = 0; g < group; g++) {
+        const float pj = __shfl_sync(0xffffffffu, p[g], jj);
+#pragma unroll
+        for (int e = 0; e < dpl; e++) acc[g][e] += pj * v[e];
+      }
+    }
+  }
+
+  // Merge the warps' states: merge[warp][g] = (acc[hd], m, l), reusing the key tile's shared memory.
+  __syncthreads();
+  float* merge = reinterpret_cast<float*>(ks);
+#pragma unroll
+  for (int g = 0; g < group; g++) {
+    float* slotp = merge + (warp * group + g) * (hd + 2);
+#pragma unroll
+    for (int e = 0; e < dpl; e++) slotp[lane * dpl + e] = acc[g][e];
+    if (lane == 0) { slotp[hd] = m[g]; slotp[hd + 1] = l[g]; }
+  }
+  __syncthreads();
+  for (int idx = threadIdx.x; idx < group * hd; idx += blockDim.x) {
+    const int g = idx / hd, e = idx - g * hd;
+    float mm = -1e30f;
+#pragma unroll
+    for (int w = 0; w < d_warps; w++) mm = fmaxf(mm, merge[(w * group + g) * (hd + 2) + hd]);
+    float ll = 0.f, o = 0.f;
+#pragma unroll
+    for (int w = 0; w < d_warps; w++) {
+      const float* sp = merge + (w * group + g) * (hd + 2);
+      const float f = fast_exp2(sp[hd] - mm);
+      ll += sp[hd + 1] * f;
+      o += sp[e] * f;
+    }
+    const int h = kvh * group + g;
+    if (splits == 1) {
+      out[(u64)tok * heads * hd + h * hd + e] = f2h(o / ll);
+    } else {
+      const u64 part = ((u64)blockIdx.x * heads + h) * splits + split;
+      part_o[part * hd + e] = o;
+      if (e == 0) { part_ml[2 * part] = mm; part_ml[2 * part + 1] = ll; }
+    }
+  }
+}
+
+// grid (sequences, heads), block hd. Merges the decode splits of each (sequence, head).
+extern "C" __global__ void attention_combine(const float* __restrict__ part_o, const float* __restrict__ part_ml,
+                                             const int* __restrict__ seq_info, u16* __restrict__ out, int heads, int splits) {
+  const SeqInfo seq = read_seq(seq_info, blockIdx.x);
+  const int h = blockIdx.y, e = threadIdx.x;
+  const int tok = seq.offset + seq.length - 1;
+  const u64 part0 = ((u64)blockIdx.x * heads + h) * splits;
+  float mm = -1e30f;
+  for (int z = 0; z < splits; z++) mm = fmaxf(mm, part_ml[2 * (part0 + z)]);
+  float ll = 0.f, o = 0.f;
+  for (int z = 0; z < splits; z++) {
+    const float f = fast_exp2(part_ml[2 * (part0 + z)] - mm);
+    ll += part_ml[2 * (part0 + z) + 1] * f;
+    o += part_o[(part0 + z) * att::hd + e] * f;
+  }
+  out[(u64)tok * heads * att::hd + h * att::hd + e] = f2h(o / ll);
+}

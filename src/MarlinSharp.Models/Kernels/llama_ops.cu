@@ -1,0 +1,212 @@
+// llama_ops.cu — the small per-token kernels of the Llama forward pass (everything except the linear
+// layers, which are cuBLAS or Marlin, and attention, which lives in llama_attention.cu).
+//
+// Why these kernels look the way they do
+// --------------------------------------
+// Between the weight-streaming GEMMs of a decode step the activations are tiny (rows x hidden FP16),
+// so these kernels are bound by launch count and latency, not bandwidth: each is one launch over all
+// rows of the step, one block per row where a row-wide reduction is needed, and fused where the
+// data flow allows (residual add + RMSNorm; rotary embedding + KV-cache append).
+//
+// Numerics follow Hugging Face's FP16 Llama so that logits can be compared tightly: RMSNorm sums
+// squares in FP32, rounds the normalised value to FP16 and multiplies by the FP16 weight (one more
+// rounding); the residual add rounds to FP16; SwiGLU rounds silu(gate) to FP16 before multiplying by
+// up. The rotary cos/sin table is FP32 and computed on the host (llama3 / linear scaling included),
+// one row per position, half a head wide: HF's rotate_half pairs dimension i with i + head_dim/2.
+//
+// Data layout
+//  * Activations are row-major FP16 [rows][features]; one row per token of the step.
+//  * The fused QKV projection output is [rows][(heads + 2*kv_heads) * head_dim]: all query heads,
+//    then all key heads, then all value heads, each head_dim wide (the order of the fused weight).
+//  * The fused gate|up output is [rows][2*inter]: gate in columns [0, inter), up in [inter, 2*inter).
+//  * The KV cache is FP16 [slot][layer][kv_head][position][head_dim], one buffer for keys and one for
+//    values (see llama_attention.cu for why).
+//
+// Header-free on purpose (any NVRTC from 11.8 on compiles it, and CI compile-checks it without a
+// GPU): FP16 values are carried as raw 16-bit patterns and converted with cvt instructions.
+
+typedef unsigned int u32;
+typedef unsigned short u16;
+typedef unsigned long long u64;
+
+struct __align__(16) Vec16 { u32 x, y, z, w; };
+
+__device__ __forceinline__ float h2f(u16 h) {
+  float f;
+  asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+  return f;
+}
+
+__device__ __forceinline__ u16 f2h(float f) {
+  u16 h;
+  asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
+  return h;
+}
+
+__device__ __forceinline__ float round_half(float f) { return h2f(f2h(f)); }
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// Sum over the whole block (blockDim.x a multiple of 32, at most 1024); every thread gets the result.
+__device__ __forceinline__ float block_sum(float v, float* scratch) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  v = warp_sum(v);
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  float t = lane < warps ? scratch[lane] : 0.f;
+  t = warp_sum(t);
+  __syncthreads();  // scratch may be reused by the caller
+  return t;
+}
+
+// out[t][:] = table[ids[t]][:]. One block per token, 16-byte copies (hidden % 8 == 0, checked by the host;
+// ids are validated on the host before upload, the clamp only keeps a bad id from reading out of range).
+extern "C" __global__ void embed_gather(const u16* __restrict__ table, const int* __restrict__ ids, u16* __restrict__ out,
+                                        int hidden, int vocab) {
+  int id = ids[blockIdx.x];
+  id = id < 0 ? 0 : (id >= vocab ? vocab - 1 : id);
+  const Vec16* src = reinterpret_cast<const Vec16*>(table + (u64)id * hidden);
+  Vec16* dst = reinterpret_cast<Vec16*>(out + (u64)blockIdx.x * hidden);
+  for (int i = threadIdx.x; i < hidden / 8; i += blockDim.x) dst[i] = src[i];
+}
+
+__device__ __forceinline__ void rmsnorm_row(const u16* x, const u16* __restrict__ w, u16* __restrict__ out, int hidden,
+                                            float eps, float* scratch) {
+  float ss = 0.f;
+  for (int i = threadIdx.x; i < hidden; i += blockDim.x) {
+    float v = h2f(x[i]);
+    ss += v * v;
+  }
+  ss = block_sum(ss, scratch);
+  const float r = rsqrtf(ss / (float)hidden + eps);
+  for (int i = threadIdx.x; i < hidden; i += blockDim.x) out[i] = f2h(h2f(w[i]) * round_half(h2f(x[i]) * r));
+}
+
+// out[row] = RMSNorm(x[row]) * w. One block per row.
+extern "C" __global__ void rmsnorm(const u16* __restrict__ x, const u16* __restrict__ w, u16* __restrict__ out, int hidden, float eps) {
+  __shared__ float scratch[32];
+  const u64 base = (u64)blockIdx.x * hidden;
+  rmsnorm_row(x + base, w, out + base, hidden, eps, scratch);
+}
+
+// residual[row] += delta[row] (rounded to FP16), then out[row] = RMSNorm(residual[row]) * w. One block per row.
+// Each thread re-reads exactly the elements it wrote, so no barrier is needed between the two passes.
+extern "C" __global__ void add_rmsnorm(u16* __restrict__ residual, const u16* __restrict__ delta, const u16* __restrict__ w,
+                                       u16* __restrict__ out, int hidden, float eps) {
+  __shared__ float scratch[32];
+  const u64 base = (u64)blockIdx.x * hidden;
+  u16* x = residual + base;
+  const u16* d = delta + base;
+  for (int i = threadIdx.x; i < hidden; i += blockDim.x) x[i] = f2h(h2f(x[i]) + h2f(d[i]));
+  rmsnorm_row(x, w, out + base, hidden, eps, scratch);
+}
+
+// x[r][c] += bias[c] for the attention biases of Qwen2-style models (applied to the fused QKV output).
+extern "C" __global__ void add_bias(u16* __restrict__ x, const u16* __restrict__ bias, int cols, u64 total) {
+  const u64 stride = (u64)gridDim.x * blockDim.x;
+  for (u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += stride)
+    x[i] = f2h(h2f(x[i]) + h2f(bias[i % cols]));
+}
+
+// Rotary embedding of every query and key head of token blockIdx.x, in place in the fused QKV row, and
+// (when k_cache is non-null) the append of the rotated key and the value to the token's cache slot.
+// cos/sin tables: FP32 [max_positions][head_dim/2].
+extern "C" __global__ void rope_append(u16* __restrict__ qkv, const int* __restrict__ positions, const int* __restrict__ slots,
+                                       const float* __restrict__ cos_table, const float* __restrict__ sin_table,
+                                       u16* __restrict__ k_cache, u16* __restrict__ v_cache,
+                                       int qkv_stride, int heads, int kv_heads, int head_dim,
+                                       int layer, int num_layers, int max_ctx) {
+  const int t = blockIdx.x;
+  const int pos = positions[t];
+  const int half_dim = head_dim >> 1;
+  u16* row = qkv + (u64)t * qkv_stride;
+  const float* c = cos_table + (u64)pos * half_dim;
+  const float* s = sin_table + (u64)pos * half_dim;
+  u64 cache_base = 0;
+  if (k_cache != 0) cache_base = ((u64)slots[t] * num_layers + layer) * (u64)kv_heads * max_ctx * head_dim;
+
+  const int pairs = (heads + kv_heads) * half_dim;
+  for (int p = threadIdx.x; p < pairs; p += blockDim.x) {
+    const int head = p / half_dim, i = p - head * half_dim;
+    u16* h = row + head * head_dim;
+    const float x0 = h2f(h[i]), x1 = h2f(h[i + half_dim]);
+    const u16 y0 = f2h(x0 * c[i] - x1 * s[i]);
+    const u16 y1 = f2h(x1 * c[i] + x0 * s[i]);
+    h[i] = y0;
+    h[i + half_dim] = y1;
+    if (k_cache != 0 && head >= heads) {
+      u16* k = k_cache + cache_base + ((u64)(head - heads) * max_ctx + pos) * head_dim;
+      k[i] = y0;
+      k[i + half_dim] = y1;
+    }
+  }
+  if (k_cache != 0) {
+    const u16* v = row + (heads + kv_heads) * head_dim;
+    for (int e = threadIdx.x; e < kv_heads * head_dim; e += blockDim.x) {
+      const int kvh = e / head_dim, d = e - kvh * head_dim;
+      v_cache[cache_base + ((u64)kvh * max_ctx + pos) * head_dim + d] = v[e];
+    }
+  }
+}
+
+// out[r][i] = silu(gate[r][i]) * up[r][i] from the fused [rows][2*inter] gate|up buffer.
+extern "C" __global__ void swiglu(const u16* __restrict__ gate_up, u16* __restrict__ out, int inter, u64 total) {
+  const u64 stride = (u64)gridDim.x * blockDim.x;
+  for (u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += stride) {
+    const u64 r = i / inter, c = i - r * inter;
+    const float g = h2f(gate_up[r * 2 * inter + c]);
+    const float u = h2f(gate_up[r * 2 * inter + inter + c]);
+    const float silu = g / (1.f + __expf(-g));
+    out[i] = f2h(round_half(silu) * u);
+  }
+}
+
+// out[i][:] = x[rows[i]][:]: picks the last token of each sequence before the final norm and LM head.
+extern "C" __global__ void gather_rows(const u16* __restrict__ x, const int* __restrict__ rows, u16* __restrict__ out, int cols) {
+  const u16* src = x + (u64)rows[blockIdx.x] * cols;
+  u16* dst = out + (u64)blockIdx.x * cols;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) dst[i] = src[i];
+}
+
+extern "C" __global__ void half_to_float(const u16* __restrict__ x, float* __restrict__ out, u64 count) {
+  const u64 stride = (u64)gridDim.x * blockDim.x;
+  for (u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += stride) out[i] = h2f(x[i]);
+}
+
+// out[row] = the index of the largest logit of the row (the smallest such index on ties; NaN never wins).
+// One block per row.
+extern "C" __global__ void argmax_rows(const float* __restrict__ logits, int cols, int* __restrict__ out) {
+  __shared__ float best_v[32];
+  __shared__ int best_i[32];
+  const float* x = logits + (u64)blockIdx.x * cols;
+  float v = -__int_as_float(0x7f800000);
+  int idx = 0x7fffffff;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+    const float y = x[i];
+    if (y > v) { v = y; idx = i; }  // i increases per thread, so the first maximum is kept
+  }
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) {
+    const float ov = __shfl_xor_sync(0xffffffffu, v, o);
+    const int oi = __shfl_xor_sync(0xffffffffu, idx, o);
+    if (ov > v || (ov == v && oi < idx)) { v = ov; idx = oi; }
+  }
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  if (lane == 0) { best_v[warp] = v; best_i[warp] = idx; }
+  __syncthreads();
+  if (warp == 0) {
+    v = lane < warps ? best_v[lane] : -__int_as_float(0x7f800000);
+    idx = lane < warps ? best_i[lane] : 0x7fffffff;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+      const float ov = __shfl_xor_sync(0xffffffffu, v, o);
+      const int oi = __shfl_xor_sync(0xffffffffu, idx, o);
+      if (ov > v || (ov == v && oi < idx)) { v = ov; idx = oi; }
+    }
+    if (lane == 0) out[blockIdx.x] = idx == 0x7fffffff ? 0 : idx;
+  }
+}

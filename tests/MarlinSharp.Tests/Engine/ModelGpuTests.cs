@@ -1,0 +1,115 @@
+using MarlinSharp.Models.Engine;
+using static MarlinSharp.Tests.Engine.EngineGpu;
+
+namespace MarlinSharp.Tests.Engine;
+
+/// <summary>The whole GPU forward pass of a tiny random model against the CPU double reference (GPU only).</summary>
+public sealed class ModelGpuTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "marlinsharp-model-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    private static double MaxDiff(double[] expected, ReadOnlySpan<float> actual)
+    {
+        double worst = 0;
+        for (int i = 0; i < expected.Length; i++) worst = Math.Max(worst, Math.Abs(expected[i] - actual[i]));
+        return worst;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]  // Qwen2-style: attention biases, tied embeddings
+    public void Fp16LogitsMatchCpuReferenceThroughPrefillAndBatchedDecode(bool qwen)
+    {
+        var rt = Runtime;
+        TinyModel.Write(_dir, TinyModel.ConfigJson(hidden: 128, inter: 256, layers: 2, heads: 4, kvHeads: 2, vocab: 256,
+            tie: qwen, modelType: qwen ? "qwen2" : "llama"), seed: 11);
+        using var checkpoint = LlamaCheckpoint.Open(_dir);
+        var reference = new ReferenceLlama(checkpoint);
+        using var weights = LlamaWeights.Load(rt, checkpoint, LinearFormat.Fp16);
+        using var model = new LlamaModel(rt, weights, slots: 3, maxContext: 128, maxBatchTokens: 64);
+        int vocab = 256;
+        var logits = new float[3 * vocab];
+
+        var a = new List<int> { 1, 17, 42, 99, 3, 250, 7 };
+        var b = new List<int> { 5 };
+        var cseq = Enumerable.Range(0, 40).Select(i => (i * 37 + 11) % vocab).ToList();
+        // Two prompts prefilled together, a third alone, into non-adjacent slots.
+        model.Forward([new SequenceChunk(2, 0, a), new SequenceChunk(0, 0, b)]);
+        model.ReadLogits(logits);
+        Assert.True(MaxDiff(reference.LastLogits(a), logits.AsSpan(0, vocab)) <= 2e-2, "prefill a");
+        Assert.True(MaxDiff(reference.LastLogits(b), logits.AsSpan(vocab, vocab)) <= 2e-2, "prefill b");
+        model.Prefill(1, cseq);
+        model.ReadLogits(logits);
+        Assert.True(MaxDiff(reference.LastLogits(cseq), logits.AsSpan(0, vocab)) <= 2e-2, "prefill c");
+
+        var seqs = new[] { (Slot: 2, Tokens: a), (Slot: 0, Tokens: b), (Slot: 1, Tokens: cseq) };
+        var greedy = new int[3];
+        for (int step = 0; step < 6; step++)
+        {
+            var batch = seqs.Select((q, i) => new DecodeEntry(q.Slot, (step * 31 + i * 7) % vocab, q.Tokens.Count)).ToArray();
+            for (int i = 0; i < seqs.Length; i++) seqs[i].Tokens.Add(batch[i].Token);
+            model.DecodeStep(batch);
+            model.ReadLogits(logits);
+            model.ReadGreedy(greedy);
+            for (int i = 0; i < seqs.Length; i++)
+            {
+                var expected = reference.LastLogits(seqs[i].Tokens);
+                double diff = MaxDiff(expected, logits.AsSpan(i * vocab, vocab));
+                Assert.True(diff <= 2e-2, $"decode step {step}, sequence {i}: max |diff| {diff}");
+                Assert.Equal(Sampler.Argmax(logits.AsSpan(i * vocab, vocab)), greedy[i]);
+            }
+        }
+    }
+
+    [Fact]
+    public void Int4LogitsStayCloseToFp16()
+    {
+        var rt = Runtime;
+        TinyModel.Write(_dir, TinyModel.ConfigJson(hidden: 128, inter: 256), seed: 12);
+        using var checkpoint = LlamaCheckpoint.Open(_dir);
+        using var w16 = LlamaWeights.Load(rt, checkpoint, LinearFormat.Fp16);
+        using var w4 = LlamaWeights.Load(rt, checkpoint, LinearFormat.Int4);
+        Assert.True(w4.LinearWeightBytes < w16.LinearWeightBytes);
+        using var m16 = new LlamaModel(rt, w16, 1, 64);
+        using var m4 = new LlamaModel(rt, w4, 1, 64);
+        var prompt = Enumerable.Range(0, 20).Select(i => (i * 13 + 5) % 256).ToArray();
+        var l16 = new float[256];
+        var l4 = new float[256];
+        m16.Prefill(0, prompt);
+        m16.ReadLogits(l16);
+        m4.Prefill(0, prompt);
+        m4.ReadLogits(l4);
+        double num = 0, den = 0;
+        for (int i = 0; i < 256; i++) { num += (l4[i] - l16[i]) * (l4[i] - l16[i]); den += l16[i] * l16[i]; }
+        double rel = Math.Sqrt(num / den);
+        Assert.True(rel < 0.3, $"INT4 vs FP16 relative logit error {rel}");
+    }
+
+    [Theory]
+    [InlineData(LinearFormat.Fp16)]
+    [InlineData(LinearFormat.Int4)]
+    public void RandomWeightsRunTheSchedulerEndToEnd(LinearFormat format)
+    {
+        var rt = Runtime;
+        var config = new Models.Configuration.LlamaConfig("llama", 256, 512, 2, 4, 2, 64, 1000, 1e-5, 10000.0, null, 256, false, false, [], [], null);
+        using var weights = LlamaWeights.Random(rt, config, seed: 7, format);
+        using var model = new LlamaModel(rt, weights, slots: 4, maxContext: 128, maxBatchTokens: 128);
+        var scheduler = new BatchScheduler(model);
+        var streamed = 0;
+        for (int i = 0; i < 6; i++)
+            scheduler.Submit(new GenerationRequest(Enumerable.Range(1, 5 + 9 * i).ToArray(), 10 + i,
+                i % 2 == 0 ? null : new SamplingOptions(0.8, 40, 0.9, (ulong)i), OnToken: _ => streamed++));
+        var results = scheduler.RunToCompletion();
+        Assert.Equal(6, results.Count);
+        Assert.All(results, r => Assert.InRange(r.Tokens.Count, 1, 15));
+        Assert.Equal(results.Sum(r => r.Tokens.Count), streamed);
+        Assert.All(results.SelectMany(r => r.Tokens), t => Assert.InRange(t, 0, 999));
+    }
+}

@@ -1,0 +1,215 @@
+using MarlinSharp.Cuda;
+using MarlinSharp.Models.Configuration;
+using MarlinSharp.Models.Engine;
+using static MarlinSharp.Tests.Engine.EngineGpu;
+
+namespace MarlinSharp.Tests.Engine;
+
+/// <summary>Each engine kernel against a double-precision CPU reference on random inputs (GPU only).</summary>
+public class OpsGpuTests
+{
+    private static LlamaConfig Shape(int heads, int kvHeads, int headDim, int layers = 2, int maxPos = 4096) =>
+        new("llama", heads * headDim, 256, layers, heads, kvHeads, headDim, 256, 1e-5, 10000.0, null, maxPos, false, false, [], [], null);
+
+    [Fact]
+    public void RmsNormAndFusedResidualAdd()
+    {
+        var rt = Runtime;
+        using var k = new LlamaKernels(rt, 64, 1);
+        using var s = rt.CreateStream();
+        var rng = new Random(1);
+        int rows = 5, h = 1000;
+        Half[] x = RandomHalf(rng, rows * h, 3), d = RandomHalf(rng, rows * h), w = RandomHalf(rng, h, 2);
+        using var bx = rt.Context.Upload<Half>(x);
+        using var bd = rt.Context.Upload<Half>(d);
+        using var bw = rt.Context.Upload<Half>(w);
+        using var bo = rt.Context.Allocate<Half>(rows * h);
+
+        double[] Norm(double[] v)
+        {
+            var y = new double[v.Length];
+            for (int r = 0; r < rows; r++)
+            {
+                double ss = 0;
+                for (int i = 0; i < h; i++) ss += v[r * h + i] * v[r * h + i];
+                double inv = 1 / Math.Sqrt(ss / h + 1e-5);
+                for (int i = 0; i < h; i++) y[r * h + i] = v[r * h + i] * inv * (double)w[i];
+            }
+            return y;
+        }
+
+        k.RmsNorm(bx, bw, bo, rows, h, 1e-5f, s);
+        s.Synchronize();
+        AssertClose(Norm(ToDouble(x)), bo.ToArray(), 1e-2, "rmsnorm");
+
+        k.AddRmsNorm(bx, bd, bw, bo, rows, h, 1e-5f, s);
+        s.Synchronize();
+        var sum = x.Zip(d, (a, b) => (double)a + (double)b).ToArray();
+        AssertClose(sum, bx.ToArray(), 4e-3, "residual");
+        AssertClose(Norm(sum), bo.ToArray(), 1e-2, "add_rmsnorm");
+    }
+
+    [Fact]
+    public void SwiGluOfFusedGateUp()
+    {
+        var rt = Runtime;
+        using var k = new LlamaKernels(rt, 64, 1);
+        using var s = rt.CreateStream();
+        var rng = new Random(2);
+        int rows = 3, inter = 700;
+        Half[] gu = RandomHalf(rng, rows * 2 * inter, 4);
+        using var bg = rt.Context.Upload<Half>(gu);
+        using var bo = rt.Context.Allocate<Half>(rows * inter);
+        k.SwiGlu(bg, bo, rows, inter, s);
+        s.Synchronize();
+        var expected = new double[rows * inter];
+        for (int r = 0; r < rows; r++)
+            for (int i = 0; i < inter; i++)
+            {
+                double g = (double)gu[r * 2 * inter + i], u = (double)gu[r * 2 * inter + inter + i];
+                expected[r * inter + i] = g / (1 + Math.Exp(-g)) * u;
+            }
+        AssertClose(expected, bo.ToArray(), 2e-2, "swiglu");
+    }
+
+    [Fact]
+    public void RotaryEmbeddingRotatesQueryAndKeyHeadsOnly()
+    {
+        var rt = Runtime;
+        var c = Shape(4, 2, 64) with { RopeScaling = new RopeScaling("llama3", 8, 1, 4, 64) };
+        using var k = new LlamaKernels(rt, 64, 2);
+        using var s = rt.CreateStream();
+        var rng = new Random(3);
+        int tokens = 4, stride = (4 + 4) * 64;
+        int[] positions = [0, 1, 77, 300];
+        Half[] qkv = RandomHalf(rng, tokens * stride);
+        var (cos, sin) = RopeTable.Compute(c, 512);
+        using var bq = rt.Context.Upload<Half>(qkv);
+        using var bp = rt.Context.Upload<int>(positions);
+        using var bc = rt.Context.Upload<float>(cos);
+        using var bs = rt.Context.Upload<float>(sin);
+        k.RopeAppend(bq, bp, bp, bc, bs, null, tokens, 4, 2, 0, s);
+        s.Synchronize();
+
+        float[] inv = RopeTable.InverseFrequencies(c);
+        var expected = ToDouble(qkv);
+        for (int t = 0; t < tokens; t++)
+            for (int head = 0; head < 6; head++)  // 4 query + 2 key heads; the 2 value heads stay
+                for (int i = 0; i < 32; i++)
+                {
+                    int b = t * stride + head * 64;
+                    double a = positions[t] * (double)inv[i];
+                    double x0 = (double)qkv[b + i], x1 = (double)qkv[b + i + 32];
+                    expected[b + i] = x0 * Math.Cos(a) - x1 * Math.Sin(a);
+                    expected[b + i + 32] = x1 * Math.Cos(a) + x0 * Math.Sin(a);
+                }
+        AssertClose(expected, bq.ToArray(), 4e-3, "rope");
+    }
+
+    /// <summary>Naive causal GQA softmax attention in double over the rotated rows of one sequence.</summary>
+    private static double[] NaiveAttention(Half[] qkv, int firstRow, int rows, int queryRow, int heads, int kvHeads, int d)
+    {
+        int stride = (heads + 2 * kvHeads) * d;
+        var o = new double[heads * d];
+        for (int h = 0; h < heads; h++)
+        {
+            int kh = h / (heads / kvHeads);
+            var sc = new double[queryRow + 1];
+            double max = double.NegativeInfinity;
+            for (int j = 0; j <= queryRow; j++)
+            {
+                double dot = 0;
+                for (int e = 0; e < d; e++)
+                    dot += (double)qkv[(firstRow + queryRow) * stride + h * d + e] * (double)qkv[(firstRow + j) * stride + (heads + kh) * d + e];
+                sc[j] = dot / Math.Sqrt(d);
+                max = Math.Max(max, sc[j]);
+            }
+            double sum = sc.Sum(v => Math.Exp(v - max));
+            for (int j = 0; j <= queryRow; j++)
+            {
+                double p = Math.Exp(sc[j] - max) / sum;
+                for (int e = 0; e < d; e++) o[h * d + e] += p * (double)qkv[(firstRow + j) * stride + (heads + kvHeads + kh) * d + e];
+            }
+        }
+        return o;
+    }
+
+    [Theory]
+    [InlineData(8, 2, 64, false)]
+    [InlineData(4, 4, 128, false)]
+    [InlineData(8, 2, 64, true)]
+    [InlineData(16, 2, 128, true)]
+    public void AttentionMatchesNaiveCausalSoftmax(int heads, int kvHeads, int d, bool decode)
+    {
+        var rt = Runtime;
+        var c = Shape(heads, kvHeads, d);
+        using var k = new LlamaKernels(rt, d, heads / kvHeads);
+        using var cache = new KvCache(rt.Context, c, 4, 1024);
+        using var s = rt.CreateStream();
+        var rng = new Random(heads * 1000 + d + (decode ? 1 : 0));
+        int[] lengths = decode ? [1, 37, 200, 700] : [1, 16, 45, 130];
+        int[] slots = [2, 0, 3, 1];
+        int tokens = lengths.Sum(), stride = (heads + 2 * kvHeads) * d, layer = 1;
+        Half[] qkv = RandomHalf(rng, (long)tokens * stride, 2);
+        var positions = new int[tokens];
+        var tokenSlots = new int[tokens];
+        var info = new int[4 * lengths.Length];
+        int row = 0;
+        for (int q = 0; q < lengths.Length; q++)
+        {
+            info[4 * q] = decode ? row + lengths[q] - 1 : row;
+            info[4 * q + 1] = decode ? 1 : lengths[q];
+            info[4 * q + 2] = decode ? lengths[q] - 1 : 0;
+            info[4 * q + 3] = slots[q];
+            for (int i = 0; i < lengths[q]; i++, row++) { positions[row] = i; tokenSlots[row] = slots[q]; }
+        }
+        var (cos, sin) = RopeTable.Compute(c, 1024);
+        using var bq = rt.Context.Upload<Half>(qkv);
+        using var bp = rt.Context.Upload<int>(positions);
+        using var bsl = rt.Context.Upload<int>(tokenSlots);
+        using var bi = rt.Context.Upload<int>(info);
+        using var bc = rt.Context.Upload<float>(cos);
+        using var bs = rt.Context.Upload<float>(sin);
+        using var bo = rt.Context.Allocate<Half>((long)tokens * heads * d);
+        using var po = rt.Context.Allocate<float>((long)lengths.Length * heads * AttentionPlan.MaxSplits * d);
+        using var pm = rt.Context.Allocate<float>((long)lengths.Length * heads * AttentionPlan.MaxSplits * 2);
+        bo.FillBytes(0);
+
+        k.RopeAppend(bq, bp, bsl, bc, bs, cache, tokens, heads, kvHeads, layer, s);
+        if (decode) k.AttentionDecode(bq, bo, cache, bi, lengths.Length, lengths.Max(), heads, kvHeads, layer, po, pm, s);
+        else k.AttentionPrefill(bq, bo, cache, bi, lengths.Length, lengths.Max(), heads, kvHeads, layer, s);
+        s.Synchronize();
+        Half[] rotated = bq.ToArray(), output = bo.ToArray();
+
+        row = 0;
+        for (int q = 0; q < lengths.Length; q++)
+        {
+            for (int i = decode ? lengths[q] - 1 : 0; i < lengths[q]; i++)
+            {
+                var expected = NaiveAttention(rotated, row, lengths[q], i, heads, kvHeads, d);
+                var actual = output.AsSpan((row + i) * heads * d, heads * d).ToArray();
+                AssertClose(expected, actual, 3e-3, $"sequence {q} (length {lengths[q]}), row {i}");
+            }
+            row += lengths[q];
+        }
+    }
+
+    [Fact]
+    public void ArgmaxPicksFirstMaximumPerRow()
+    {
+        var rt = Runtime;
+        using var k = new LlamaKernels(rt, 64, 1);
+        using var s = rt.CreateStream();
+        int rows = 3, cols = 5000;
+        var rng = new Random(4);
+        var logits = Enumerable.Range(0, rows * cols).Select(_ => (float)rng.NextDouble()).ToArray();
+        logits[0 * cols + 4321] = 5; logits[0 * cols + 4322] = 5;
+        logits[1 * cols + 0] = 2;
+        logits[2 * cols + cols - 1] = 9;
+        using var bl = rt.Context.Upload<float>(logits);
+        using var bo = rt.Context.Allocate<int>(rows);
+        k.ArgmaxRows(bl, rows, cols, bo, s);
+        s.Synchronize();
+        Assert.Equal([4321, 0, cols - 1], bo.ToArray());
+    }
+}
