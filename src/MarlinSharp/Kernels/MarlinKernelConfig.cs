@@ -12,14 +12,16 @@ namespace MarlinSharp.Kernels;
 /// <param name="EvictFirst">Weight loads carry an L2 evict-first policy (see DESIGN.md hazard on CUDA 13 ptxas).</param>
 /// <param name="CtasPerSm">Resident CTAs per SM (1 or 2); 2 caps registers at 128 per thread and halves the shared memory each CTA may use.</param>
 /// <param name="PrefetchBytes">L2 prefetch-size hint on weight loads: 0 (none), 128 or 256.</param>
-public sealed record MarlinKernelConfig(int MBlocks, int TileN, int TileK, int Stages, int GroupBlocks, bool EvictFirst = false, int CtasPerSm = 1, int PrefetchBytes = 0)
+/// <param name="SwapAb">0: activations are the mma A operand. 1 or 2: the weights are, serving 8 or 16 rows (MBlocks must be 1).</param>
+public sealed record MarlinKernelConfig(int MBlocks, int TileN, int TileK, int Stages, int GroupBlocks, bool EvictFirst = false, int CtasPerSm = 1,
+    int PrefetchBytes = 0, int SwapAb = 0)
 {
     public const int ThreadsPerBlock = 256;
     public const string EntryPoint = "marlin_gemm";
 
     public int WarpsN => TileN / 64;
     public int WarpsK => 8 / WarpsN;
-    public int RowsPerLaunch => 16 * MBlocks;
+    public int RowsPerLaunch => SwapAb > 0 ? 8 * SwapAb : 16 * MBlocks;
 
     /// <summary>Group size this configuration serves; -1 for per-output-channel.</summary>
     public int GroupSize => GroupBlocks == 0 ? -1 : GroupBlocks * 16;
@@ -50,6 +52,8 @@ public sealed record MarlinKernelConfig(int MBlocks, int TileN, int TileK, int S
         if (TileK is not (64 or 128)) throw new ArgumentOutOfRangeException(nameof(TileK), TileK, "Expected 64 or 128.");
         if (Stages is < 2 or > 8) throw new ArgumentOutOfRangeException(nameof(Stages), Stages, "Expected 2..8.");
         if (GroupBlocks is not (0 or 2 or 4 or 8)) throw new ArgumentOutOfRangeException(nameof(GroupBlocks), GroupBlocks, "Expected 0 (per-channel), 2, 4 or 8.");
+        if (SwapAb is < 0 or > 2) throw new ArgumentOutOfRangeException(nameof(SwapAb), SwapAb, "Expected 0, 1 (8 rows) or 2 (16 rows).");
+        if (SwapAb > 0 && MBlocks != 1) throw new ArgumentException($"Swapped operands serve at most 16 rows; MBlocks must be 1, not {MBlocks}.", nameof(SwapAb));
         if (CtasPerSm is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(CtasPerSm), CtasPerSm, "Expected 1 or 2.");
         if (PrefetchBytes is not (0 or 128 or 256)) throw new ArgumentOutOfRangeException(nameof(PrefetchBytes), PrefetchBytes, "Expected 0, 128 or 256.");
         if ((TileK / 16) % WarpsK != 0)
@@ -69,23 +73,15 @@ public sealed record MarlinKernelConfig(int MBlocks, int TileN, int TileK, int S
         $"-DMARLIN_B_EVICT_FIRST={(EvictFirst ? 1 : 0)}",
         $"-DMARLIN_CTAS_PER_SM={CtasPerSm}",
         $"-DMARLIN_B_PREFETCH={PrefetchBytes}",
+        $"-DMARLIN_SWAP_AB={SwapAb}",
     ];
 
     public override string ToString() =>
         $"m{RowsPerLaunch}_n{TileN}_k{TileK}_s{Stages}_g{(GroupBlocks == 0 ? "ch" : (GroupBlocks * 16).ToString())}" +
-        $"{(CtasPerSm > 1 ? $"_x{CtasPerSm}" : "")}{(EvictFirst ? "_ef" : "")}{(PrefetchBytes > 0 ? $"_p{PrefetchBytes}" : "")}";
+        $"{(SwapAb > 0 ? "_sw" : "")}{(CtasPerSm > 1 ? $"_x{CtasPerSm}" : "")}{(EvictFirst ? "_ef" : "")}{(PrefetchBytes > 0 ? $"_p{PrefetchBytes}" : "")}";
 
-    /// <summary>Tile shapes the selector may choose; every one is compile-checked in CI.</summary>
+    /// <summary>Tile shapes (TileN, TileK) the selector may choose.</summary>
     public static IReadOnlyList<(int TileN, int TileK)> TileShapes { get; } = [(128, 128), (256, 64), (64, 128), (128, 64), (256, 128)];
-
-    /// <summary>Every configuration the library can launch at the default pipeline depth.</summary>
-    public static IEnumerable<MarlinKernelConfig> All(int stages = 4)
-    {
-        foreach (int groupBlocks in new[] { 0, 2, 4, 8 })
-            for (int mBlocks = 1; mBlocks <= 4; mBlocks++)
-                foreach (var (tileN, tileK) in TileShapes)
-                    yield return new MarlinKernelConfig(mBlocks, tileN, tileK, stages, groupBlocks);
-    }
 
     public static int GroupBlocksFor(int groupSize) => groupSize switch
     {

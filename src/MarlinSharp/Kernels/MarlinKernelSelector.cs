@@ -3,31 +3,66 @@ using MarlinSharp.Cuda;
 namespace MarlinSharp.Kernels;
 
 /// <summary>
-/// Chooses the kernel configuration for one launch of at most 64 rows. Small batches stream weights and
-/// want wide, deep tiles with many bytes in flight; larger batches are tensor-core bound and want the
-/// 256-column tile that amortises each dequantised weight over more rows.
+/// Chooses the kernel configuration for one launch of at most 64 rows. Up to 16 rows the weights are streamed
+/// with swapped operands and two CTAs per SM (few registers, many warps in flight); larger batches are
+/// tensor-core bound and want the 256-column tile that amortises each dequantised weight over more rows.
 /// </summary>
 public static class MarlinKernelSelector
 {
-    public static MarlinKernelConfig Select(int rows, int n, int k, int groupSize, DeviceInfo device, int? stagesOverride = null)
+    /// <summary>Shared memory an SM keeps for itself per resident CTA.</summary>
+    private const int ReservedPerCta = 1024;
+
+    /// <summary>Deepest pipeline the selector uses; deeper rings showed no gain on an H200 (docs/NOTES.md).</summary>
+    private const int MaxStages = 6;
+
+    public static MarlinKernelConfig Select(int rows, int n, int k, int groupSize, DeviceInfo device)
     {
         if (rows is < 1 or > 64) throw new ArgumentOutOfRangeException(nameof(rows), rows, "One launch covers 1..64 rows.");
-        int mBlocks = (rows + 15) / 16;
+        ArgumentNullException.ThrowIfNull(device);
         int groupBlocks = MarlinKernelConfig.GroupBlocksFor(groupSize);
+        int widest = n % 256 == 0 ? 256 : n % 128 == 0 ? 128 : 64;
 
-        (int tileN, int tileK) = mBlocks <= 2
-            ? (n % 256 == 0 && device.ComputeCapabilityMajor >= 9 ? (256, 128) : n % 128 == 0 ? (128, 128) : (64, 128))
-            : (n % 256 == 0 ? (256, 64) : n % 128 == 0 ? (128, 64) : (64, 128));
+        MarlinKernelConfig config;
+        if (rows <= 16)
+        {
+            // 16 rows under the two-CTA register cap only fit without spills with 64-deep tiles.
+            int swap = rows <= 8 ? 1 : 2;
+            int tileK = swap == 2 && widest != 64 ? 64 : 128;
+            config = new MarlinKernelConfig(1, widest, tileK, Stages: 4, groupBlocks, CtasPerSm: 1, SwapAb: swap);
+            for (int stages = MaxStages; stages >= 3; stages--)
+            {
+                var twice = config with { Stages = stages, CtasPerSm = 2 };
+                if (FitsTwice(twice, device)) { config = twice; break; }
+            }
+        }
+        else
+        {
+            int mBlocks = (rows + 15) / 16;
+            var (tileN, tileK) = mBlocks <= 2 ? (widest, 128) : widest == 64 ? (64, 128) : (widest, 64);
+            config = new MarlinKernelConfig(mBlocks, tileN, tileK, Stages: 4, groupBlocks);
+        }
 
-        int stages = stagesOverride ?? 4;
-        var config = new MarlinKernelConfig(mBlocks, tileN, tileK, stages, groupBlocks);
-        // Fit the shared-memory budget of smaller parts (e.g. sm_86/sm_89 give a block 99 KB) by trimming depth.
+        // Fit the shared-memory budget of smaller parts (sm_86/sm_89 give a block 99 KB) by trimming depth, then width.
         while (config.SharedMemoryBytes > device.MaxSharedMemoryPerBlockOptin && config.Stages > 2)
             config = config with { Stages = config.Stages - 1 };
         if (config.SharedMemoryBytes > device.MaxSharedMemoryPerBlockOptin && config.TileN > 64)
-            config = config with { TileN = 64, TileK = 128 };
+            config = config with { TileN = 64, TileK = 128, Stages = 3 };
         if (config.SharedMemoryBytes > device.MaxSharedMemoryPerBlockOptin)
             throw new NotSupportedException($"{device.Name} offers {device.MaxSharedMemoryPerBlockOptin} bytes of shared memory per block; configuration {config} needs {config.SharedMemoryBytes}.");
         return config;
+    }
+
+    private static bool FitsTwice(MarlinKernelConfig config, DeviceInfo device) =>
+        2 * (config.SharedMemoryBytes + ReservedPerCta) <= device.MaxSharedMemoryPerBlockOptin + ReservedPerCta;
+
+    /// <summary>Every configuration <see cref="Select"/> can return on <paramref name="device"/> (for warm-up and compile checks).</summary>
+    public static IReadOnlyList<MarlinKernelConfig> Candidates(DeviceInfo device)
+    {
+        var configs = new HashSet<MarlinKernelConfig>();
+        foreach (int groupSize in new[] { -1, 32, 64, 128 })
+            foreach (int n in new[] { 64, 128, 256 })
+                for (int rows = 1; rows <= 64; rows++)
+                    configs.Add(Select(rows, n, 4096, groupSize, device));
+        return [.. configs.OrderBy(c => c.ToString(), StringComparer.Ordinal)];
     }
 }

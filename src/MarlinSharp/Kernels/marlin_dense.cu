@@ -35,6 +35,10 @@
 //    with lop3 + the FP16 "1024 + x" magic number, applies grouped scales with half2 math, and feeds
 //    mma.sync m16n8k16 with FP32 accumulation. The warps that share a column slice are summed through
 //    shared memory in a fixed order at the end of each column tile.
+//  * At most 16 rows (MARLIN_SWAP_AB) the operands swap: the weights become the mma A operand, which
+//    halves the tensor instructions at m <= 8, and grouped scales are applied once per group in FP32
+//    instead of once per weight in FP16 (see compute_tile_swapped): the dequantisation stream, not
+//    the tensor cores, is what a small batch waits on.
 //  * Global reduction: a CTA that covered a whole column writes C directly. Otherwise it writes its
 //    FP32 partial to its own workspace slot, and the last CTA to arrive (atomic counter per column)
 //    sums all partials in CTA order and writes C. No CTA ever waits for another, the summation order
@@ -70,6 +74,9 @@
 #ifndef MARLIN_DEBUG_SKIP_B_LOADS
 #define MARLIN_DEBUG_SKIP_B_LOADS 0
 #endif
+#ifndef MARLIN_SWAP_AB               // 0: activations are the mma A operand; 1 or 2: the weights are (8 or 16 rows)
+#define MARLIN_SWAP_AB 0
+#endif
 #ifndef MARLIN_CTAS_PER_SM           // resident CTAs per SM the register budget is sized for (1 or 2)
 #define MARLIN_CTAS_PER_SM 1
 #endif
@@ -90,6 +97,8 @@ constexpr int tile_k = MARLIN_TILE_K;
 constexpr int stages = MARLIN_STAGES;
 constexpr int group_blocks = MARLIN_GROUP_BLOCKS;
 constexpr int ctas_per_sm = MARLIN_CTAS_PER_SM;
+constexpr int swap_ab = MARLIN_SWAP_AB;
+constexpr int batch_blocks = swap_ab;                    // 8-row batch blocks when the operands are swapped
 constexpr bool per_channel = group_blocks == 0;
 constexpr int warps_n = tile_n / 64;
 constexpr int warps_k = warps / warps_n;
@@ -120,6 +129,7 @@ static_assert(stages >= 2 && stages <= 8, "stages");
 static_assert(per_channel || group_blocks == 2 || group_blocks == 4 || group_blocks == 8, "group size");
 static_assert(a_row_vecs >= 8, "A swizzle needs 8 vectors per row");
 static_assert(tile_vecs4 % threads == 0, "epilogue tile must split evenly over the threads");
+static_assert(swap_ab == 0 || m_blocks == 1, "swapped operands serve at most 16 rows");
 }  // namespace cfg
 
 // ---------------------------------------------------------------------------------------------
@@ -148,12 +158,6 @@ __device__ __forceinline__ void cp_async_b(void* dst, const void* src, u64 polic
 #endif
 }
 
-// 16-byte copy that writes zeros instead when !valid (src is still a legal address).
-__device__ __forceinline__ void cp_async_zfill(void* dst, const void* src, bool valid) {
-  int bytes = valid ? 16 : 0;
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(bytes));
-}
-
 __device__ __forceinline__ void cp_async_plain(void* dst, const void* src) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem_addr(dst)), "l"(src));
 }
@@ -175,6 +179,11 @@ __device__ __forceinline__ void ldmatrix_x4(u32 (&r)[4], const void* p) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                : "r"(smem_addr(p)));
+}
+
+__device__ __forceinline__ void ldmatrix_x2(u32 (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(smem_addr(p)));
+  r[2] = r[3] = 0;
 }
 
 __device__ __forceinline__ void mma_16816(float (&d)[4], const u32 (&a)[4], u32 b0, u32 b1) {
@@ -317,8 +326,8 @@ __device__ __forceinline__ void fetch_tile(Vec16* stage, const Problem& p, int t
     int i = tid + r * threads;
     if (a_stage_vecs % threads == 0 || i < a_stage_vecs) {
       int row = i / a_row_vecs, c = i % a_row_vecs;
-      bool valid = row < p.m;
-      cp_async_zfill(sa + row * a_row_vecs + (c ^ (row & 7)), ga + (size_t)(valid ? row : 0) * a_vecs_per_row + c, valid);
+      // Rows past m were zeroed once at kernel start and are never loaded.
+      if (row < p.m) cp_async_plain(sa + row * a_row_vecs + (c ^ (row & 7)), ga + (size_t)row * a_vecs_per_row + c);
     }
   }
 
@@ -394,6 +403,84 @@ __device__ __forceinline__ void compute_tile(const Vec16* stage, float (&acc)[cf
   }
 }
 
+// Small batches (at most 16 rows) swap the operands: a lane's 32-bit word already holds exactly the
+// mma A fragment of a 16-column x 16-k weight tile (columns g and g+8, k rows 2t, 2t+1, 2t+8, 2t+9), so
+// with the activations as the B operand one mma covers 16 columns for 8 batch rows: half the tensor
+// instructions at m <= 8. Grouped scales are not multiplied into every weight; each run of slabs of one
+// group accumulates sum (q - 8) * a exactly in FP32, and is then scaled once per column in FP32. The
+// per-lane scale vector the packed layout provides (columns g + 8j) is exactly what the swapped C
+// fragment (rows = columns g and g+8 of each 16-column tile) needs.
+__device__ __forceinline__ void compute_tile_swapped(const Vec16* stage, float (&acc)[cfg::m_blocks][8][4], int warp_n, int warp_k, int lane) {
+  using namespace cfg;
+  const Vec16* sb = stage;
+  const Vec16* sa = stage + b_stage_vecs;
+  const Vec16* ss = sa + a_stage_vecs;
+
+  Vec16 bq[slabs_per_warp];
+  u32 xf[slabs_per_warp][4];  // activation fragments: {b0, b1} of batch rows 0-7, then of rows 8-15
+#pragma unroll
+  for (int sl = 0; sl < slabs_per_warp; ++sl) {
+    const int slab = warp_k * slabs_per_warp + sl;
+    bq[sl] = sb[slab * b_slab_vecs + warp_n * 32 + lane];
+    const int row = (lane & 7) + (batch_blocks == 2 ? 8 * (lane >> 4) : 0);
+    const int chunk = (2 * slab + ((lane >> 3) & 1)) ^ (row & 7);
+    if constexpr (batch_blocks == 2)
+      ldmatrix_x4(xf[sl], sa + row * a_row_vecs + chunk);
+    else
+      ldmatrix_x2(xf[sl], sa + row * a_row_vecs + chunk);
+  }
+
+  float grp[batch_blocks > 0 ? batch_blocks : 1][4][4];
+#pragma unroll
+  for (int sl = 0; sl < slabs_per_warp; ++sl) {
+    const int slab = warp_k * slabs_per_warp + sl;
+    const bool run_start = sl == 0 || (!per_channel && slab % (per_channel ? 1 : group_blocks) == 0);
+    const bool run_end = sl == slabs_per_warp - 1 || (!per_channel && (slab + 1) % (per_channel ? 1 : group_blocks) == 0);
+    if constexpr (!per_channel) {
+      if (run_start) {
+#pragma unroll
+        for (int bb = 0; bb < batch_blocks; ++bb)
+#pragma unroll
+          for (int j = 0; j < 4; ++j)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) grp[bb][j][e] = 0.0f;
+      }
+    }
+    const u32 words[4] = {bq[sl].x, bq[sl].y, bq[sl].z, bq[sl].w};
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const BFrag f = dequant8(words[j]);
+      const u32 a[4] = {f.b0, f.c0, f.b1, f.c1};
+#pragma unroll
+      for (int bb = 0; bb < batch_blocks; ++bb) {
+        if constexpr (per_channel)
+          mma_16816(acc[0][4 * bb + j], a, xf[sl][2 * bb], xf[sl][2 * bb + 1]);
+        else
+          mma_16816(grp[bb][j], a, xf[sl][2 * bb], xf[sl][2 * bb + 1]);
+      }
+    }
+    if constexpr (!per_channel) {
+      if (run_end) {
+        const int srow = tile_k >= 16 * group_blocks ? slab / group_blocks : 0;
+        const Vec16 sc = ss[srow * s_row_vecs + warp_n * 8 + (lane >> 2)];
+        const u32 sw[4] = {sc.x, sc.y, sc.z, sc.w};
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          const float s_lo = half_to_float((u16)(sw[j] & 0xffff)), s_hi = half_to_float((u16)(sw[j] >> 16));
+#pragma unroll
+          for (int bb = 0; bb < batch_blocks; ++bb) {
+            float* a4 = acc[0][4 * bb + j];
+            a4[0] += s_lo * grp[bb][j][0];
+            a4[1] += s_lo * grp[bb][j][1];
+            a4[2] += s_hi * grp[bb][j][2];
+            a4[3] += s_hi * grp[bb][j][3];
+          }
+        }
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Epilogue. The accumulators leave registers through a padded row-major FP32 tile in shared memory,
 // one 16-row m-block at a time; from there all 256 threads work on whole Float4s, which keeps the
@@ -409,6 +496,25 @@ __device__ __forceinline__ void dump_m_block(float* red, const float (&acc)[cfg:
     *reinterpret_cast<Float2*>(layer + 8 * b) = Float2{acc[mb][b][0], acc[mb][b][1]};
     *reinterpret_cast<Float2*>(layer + 8 * red_stride + 8 * b) = Float2{acc[mb][b][2], acc[mb][b][3]};
   }
+}
+
+// Swapped layout: acc[0][4bb + j] holds columns 16j + g (e = 0, 1) and 16j + g + 8 (e = 2, 3) of the warp's
+// slice for batch rows 8bb + 2t and 8bb + 2t + 1. Rows no batch block covers are written as zeros.
+__device__ __forceinline__ void dump_swapped(float* red, const float (&acc)[cfg::m_blocks][8][4], int warp_n, int warp_k, int lane) {
+  using namespace cfg;
+  float* layer = red + warp_k * red_layer;
+  const int g = lane >> 2, t = lane & 3;
+#pragma unroll
+  for (int bb = 0; bb < 2; ++bb)
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const int col = warp_n * 64 + 16 * j + g, row = 8 * bb + 2 * t;
+      const bool live = bb < batch_blocks;
+      layer[row * red_stride + col] = live ? acc[0][4 * bb + j][0] : 0.0f;
+      layer[(row + 1) * red_stride + col] = live ? acc[0][4 * bb + j][1] : 0.0f;
+      layer[row * red_stride + col + 8] = live ? acc[0][4 * bb + j][2] : 0.0f;
+      layer[(row + 1) * red_stride + col + 8] = live ? acc[0][4 * bb + j][3] : 0.0f;
+    }
 }
 
 // Sum of the k-stacked warp layers for Float4 number v of the m-block tile, always in layer order.
@@ -467,6 +573,12 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::ctas_per_sm) mar
   float* red = reinterpret_cast<float*>(smem + stages * stage_vecs);
   __shared__ int last_arriver;
 
+  // A rows past m are never loaded: zero them once in every stage (the mma reads them).
+  for (int i = tid; i < stages * a_stage_vecs; i += threads) {
+    const int stage = i / a_stage_vecs, v = i % a_stage_vecs;
+    if (v / a_row_vecs >= p.m) smem[stage * stage_vecs + b_stage_vecs + v] = Vec16{0, 0, 0, 0};
+  }
+
 #pragma unroll
   for (int s = 0; s < stages - 1; ++s) {
     if (begin + s < end) fetch_tile(smem + s * stage_vecs, p, begin + s, k_tiles, tid, policy);
@@ -490,7 +602,12 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::ctas_per_sm) mar
     cp_async_commit();
     write_slot = write_slot + 1 == stages ? 0 : write_slot + 1;
 
-    if (!MARLIN_DEBUG_SKIP_COMPUTE) compute_tile(smem + read_slot * stage_vecs, acc, warp_n, warp_k, lane);
+    if constexpr (!MARLIN_DEBUG_SKIP_COMPUTE) {
+      if constexpr (swap_ab > 0)
+        compute_tile_swapped(smem + read_slot * stage_vecs, acc, warp_n, warp_k, lane);
+      else
+        compute_tile(smem + read_slot * stage_vecs, acc, warp_n, warp_k, lane);
+    }
     read_slot = read_slot + 1 == stages ? 0 : read_slot + 1;
 
     const int col = tile / k_tiles;
@@ -503,7 +620,10 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::ctas_per_sm) mar
     Float4* mine = p.workspace + ((size_t)blockIdx.x * 2 + slot_index) * (part_floats / 4);
 #pragma unroll
     for (int mb = 0; mb < m_blocks; ++mb) {
-      dump_m_block(red, acc, mb, warp_n, warp_k, lane);
+      if constexpr (swap_ab > 0)
+        dump_swapped(red, acc, warp_n, warp_k, lane);
+      else
+        dump_m_block(red, acc, mb, warp_n, warp_k, lane);
       __syncthreads();
 #pragma unroll
       for (int r = 0; r < tile_vecs4 / threads; ++r) {

@@ -14,8 +14,8 @@ public partial class KernelCompileTests
     {
         var data = new TheoryData<string, string>();
         foreach (string arch in new[] { "sm_80", "sm_90" })
-            foreach (MarlinKernelConfig config in MarlinKernelConfig.All())
-                data.Add(arch, Describe(config));
+            foreach (MarlinKernelConfig config in TestDevices.AllSelectable)
+                data.Add(arch, TestDevices.Format(config));
         return data;
     }
 
@@ -24,7 +24,7 @@ public partial class KernelCompileTests
     public void DenseKernelCompilesWithoutSpills(string architecture, string configuration)
     {
         NvrtcRequirement.Require();
-        MarlinKernelConfig config = Parse(configuration);
+        MarlinKernelConfig config = TestDevices.Parse(configuration);
         var options = config.CompileOptions().Append("--ptxas-options=-v").ToList();
         NvrtcOutput output = Nvrtc.Compile(KernelSources.Get(KernelSources.DenseMarlin), KernelSources.DenseMarlin, architecture, options);
 
@@ -49,14 +49,19 @@ public partial class KernelCompileTests
     }
 
     [Fact]
-    public void EverySelectableConfigurationIsCompileChecked()
+    public void CandidateListCoversRealShapesAndEveryMode()
     {
-        var all = MarlinKernelConfig.All().ToHashSet();
-        var device = TestDevices.H100;
-        foreach (int groupSize in new[] { -1, 32, 64, 128 })
-            foreach (int n in new[] { 64, 128, 192, 256, 4096 })
-                for (int rows = 1; rows <= 64; rows++)
-                    Assert.Contains(MarlinKernelSelector.Select(rows, n, 4096, groupSize, device), all);
+        foreach (var device in TestDevices.ReferenceProfiles)
+        {
+            var candidates = MarlinKernelSelector.Candidates(device).ToHashSet();
+            foreach (int groupSize in new[] { -1, 32, 64, 128 })
+                foreach (int n in new[] { 192, 320, 4096, 11008 - 11008 % 64, 18432, 57344 })
+                    for (int rows = 1; rows <= 64; rows++)
+                        Assert.Contains(MarlinKernelSelector.Select(rows, n, 73728, groupSize, device), candidates);
+            Assert.Contains(candidates, c => c.SwapAb == 1);
+            Assert.Contains(candidates, c => c.SwapAb == 2);
+            Assert.Contains(candidates, c => c.MBlocks == 4);
+        }
     }
 
     [Fact]
@@ -69,14 +74,6 @@ public partial class KernelCompileTests
             Assert.StartsWith("// " + name, source);
             Assert.DoesNotContain("#include", source);
         }
-    }
-
-    private static string Describe(MarlinKernelConfig c) => $"{c.MBlocks},{c.TileN},{c.TileK},{c.Stages},{c.GroupBlocks}";
-
-    private static MarlinKernelConfig Parse(string s)
-    {
-        int[] v = s.Split(',').Select(int.Parse).ToArray();
-        return new MarlinKernelConfig(v[0], v[1], v[2], v[3], v[4]);
     }
 
     [GeneratedRegex(@"Used (\d+) registers")]

@@ -16,9 +16,13 @@ public class KernelConfigTests
     [InlineData(1, 128, 128, 4, 1, "GroupBlocks")]
     [InlineData(1, 128, 128, 4, 16, "GroupBlocks")]
     [InlineData(1, 64, 64, 4, 8, "TileK")]   // 4 slabs over 8 k-stacked warps
-    public void InvalidConfigurationsAreRejected(int mBlocks, int tileN, int tileK, int stages, int groupBlocks, string parameter)
+    [InlineData(2, 128, 128, 4, 8, "SwapAb", 0, 1)]   // swapped operands serve one 16-row block at most
+    [InlineData(1, 128, 128, 4, 8, "SwapAb", 0, 3)]
+    [InlineData(1, 128, 128, 4, 8, "CtasPerSm", 3, 0)]
+    public void InvalidConfigurationsAreRejected(int mBlocks, int tileN, int tileK, int stages, int groupBlocks, string parameter, int ctas = 1, int swap = 0)
     {
-        var e = Assert.ThrowsAny<ArgumentException>(() => new MarlinKernelConfig(mBlocks, tileN, tileK, stages, groupBlocks).Validate());
+        var e = Assert.ThrowsAny<ArgumentException>(() =>
+            new MarlinKernelConfig(mBlocks, tileN, tileK, stages, groupBlocks, CtasPerSm: ctas == 0 ? 1 : ctas, SwapAb: swap).Validate());
         Assert.Equal(parameter, e.ParamName);
     }
 
@@ -35,7 +39,10 @@ public class KernelConfigTests
     [Fact]
     public void CompileOptionsNameEveryMacro()
     {
-        var options = new MarlinKernelConfig(3, 256, 64, 5, 2, EvictFirst: true).CompileOptions();
+        var options = new MarlinKernelConfig(3, 256, 64, 5, 2, EvictFirst: true, CtasPerSm: 2, PrefetchBytes: 256).CompileOptions();
+        Assert.Contains("-DMARLIN_CTAS_PER_SM=2", options);
+        Assert.Contains("-DMARLIN_B_PREFETCH=256", options);
+        Assert.Contains("-DMARLIN_SWAP_AB=0", options);
         Assert.Contains("-DMARLIN_M_BLOCKS=3", options);
         Assert.Contains("-DMARLIN_TILE_N=256", options);
         Assert.Contains("-DMARLIN_TILE_K=64", options);
@@ -76,6 +83,9 @@ public class KernelConfigTests
                     Assert.Equal(0, n % c.TileN);
                     Assert.True(c.SharedMemoryBytes <= device.MaxSharedMemoryPerBlockOptin, $"{c} needs {c.SharedMemoryBytes} B on {device.Name}");
                     Assert.Equal(groupSize, c.GroupSize);
+                    if (c.CtasPerSm == 2)
+                        Assert.True(2 * (c.SharedMemoryBytes + 1024) <= device.MaxSharedMemoryPerBlockOptin + 1024, $"{c}: two CTAs do not fit on {device.Name}");
+                    Assert.Equal(rows <= 16, c.SwapAb > 0);
                 }
     }
 

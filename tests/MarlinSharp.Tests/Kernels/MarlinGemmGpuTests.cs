@@ -33,22 +33,25 @@ public class MarlinGemmGpuTests
         Assert.True(failures.Count == 0, "Failed:\n" + string.Join("\n", failures));
     }
 
-    public static TheoryData<int, int, int, int, int> AllConfigurations()
+    public static TheoryData<string> AllConfigurations()
     {
-        var data = new TheoryData<int, int, int, int, int>();
-        foreach (var c in MarlinKernelConfig.All()) data.Add(c.MBlocks, c.TileN, c.TileK, c.Stages, c.GroupBlocks);
+        var data = new TheoryData<string>();
+        foreach (var c in TestDevices.AllSelectable) data.Add(TestDevices.Format(c));
         return data;
     }
 
     [Theory]
     [MemberData(nameof(AllConfigurations))]
-    public void EveryConfigurationMatchesTheReference(int mBlocks, int tileN, int tileK, int stages, int groupBlocks)
+    public void EveryConfigurationMatchesTheReference(string configuration)
     {
         MarlinRuntime runtime = GpuRuntime.Get();
-        var config = new MarlinKernelConfig(mBlocks, tileN, tileK, stages, groupBlocks);
+        var config = TestDevices.Parse(configuration);
+        if (config.SharedMemoryBytes > runtime.Device.MaxSharedMemoryPerBlockOptin)
+            Assert.Skip($"{config} needs {config.SharedMemoryBytes} bytes of shared memory; {runtime.Device.Name} offers {runtime.Device.MaxSharedMemoryPerBlockOptin}.");
         using var stream = runtime.CreateStream();
-        using var verifier = new GemmVerifier(runtime, 1024, 768, config.GroupSize, 16 * mBlocks, GpuRuntime.FreshSeed());
-        foreach (int rows in new[] { 16 * mBlocks, 16 * mBlocks - 13, 1 }.Where(r => r >= 1).Distinct())
+        int rowsPerLaunch = config.RowsPerLaunch;
+        using var verifier = new GemmVerifier(runtime, 1024, 768, config.GroupSize, rowsPerLaunch, GpuRuntime.FreshSeed());
+        foreach (int rows in new[] { rowsPerLaunch, rowsPerLaunch - 5, 1 }.Where(r => r >= 1).Distinct())
         {
             GemmCheck check = verifier.Check(rows, stream, config);
             Assert.True(check.Passed, check.ToString());
@@ -201,6 +204,7 @@ public class MarlinGemmGpuTests
         Assert.Throws<ObjectDisposedException>(() => MarlinGemm.Multiply(runtime, live, weight, y, 4, stream));
 
         var badConfig = new MarlinKernelConfig(1, 128, 128, 4, 0);   // per-channel kernel for g=128 weights
+        Assert.Equal(256, verifier.Layout.InFeatures);
         Assert.Equal("configOverride", Assert.Throws<ArgumentException>(() => MarlinGemm.Multiply(runtime, live, verifier.Weights, y, 4, stream, badConfig)).ParamName);
         var tooFewRows = new MarlinKernelConfig(1, 128, 128, 4, 8);
         Assert.Equal("configOverride", Assert.Throws<ArgumentException>(() => MarlinGemm.Multiply(runtime, live, verifier.Weights, y, 4 * 5, stream, tooFewRows)).ParamName);

@@ -8,4 +8,20 @@ internal static class TestDevices
     public static DeviceInfo H100 { get; } = new(0, "NVIDIA H100 80GB HBM3", 9, 0, 132, 50L << 20, 80L << 30, 227 * 1024, 13000, 2_619_000, 5120);
     public static DeviceInfo A100 { get; } = new(0, "NVIDIA A100-SXM4-80GB", 8, 0, 108, 40L << 20, 80L << 30, 163 * 1024, 12000, 1_593_000, 5120);
     public static DeviceInfo Rtx4090 { get; } = new(0, "NVIDIA GeForce RTX 4090", 8, 9, 128, 72L << 20, 24L << 30, 99 * 1024, 12000, 10_501_000, 384);
+
+    public static IReadOnlyList<DeviceInfo> ReferenceProfiles { get; } = [H100, A100, Rtx4090];
+
+    /// <summary>Every configuration the selector can choose on any reference profile.</summary>
+    public static IReadOnlyList<MarlinSharp.Kernels.MarlinKernelConfig> AllSelectable { get; } =
+        [.. ReferenceProfiles.SelectMany(MarlinSharp.Kernels.MarlinKernelSelector.Candidates).Distinct()];
+
+    /// <summary>A configuration as theory data: MBlocks,TileN,TileK,Stages,GroupBlocks,CtasPerSm,EvictFirst,PrefetchBytes,SwapAb.</summary>
+    public static string Format(MarlinSharp.Kernels.MarlinKernelConfig c) =>
+        $"{c.MBlocks},{c.TileN},{c.TileK},{c.Stages},{c.GroupBlocks},{c.CtasPerSm},{(c.EvictFirst ? 1 : 0)},{c.PrefetchBytes},{c.SwapAb}";
+
+    public static MarlinSharp.Kernels.MarlinKernelConfig Parse(string text)
+    {
+        int[] v = text.Split(',').Select(int.Parse).ToArray();
+        return new(v[0], v[1], v[2], v[3], v[4], EvictFirst: v[6] != 0, CtasPerSm: v[5], PrefetchBytes: v[7], SwapAb: v[8]);
+    }
 }
