@@ -46,15 +46,7 @@ internal sealed class GemmBenchmark : IDisposable
     }
 
     /// <summary>Device-to-device copy bandwidth, counting bytes read plus bytes written (the ceiling we compare against).</summary>
-    public double MeasureCopyBandwidthGBs()
-    {
-        const long halves = 1L << 30; // 2 GiB each way
-        using var source = _runtime.Context.Allocate<Half>(halves);
-        using var target = _runtime.Context.Allocate<Half>(halves);
-        _random.FillUniform(source, -1, 1, _seed++, _stream);
-        double ms = _timer.MedianMilliseconds(_ => target.CopyFromDevice(source, _stream), 1, targetBatchMs: 50, batches: 5);
-        return 2.0 * halves * 2 / (ms * 1e6);
-    }
+    public double MeasureCopyBandwidthGBs() => CopyBandwidth.MeasureGBs(_runtime, _stream, _random, _timer, _seed++);
 
     public IReadOnlyList<GemmPoint> MeasureShape(string set, int k, int n, IReadOnlyList<int> batchSizes, double copyBandwidthGBs, Action<GemmPoint>? onPoint = null)
     {

@@ -9,7 +9,7 @@ namespace MarlinSharp.Cli.Commands;
 
 internal static class BenchCommand
 {
-    public static Command Create() => new("bench", "Benchmarks against cuBLAS FP16 in the same run.") { CreateGemm() };
+    public static Command Create() => new("bench", "Benchmarks against cuBLAS FP16 in the same run.") { CreateGemm(), BenchE2eCommand.Create() };
 
     private static Command CreateGemm()
     {
@@ -32,8 +32,8 @@ internal static class BenchCommand
         FileInfo? jsonFile, FileInfo? svgFile, string? configArg)
     {
         MarlinKernelConfig.GroupBlocksFor(groupSize);   // validates --group before touching the GPU
-        int[] batchSizes = ParseList(batchArg, "--m") ?? [.. ShapeCatalog.DefaultBatchSizes];
-        int[] layerBatchSizes = ParseList(layerBatchArg, "--layers-m") ?? [16];
+        int[] batchSizes = OptionParsing.PositiveIntList(batchArg, "--m") ?? [.. ShapeCatalog.DefaultBatchSizes];
+        int[] layerBatchSizes = OptionParsing.PositiveIntList(layerBatchArg, "--layers-m") ?? [16];
         bool defaults = shapeArgs.Length == 0 && layerArgs.Length == 0;
         if (defaults) { shapeArgs = ["peak", "scaled"]; layerArgs = ["all"]; }
         var layerSets = layerArgs.Contains("all", StringComparer.OrdinalIgnoreCase)
@@ -102,16 +102,6 @@ internal static class BenchCommand
             Console.WriteLine($"wrote {svgFile.FullName}");
         }
         return 0;
-    }
-
-    private static int[]? ParseList(string? text, string option)
-    {
-        if (string.IsNullOrWhiteSpace(text)) return null;
-        var values = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(t =>
-            int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0
-                ? v
-                : throw new ArgumentException($"{option}: '{t}' is not a positive integer.")).ToArray();
-        return values.Length > 0 ? values : throw new ArgumentException($"{option}: no batch sizes given.");
     }
 
     private static MarlinKernelConfig ParseConfig(string text, int groupSize)

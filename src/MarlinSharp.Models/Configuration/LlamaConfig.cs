@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace MarlinSharp.Models.Configuration;
 
-/// <summary>RoPE frequency scaling from config.json "rope_scaling".</summary>
+/// <summary>RoPE frequency scaling from config.json "rope_parameters" (transformers 5) or "rope_scaling" (earlier versions).</summary>
 /// <param name="Type">"llama3" or "linear".</param>
 /// <param name="Factor">Scaling factor.</param>
 /// <param name="LowFreqFactor">llama3 only.</param>
@@ -48,7 +48,12 @@ public sealed record LlamaConfig(
 
     /// <summary>Parses and validates config.json text; <paramref name="sourceName"/> appears in error messages.</summary>
     /// <exception cref="InvalidDataException">A missing or invalid field (the message names the source and the field).</exception>
-    /// <exception cref="NotSupportedException">An unsupported model_type / architecture / rope_scaling type.</exception>
+    /// <remarks>
+    /// RoPE: "rope_parameters" (transformers 5: rope_type, rope_theta, factor, low/high_freq_factor,
+    /// original_max_position_embeddings in one object) is preferred when present; otherwise the top-level "rope_theta"
+    /// and "rope_scaling" are read. A top-level rope_theta is used only when rope_parameters has none.
+    /// </remarks>
+    /// <exception cref="NotSupportedException">An unsupported model_type / architecture / rope type.</exception>
     public static LlamaConfig Parse(string json, string sourceName)
     {
         ArgumentNullException.ThrowIfNull(json);
@@ -98,34 +103,56 @@ public sealed record LlamaConfig(
         int headDim = headDimOpt ?? hidden / heads;
         if (headDim % 2 != 0) throw r.Invalid("head_dim", $"({headDim}) must be even for rotary embeddings");
 
-        RopeScaling? scaling = null;
-        if (root.TryGetProperty("rope_scaling", out var rs) && rs.ValueKind != JsonValueKind.Null)
+        // transformers 5 writes "rope_parameters" (rope_type, rope_theta and the scaling fields in one object) instead of
+        // the older top-level "rope_theta" plus "rope_scaling". When "rope_parameters" is present it wins: its rope_type
+        // decides the scaling, and its rope_theta replaces the top-level one (which is only a fallback when it lacks one).
+        RopeScaling? scaling;
+        if (root.TryGetProperty("rope_parameters", out var rp) && rp.ValueKind != JsonValueKind.Null)
+        {
+            if (rp.ValueKind != JsonValueKind.Object) throw r.Invalid("rope_parameters", "must be an object or null");
+            if (!rp.TryGetProperty("rope_type", out _) && !rp.TryGetProperty("type", out _) && !rp.TryGetProperty("rope_theta", out _)
+                && rp.EnumerateObject().Any(p => p.Value.ValueKind == JsonValueKind.Object))
+                throw new NotSupportedException($"{sourceName}: field 'rope_parameters' holds one entry per attention type ({string.Join(", ", rp.EnumerateObject().Select(p => p.Name))}); only a single rope_parameters object is supported");
+            theta = r.OptPositiveDouble(rp, "rope_theta", "rope_parameters.rope_theta") ?? theta;
+            scaling = ParseRopeScaling(r, rp, "rope_parameters", sourceName, typeRequired: false);
+        }
+        else if (root.TryGetProperty("rope_scaling", out var rs) && rs.ValueKind != JsonValueKind.Null)
         {
             if (rs.ValueKind != JsonValueKind.Object) throw r.Invalid("rope_scaling", "must be an object or null");
-            string? type = r.OptString(rs, "rope_type", "rope_scaling.rope_type") ?? r.OptString(rs, "type", "rope_scaling.type");
-            switch (type)
-            {
-                case null: throw r.Invalid("rope_scaling.rope_type", "is missing");
-                case "default": break;
-                case "linear":
-                    scaling = new RopeScaling("linear", r.PositiveDouble(rs, "factor", "rope_scaling.factor"));
-                    break;
-                case "llama3":
-                {
-                    double factor = r.PositiveDouble(rs, "factor", "rope_scaling.factor");
-                    double low = r.PositiveDouble(rs, "low_freq_factor", "rope_scaling.low_freq_factor");
-                    double high = r.PositiveDouble(rs, "high_freq_factor", "rope_scaling.high_freq_factor");
-                    int orig = r.PositiveInt(rs, "original_max_position_embeddings", "rope_scaling.original_max_position_embeddings");
-                    if (high <= low) throw r.Invalid("rope_scaling.high_freq_factor", $"({high}) must be greater than low_freq_factor ({low})");
-                    scaling = new RopeScaling("llama3", factor, low, high, orig);
-                    break;
-                }
-                default:
-                    throw new NotSupportedException($"{sourceName}: field 'rope_scaling.rope_type' has value \"{type}\"; supported: llama3, linear, default");
-            }
+            scaling = ParseRopeScaling(r, rs, "rope_scaling", sourceName, typeRequired: true);
+        }
+        else
+        {
+            scaling = null;
         }
 
         return new LlamaConfig(modelType, hidden, inter, layers, heads, kvHeads, headDim, vocab, eps, theta, scaling, maxPos, tie, bias, bos, eos, dtype);
+    }
+
+    /// <summary>The scaling an object with rope_type/type and its factors describes (null for "default").</summary>
+    /// <param name="field">"rope_scaling" or "rope_parameters", used in error messages.</param>
+    /// <param name="typeRequired">Whether a missing rope_type is an error (rope_scaling) or means "default" (rope_parameters).</param>
+    private static RopeScaling? ParseRopeScaling(ConfigReader r, JsonElement obj, string field, string sourceName, bool typeRequired)
+    {
+        string? type = r.OptString(obj, "rope_type", $"{field}.rope_type") ?? r.OptString(obj, "type", $"{field}.type");
+        switch (type)
+        {
+            case null when typeRequired: throw r.Invalid($"{field}.rope_type", "is missing");
+            case null or "default": return null;
+            case "linear":
+                return new RopeScaling("linear", r.PositiveDouble(obj, "factor", $"{field}.factor"));
+            case "llama3":
+            {
+                double factor = r.PositiveDouble(obj, "factor", $"{field}.factor");
+                double low = r.PositiveDouble(obj, "low_freq_factor", $"{field}.low_freq_factor");
+                double high = r.PositiveDouble(obj, "high_freq_factor", $"{field}.high_freq_factor");
+                int orig = r.PositiveInt(obj, "original_max_position_embeddings", $"{field}.original_max_position_embeddings");
+                if (high <= low) throw r.Invalid($"{field}.high_freq_factor", $"({high}) must be greater than low_freq_factor ({low})");
+                return new RopeScaling("llama3", factor, low, high, orig);
+            }
+            default:
+                throw new NotSupportedException($"{sourceName}: field '{field}.rope_type' has value \"{type}\"; supported: llama3, linear, default");
+        }
     }
 
     /// <summary>Known shapes for tests and benchmarks without a checkpoint.</summary>

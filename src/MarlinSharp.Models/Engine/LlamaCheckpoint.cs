@@ -84,8 +84,14 @@ public sealed class LlamaCheckpoint : IDisposable
         }
     }
 
-    private static List<(string Tensor, string File)> ReadIndex(string path)
+    /// <summary>
+    /// The "weight_map" of a model.safetensors.index.json: (tensor name, shard file name) pairs in file order. Shard names
+    /// must be plain file names (no folders), so an index cannot point outside the model folder.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Invalid JSON, no weight_map, or a shard name that is not a plain file name.</exception>
+    public static IReadOnlyList<(string Tensor, string File)> ReadIndex(string path)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
         var result = new List<(string, string)>();
         try
         {

@@ -80,6 +80,22 @@ public sealed class LlamaModel : IStepModel, IDisposable
         }
     }
 
+    /// <summary>
+    /// GPU bytes a model with these limits allocates besides its weights: the KV cache, activations for
+    /// <paramref name="maxBatchTokens"/> tokens, logits and attention partials (to check free memory first).
+    /// </summary>
+    public static long EstimateDeviceBytes(LlamaConfig config, int slots, int maxContext, int maxBatchTokens)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        long t = maxBatchTokens, h = config.HiddenSize, q = (long)config.NumAttentionHeads * config.HeadDim;
+        long qkv = (long)(config.NumAttentionHeads + 2 * config.NumKeyValueHeads) * config.HeadDim, inter = config.IntermediateSize;
+        long halves = t * (3 * h + qkv + q + 3 * inter) + slots * h + (long)slots * config.VocabSize;
+        long floats = (long)slots * config.VocabSize + (long)slots * config.NumAttentionHeads * AttentionPlan.MaxSplits * (config.HeadDim + 2)
+            + 2L * maxContext * config.HeadDim;                     // RoPE cos/sin tables (upper bound)
+        long ints = 3 * t + 6L * slots;
+        return KvCache.BytesFor(config, slots, maxContext) + 2 * halves + 4 * floats + 4 * ints;
+    }
+
     public LlamaConfig Config { get; }
     public LlamaWeights Weights { get; }
     public KvCache Cache { get; }

@@ -62,6 +62,27 @@ public sealed class LlamaWeights : IDisposable
     /// <summary>Bytes one decode step streams through the linear layers (decoder projections plus LM head).</summary>
     public long LinearWeightBytes => Layers.Sum(l => l.Qkv.WeightBytes + l.O.WeightBytes + l.GateUp.WeightBytes + l.Down.WeightBytes) + LmHead.WeightBytes;
 
+    /// <summary>
+    /// GPU bytes that <see cref="Load(MarlinRuntime, string, LinearFormat, IProgress{string}?)"/> or <see cref="Random"/>
+    /// will allocate for this shape and format (embedding, norms, projections, LM head), to check free memory first.
+    /// </summary>
+    public static long EstimateDeviceBytes(LlamaConfig config, LinearFormat format)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        long h = config.HiddenSize, q = (long)config.NumAttentionHeads * config.HeadDim, kv = (long)config.NumKeyValueHeads * config.HeadDim;
+        long inter = config.IntermediateSize, vocab = config.VocabSize;
+        long Linear(long k, long n)
+        {
+            if (format == LinearFormat.Fp16) return 2 * k * n;
+            var layout = new MarlinLayout((int)k, (int)n, Int4Linear.GroupSize);
+            return layout.PackedWordCount * 4 + (long)layout.ScaleCount * 2;
+        }
+        long perLayer = 2 * 2 * h                                   // two norms
+            + Linear(h, q + 2 * kv) + (config.AttentionBias ? 2 * (q + 2 * kv) : 0)
+            + Linear(q, h) + Linear(h, 2 * inter) + Linear(inter, h);
+        return 2 * vocab * h + config.NumHiddenLayers * perLayer + 2 * h + 2 * vocab * h;
+    }
+
     /// <summary>Checks that every decoder projection of <paramref name="config"/> can use <paramref name="format"/>.</summary>
     /// <exception cref="NotSupportedException">A projection shape the INT4 kernel cannot run (the message names it).</exception>
     public static void ValidateFormat(LlamaConfig config, LinearFormat format)

@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using MarlinSharp.Models.Configuration;
+using MarlinSharp.Models.Engine;
+
+namespace MarlinSharp.Cli.Engine;
+
+/// <summary>One batch size on one format: prefill time, then the mean wall time of a decode step (one token per sequence).</summary>
+internal sealed record E2ePoint(LinearFormat Format, int Batch, double PrefillMs, double MsPerToken, int DecodeSteps)
+{
+    /// <summary>Generated tokens per second over the decode steps (all sequences together).</summary>
+    public double TokensPerSecond => Batch * 1000.0 / MsPerToken;
+}
+
+/// <summary>
+/// End-to-end generation timing through the engine's scheduler: B prompts of random tokens, greedy, exactly N new
+/// tokens each (no stop tokens). The first token comes from the prefill step(s), timed apart; the other N−1 are decode
+/// steps, each timed with a stopwatch around a step that ends synchronised (the scheduler reads the sampled tokens
+/// back), so the figure includes every host-side cost a server would pay.
+/// </summary>
+internal static class E2eBenchmark
+{
+    /// <summary>GPU memory kept free for cuBLAS workspaces, kernel modules and the allocator.</summary>
+    public const long ReserveBytes = 768L << 20;
+
+    /// <summary>Most tokens one forward step handles (longer prefills are split by the scheduler).</summary>
+    public static int MaxBatchTokens(int maxBatch, int input) => (int)Math.Min((long)maxBatch * input, 4096);
+
+    /// <summary>GPU bytes weights plus model need for this run.</summary>
+    public static long RequiredBytes(LlamaConfig config, LinearFormat format, int maxBatch, int input, int output) =>
+        LlamaWeights.EstimateDeviceBytes(config, format)
+        + LlamaModel.EstimateDeviceBytes(config, maxBatch, input + output, MaxBatchTokens(maxBatch, input))
+        + ReserveBytes;
+
+    /// <summary>Throws a message with the sizes and a --layers suggestion when the run will not fit in <paramref name="freeBytes"/>.</summary>
+    public static void CheckFits(string name, LlamaConfig config, LinearFormat format, int maxBatch, int input, int output, long freeBytes, bool layersAdjustable)
+    {
+        long need = RequiredBytes(config, format, maxBatch, input, output);
+        if (need <= freeBytes) return;
+        string advice = "use a smaller --batch list";
+        if (layersAdjustable)
+        {
+            long perLayer = RequiredBytes(config with { NumHiddenLayers = 2 }, format, maxBatch, input, output)
+                - RequiredBytes(config with { NumHiddenLayers = 1 }, format, maxBatch, input, output);
+            long fixedBytes = need - perLayer * config.NumHiddenLayers;
+            long fit = (freeBytes - fixedBytes) / perLayer;
+            advice = fit >= 1 ? $"use --layers {Math.Min(fit, config.NumHiddenLayers - 1)} or fewer, or a smaller --batch list" : advice;
+        }
+        throw new InvalidOperationException(
+            $"{name} in {Name(format)} with {config.NumHiddenLayers} layers needs about {need / 1e9:F1} GB of GPU memory " +
+            $"(weights {LlamaWeights.EstimateDeviceBytes(config, format) / 1e9:F1} GB, KV cache and activations for batch {maxBatch} the rest); " +
+            $"{freeBytes / 1e9:F1} GB are free: {advice}.");
+    }
+
+    public static string Name(LinearFormat format) => format == LinearFormat.Int4 ? "INT4" : "FP16";
+
+    /// <summary>Times every batch size on one set of weights (one model sized for the largest batch, reused).</summary>
+    public static List<E2ePoint> Run(MarlinRuntime runtime, LlamaWeights weights, IReadOnlyList<int> batches, int input, int output, ulong seed,
+        Action<E2ePoint> onPoint, IProgress<string> progress)
+    {
+        int maxBatch = batches.Max();
+        using var model = new LlamaModel(runtime, weights, slots: maxBatch, maxContext: input + output, maxBatchTokens: MaxBatchTokens(maxBatch, input));
+        var points = new List<E2ePoint>();
+        foreach (int batch in batches)
+        {
+            // Warm-up with the same shapes: kernel selection and compilation, cuBLAS heuristics, clocks.
+            progress.Report($"{Name(weights.Format)} batch {batch}: warm-up");
+            RunOnce(model, batch, input, Math.Min(output, 3), seed);
+            progress.Report($"{Name(weights.Format)} batch {batch}: {output} tokens");
+            var point = RunOnce(model, batch, input, output, seed + (ulong)batch);
+            points.Add(point);
+            onPoint(point);
+        }
+        return points;
+    }
+
+    private static E2ePoint RunOnce(LlamaModel model, int batch, int input, int output, ulong seed)
+    {
+        var random = new Random(unchecked((int)seed));
+        var scheduler = new BatchScheduler(model);
+        int started = 0, tokens = 0;
+        for (int b = 0; b < batch; b++)
+        {
+            var prompt = new int[input];
+            for (int i = 0; i < input; i++) prompt[i] = random.Next(model.VocabSize);
+            scheduler.Submit(new GenerationRequest(prompt, output, SamplingOptions.Greedy, StopTokens: null, OnToken: e =>
+            {
+                tokens++;
+                if (e.Index == 0) started++;
+            }));
+        }
+
+        double prefillMs = 0, decodeMs = 0;
+        int decodeSteps = 0;
+        while (true)
+        {
+            bool decoding = started == batch;           // every sequence has its first token: this step is a decode step
+            long t0 = Stopwatch.GetTimestamp();
+            if (!scheduler.Step()) break;
+            double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+            if (decoding) { decodeMs += ms; decodeSteps++; }
+            else prefillMs += ms;
+        }
+        if (tokens != batch * output)
+            throw new InvalidOperationException($"The scheduler produced {tokens} tokens; {batch} × {output} were expected.");
+        return new E2ePoint(model.Weights.Format, batch, prefillMs, decodeSteps > 0 ? decodeMs / decodeSteps : double.NaN, decodeSteps);
+    }
+}
