@@ -12,7 +12,7 @@ public static class MarlinKernelSelector
     /// <summary>Shared memory an SM keeps for itself per resident CTA.</summary>
     private const int ReservedPerCta = 1024;
 
-    /// <summary>Deepest pipeline the selector uses; deeper rings showed no gain on an H200 (docs/NOTES.md).</summary>
+    /// <summary>Deepest pipeline the selector uses; deeper rings showed no gain on an H200 (see docs/NOTES.md).</summary>
     private const int MaxStages = 6;
 
     public static MarlinKernelConfig Select(int rows, int n, int k, int groupSize, DeviceInfo device)
@@ -25,10 +25,10 @@ public static class MarlinKernelSelector
         MarlinKernelConfig config;
         if (rows <= 16)
         {
-            // 16 rows under the two-CTA register cap only fit without spills with 64-deep tiles.
-            int swap = rows <= 8 ? 1 : 2;
-            int tileK = swap == 2 && widest != 64 ? 64 : 128;
-            config = new MarlinKernelConfig(1, widest, tileK, Stages: 4, groupBlocks, CtasPerSm: 1, SwapAb: swap);
+            // Weight streaming: two CTAs per SM where they fit. Up to 8 rows the operands swap (one mma per packed
+            // word, scales applied per group in FP32); at 9..16 rows that saves nothing, and the plain layout wins.
+            int swap = rows <= 8 ? 1 : 0;
+            config = new MarlinKernelConfig(1, widest, 128, Stages: 4, groupBlocks, CtasPerSm: 1, SwapAb: swap);
             for (int stages = MaxStages; stages >= 3; stages--)
             {
                 var twice = config with { Stages = stages, CtasPerSm = 2 };
@@ -37,9 +37,10 @@ public static class MarlinKernelSelector
         }
         else
         {
+            // Tensor-core bound: the widest tile and a 128-deep stage amortise dequantisation and barriers best
+            // (H200, peak shape, m = 64: 256x128 0.668 ms, 256x64 0.713 ms, 128x128 0.795 ms).
             int mBlocks = (rows + 15) / 16;
-            var (tileN, tileK) = mBlocks <= 2 ? (widest, 128) : widest == 64 ? (64, 128) : (widest, 64);
-            config = new MarlinKernelConfig(mBlocks, tileN, tileK, Stages: 4, groupBlocks);
+            config = new MarlinKernelConfig(mBlocks, widest, 128, Stages: 4, groupBlocks);
         }
 
         // Fit the shared-memory budget of smaller parts (sm_86/sm_89 give a block 99 KB) by trimming depth, then width.

@@ -85,7 +85,7 @@ public class KernelConfigTests
                     Assert.Equal(groupSize, c.GroupSize);
                     if (c.CtasPerSm == 2)
                         Assert.True(2 * (c.SharedMemoryBytes + 1024) <= device.MaxSharedMemoryPerBlockOptin + 1024, $"{c}: two CTAs do not fit on {device.Name}");
-                    Assert.Equal(rows <= 16, c.SwapAb > 0);
+                    Assert.Equal(rows <= 8, c.SwapAb > 0);
                 }
     }
 

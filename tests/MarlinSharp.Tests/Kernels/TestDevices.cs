@@ -12,8 +12,14 @@ internal static class TestDevices
     public static IReadOnlyList<DeviceInfo> ReferenceProfiles { get; } = [H100, A100, Rtx4090];
 
     /// <summary>Every configuration the selector can choose on any reference profile.</summary>
+    /// <summary>Every configuration the selector can choose on any reference profile, plus the 16-row swapped
+    /// variants that tuning (bench --config) can force.</summary>
     public static IReadOnlyList<MarlinSharp.Kernels.MarlinKernelConfig> AllSelectable { get; } =
-        [.. ReferenceProfiles.SelectMany(MarlinSharp.Kernels.MarlinKernelSelector.Candidates).Distinct()];
+    [
+        .. ReferenceProfiles.SelectMany(MarlinSharp.Kernels.MarlinKernelSelector.Candidates).Distinct(),
+        new(1, 256, 64, 6, 8, CtasPerSm: 2, SwapAb: 2),
+        new(1, 256, 128, 4, 0, CtasPerSm: 1, SwapAb: 2),
+    ];
 
     /// <summary>A configuration as theory data: MBlocks,TileN,TileK,Stages,GroupBlocks,CtasPerSm,EvictFirst,PrefetchBytes,SwapAb.</summary>
     public static string Format(MarlinSharp.Kernels.MarlinKernelConfig c) =>
