@@ -18,7 +18,10 @@ public class HfReferenceTests
         return dir;
     }
 
-    private sealed record Case(int[] Ids, float[] Logits, int[] Greedy, double Margin);
+    private sealed record Case(int[] Ids, float[] Logits, int[] Greedy, double Margin, double[]? Margins);
+
+    /// <summary>Two logits closer than this are an FP16 tie: which one wins is rounding, not a bug.</summary>
+    private const double TieMargin = 0.02;
 
     private static List<Case> ReadCases(string dir)
     {
@@ -27,7 +30,8 @@ public class HfReferenceTests
             c.GetProperty("input_ids").EnumerateArray().Select(x => x.GetInt32()).ToArray(),
             c.GetProperty("last_logits").EnumerateArray().Select(x => x.GetSingle()).ToArray(),
             c.GetProperty("greedy").EnumerateArray().Select(x => x.GetInt32()).ToArray(),
-            c.GetProperty("min_greedy_margin").GetDouble())).ToList();
+            c.GetProperty("min_greedy_margin").GetDouble(),
+            c.TryGetProperty("greedy_margins", out var m) ? m.EnumerateArray().Select(x => x.GetDouble()).ToArray() : null)).ToList();
     }
 
     [Fact]
@@ -57,7 +61,9 @@ public class HfReferenceTests
         {
             var got = results.Single(r => r.RequestId == ids[i]).Tokens;
             int mismatch = Enumerable.Range(0, cases[i].Greedy.Length).FirstOrDefault(j => j >= got.Count || got[j] != cases[i].Greedy[j], -1);
-            Assert.True(mismatch < 0, $"case {i}: greedy token {mismatch} differs (expected {string.Join(",", cases[i].Greedy)}, got {string.Join(",", got)}; smallest top-2 margin in the reference {cases[i].Margin})");
+            // A divergence is acceptable only where the reference itself had an FP16 tie, and only after 8 matching steps.
+            bool tie = mismatch >= 8 && cases[i].Margins is { } margins && margins[mismatch] < TieMargin;
+            Assert.True(mismatch < 0 || tie, $"case {i}: greedy token {mismatch} differs (expected {string.Join(",", cases[i].Greedy)}, got {string.Join(",", got)}; smallest top-2 margin in the reference {cases[i].Margin})");
         }
     }
 

@@ -34,7 +34,9 @@ internal static class TinyModel
             double center = 0;
             if (e.Shape.Length == 1 && e.Name.EndsWith("norm.weight", StringComparison.Ordinal)) { r = 0.2; center = 1; }
             else if (e.Shape.Length == 1) r = 0.2;
-            else if (e.Name == LlamaTensorNames.Embedding) r = 1;
+            // A tied embedding is also the LM head: scale it like a linear layer so that logits are of order 1,
+            // where the 2e-2 absolute tolerance of the logit comparisons is meaningful for FP16.
+            else if (e.Name == LlamaTensorNames.Embedding) r = config.TieWordEmbeddings ? Math.Sqrt(3.0 / e.Shape[1]) : 1;
             else r = Math.Sqrt(3.0 / e.Shape[1]);
             var values = new float[count];
             for (long i = 0; i < count; i++) values[i] = (float)(center + r * (2 * rng.NextDouble() - 1));
