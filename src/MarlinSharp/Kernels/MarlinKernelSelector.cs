@@ -21,6 +21,8 @@ public static class MarlinKernelSelector
         ArgumentNullException.ThrowIfNull(device);
         int groupBlocks = MarlinKernelConfig.GroupBlocksFor(groupSize);
         int widest = n % 256 == 0 ? 256 : n % 128 == 0 ? 128 : 64;
+        // Small layers: narrower tiles give each CTA whole columns more often, so fewer partial sums cross L2.
+        while (widest > 64 && (long)(n / widest) * (k / 128) < 8L * device.MultiprocessorCount) widest /= 2;
 
         MarlinKernelConfig config;
         if (rows <= 16)
@@ -62,8 +64,9 @@ public static class MarlinKernelSelector
         var configs = new HashSet<MarlinKernelConfig>();
         foreach (int groupSize in new[] { -1, 32, 64, 128 })
             foreach (int n in new[] { 64, 128, 256 })
-                for (int rows = 1; rows <= 64; rows++)
-                    configs.Add(Select(rows, n, 4096, groupSize, device));
+                foreach (int k in new[] { 128, 1 << 20 })   // small layers narrow the tile; large ones keep it
+                    for (int rows = 1; rows <= 64; rows++)
+                        configs.Add(Select(rows, n, k, groupSize, device));
         return [.. configs.OrderBy(c => c.ToString(), StringComparer.Ordinal)];
     }
 }

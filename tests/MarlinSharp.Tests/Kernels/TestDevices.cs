@@ -17,7 +17,7 @@ internal static class TestDevices
     public static IReadOnlyList<MarlinSharp.Kernels.MarlinKernelConfig> AllSelectable { get; } =
     [
         .. ReferenceProfiles.SelectMany(MarlinSharp.Kernels.MarlinKernelSelector.Candidates).Distinct(),
-        new(1, 256, 64, 6, 8, CtasPerSm: 2, SwapAb: 2),
+        new(1, 256, 128, 4, 8, CtasPerSm: 1, SwapAb: 2),
         new(1, 256, 128, 4, 0, CtasPerSm: 1, SwapAb: 2),
     ];
 
