@@ -654,23 +654,10 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::ctas_per_sm) mar
         fence_gpu();
         for (int v = tid; v < m_blocks * tile_vecs4; v += threads) {
           Float4 sum = {0.0f, 0.0f, 0.0f, 0.0f};
-          // Several partials are requested before the first is added, so that a column split over many CTAs
-          // costs a few L2 round trips, not one per CTA; the additions still run in CTA order.
-          constexpr int batch = (m_blocks >= 3 || (ctas_per_sm == 2 && swap_ab == 2)) ? 2 : 4;
-          for (int cta0 = first_cta; cta0 <= last_cta; cta0 += batch) {
-            Float4 t[batch];
-#pragma unroll
-            for (int u = 0; u < batch; ++u) {
-              const int cta = cta0 + u;
-              if (cta <= last_cta) {
-                const int cta_first_col = (int)(first_tile(cta, total, ctas) / k_tiles);
-                t[u] = load_cg(p.workspace + ((size_t)cta * 2 + (col == cta_first_col ? 0 : 1)) * (part_floats / 4) + v);
-              }
-            }
-#pragma unroll
-            for (int u = 0; u < batch; ++u) {
-              if (cta0 + u <= last_cta) { sum.x += t[u].x; sum.y += t[u].y; sum.z += t[u].z; sum.w += t[u].w; }
-            }
+          for (int cta = first_cta; cta <= last_cta; ++cta) {
+            const int cta_first_col = (int)(first_tile(cta, total, ctas) / k_tiles);
+            const Float4 t = load_cg(p.workspace + ((size_t)cta * 2 + (col == cta_first_col ? 0 : 1)) * (part_floats / 4) + v);
+            sum.x += t.x; sum.y += t.y; sum.z += t.z; sum.w += t.w;
           }
           const int mb = v / tile_vecs4, w = v % tile_vecs4;
           store_c(p, mb * 16 + w / (tile_n / 4), col * tile_n + 4 * (w % (tile_n / 4)), sum);
