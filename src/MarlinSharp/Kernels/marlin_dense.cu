@@ -125,6 +125,7 @@ static_assert(tile_k == 64 || tile_k == 128, "tile_k");
 static_assert(m_blocks >= 1 && m_blocks <= 4, "m_blocks");
 static_assert(slabs % warps_k == 0, "every warp needs the same number of k16 slabs");
 static_assert(b_stage_vecs % threads == 0, "B tile must split evenly over the threads");
+static_assert(s_stage_vecs <= threads, "a tile's scale rows are copied in one pass");
 static_assert(stages >= 2 && stages <= 8, "stages");
 static_assert(per_channel || group_blocks == 2 || group_blocks == 4 || group_blocks == 8, "group size");
 static_assert(a_row_vecs >= 8, "A swizzle needs 8 vectors per row");
@@ -149,17 +150,25 @@ __device__ __forceinline__ u32 smem_addr(const void* p) {
 #define MARLIN_B_PREFETCH_QUALIFIER ""
 #endif
 
-__device__ __forceinline__ void cp_async_b(void* dst, const void* src, u64 policy) {
+// Shared-memory operands are 32-bit shared-window addresses throughout the main loop: a stage base
+// plus compile-time offsets, so that no generic-to-shared conversion or 64-bit arithmetic is spent there.
+__device__ __forceinline__ void cp_async_b(u32 dst, const void* src, u64 policy) {
 #if MARLIN_B_EVICT_FIRST
-  asm volatile("cp.async.cg.shared.global.L2::cache_hint" MARLIN_B_PREFETCH_QUALIFIER " [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "l"(policy));
+  asm volatile("cp.async.cg.shared.global.L2::cache_hint" MARLIN_B_PREFETCH_QUALIFIER " [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "l"(policy));
 #else
   (void)policy;
-  asm volatile("cp.async.cg.shared.global" MARLIN_B_PREFETCH_QUALIFIER " [%0], [%1], 16;\n" ::"r"(smem_addr(dst)), "l"(src));
+  asm volatile("cp.async.cg.shared.global" MARLIN_B_PREFETCH_QUALIFIER " [%0], [%1], 16;\n" ::"r"(dst), "l"(src));
 #endif
 }
 
-__device__ __forceinline__ void cp_async_plain(void* dst, const void* src) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem_addr(dst)), "l"(src));
+__device__ __forceinline__ Vec16 lds128(u32 addr) {
+  Vec16 v;
+  asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "r"(addr));
+  return v;
+}
+
+__device__ __forceinline__ void cp_async_plain(u32 dst, const void* src) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src));
 }
 
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
@@ -175,14 +184,14 @@ __device__ __forceinline__ u64 make_evict_first_policy() {
   return policy;
 }
 
-__device__ __forceinline__ void ldmatrix_x4(u32 (&r)[4], const void* p) {
+__device__ __forceinline__ void ldmatrix_x4(u32 (&r)[4], u32 addr) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(smem_addr(p)));
+               : "r"(addr));
 }
 
-__device__ __forceinline__ void ldmatrix_x2(u32 (&r)[4], const void* p) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(smem_addr(p)));
+__device__ __forceinline__ void ldmatrix_x2(u32 (&r)[4], u32 addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(addr));
   r[2] = r[3] = 0;
 }
 
@@ -302,56 +311,95 @@ struct Problem {
   int m, n, k;
 };
 
-__device__ __forceinline__ void fetch_tile(Vec16* stage, const Problem& p, int tile, int k_tiles, int tid, u64 policy) {
-  using namespace cfg;
-  const int col = tile / k_tiles;
-  const int kt = tile - col * k_tiles;
-  Vec16* sb = stage;
-  Vec16* sa = stage + b_stage_vecs;
-  Vec16* ss = sa + a_stage_vecs;
+// Where this thread's copies of every tile come from and go to, computed once per CTA: issuing a tile's
+// copies then costs a few additions, not divisions and 64-bit multiplies on the dequantisation's pipe.
+struct CopyPlan {
+  u32 b_src, b_step;  // 16-byte-vector offset of the thread's first B vector in a tile, and to its next one
+  u32 a_src, a_step;  // the same for A, from the tile's first column
+  u32 a_dst;          // byte offset of its first A vector in a stage (swizzled)
+  int a_row;          // first A row it copies
+  u32 s_src;          // its scale vector, from the tile's first scale row
+};
 
-  const int b_row_vecs = p.n / 2;  // one packed row (16 k) of B in 16-byte vectors
-  const Vec16* gb = p.b + (size_t)(kt * slabs) * b_row_vecs + (size_t)col * b_slab_vecs;
+__device__ __forceinline__ CopyPlan make_copy_plan(const Problem& p, int tid) {
+  using namespace cfg;
+  CopyPlan c;
+  const u32 b_row_vecs = (u32)p.n / 2, a_vecs_per_row = (u32)p.k / 8;
+  c.b_src = (tid / b_slab_vecs) * b_row_vecs + tid % b_slab_vecs;
+  c.b_step = (threads / b_slab_vecs) * b_row_vecs;
+  c.a_row = tid / a_row_vecs;
+  const int ac = tid % a_row_vecs;
+  c.a_src = c.a_row * a_vecs_per_row + ac;
+  c.a_step = (threads / a_row_vecs) * a_vecs_per_row;
+  c.a_dst = 16 * (b_stage_vecs + c.a_row * a_row_vecs + (ac ^ (c.a_row & 7)));
+  c.s_src = (tid / s_row_vecs) * ((u32)p.n / 8) + tid % s_row_vecs;
+  return c;
+}
+
+// Column tile and k tile of a position in a CTA's stripe, advanced one tile at a time.
+struct TileCursor {
+  int col, kt;
+  __device__ __forceinline__ void advance(int k_tiles) {
+    if (++kt == k_tiles) { kt = 0; ++col; }
+  }
+};
+
+__device__ __forceinline__ void fetch_tile(u32 stage, const Problem& p, const CopyPlan& c, TileCursor t, int tid, u64 policy) {
+  using namespace cfg;
+  const Vec16* gb = p.b + (size_t)(t.kt * slabs) * ((u32)p.n / 2) + (u32)(t.col * b_slab_vecs) + c.b_src;
 #pragma unroll
   for (int r = 0; r < (MARLIN_DEBUG_SKIP_B_LOADS ? 0 : b_stage_vecs / threads); ++r) {
-    int i = tid + r * threads;
-    int slab = i / b_slab_vecs, w = i % b_slab_vecs;
-    cp_async_b(sb + i, gb + (size_t)slab * b_row_vecs + w, policy);
+    cp_async_b(stage + 16 * (tid + r * threads), gb, policy);
+    gb += c.b_step;
   }
 
-  const int a_vecs_per_row = p.k / 8;
-  const Vec16* ga = p.a + (size_t)kt * a_row_vecs;
+  constexpr int a_rows_per_pass = threads / a_row_vecs;
+  const Vec16* ga = p.a + (u32)(t.kt * a_row_vecs) + c.a_src;
 #pragma unroll
-  for (int r = 0; r < (a_stage_vecs + threads - 1) / threads; ++r) {
-    int i = tid + r * threads;
-    if (a_stage_vecs % threads == 0 || i < a_stage_vecs) {
-      int row = i / a_row_vecs, c = i % a_row_vecs;
-      // Rows past m were zeroed once at kernel start and are never loaded.
-      if (row < p.m) cp_async_plain(sa + row * a_row_vecs + (c ^ (row & 7)), ga + (size_t)row * a_vecs_per_row + c);
-    }
+  for (int r = 0; r < (a_rows + a_rows_per_pass - 1) / a_rows_per_pass; ++r) {
+    // Rows past m were zeroed once at kernel start and are never loaded.
+    const int row = c.a_row + r * a_rows_per_pass;
+    if (row < a_rows && row < p.m) cp_async_plain(stage + c.a_dst + 16 * r * a_rows_per_pass * a_row_vecs, ga);
+    ga += c.a_step;
   }
 
   if constexpr (!per_channel) {
-    const int s_vecs_per_row = p.n / 8;
-    const int first_group = (kt * tile_k) / (16 * group_blocks);
-    const Vec16* gs = p.s + (size_t)first_group * s_vecs_per_row + (size_t)col * s_row_vecs;
-#pragma unroll
-    for (int r = 0; r < (s_stage_vecs + threads - 1) / threads; ++r) {
-      int i = tid + r * threads;
-      if (i < s_stage_vecs) {
-        int row = i / s_row_vecs, c = i % s_row_vecs;
-        cp_async_plain(ss + i, gs + (size_t)row * s_vecs_per_row + c);
-      }
+    if (tid < s_stage_vecs) {
+      const int first_group = (t.kt * tile_k) / (16 * group_blocks);
+      const Vec16* gs = p.s + (size_t)first_group * ((u32)p.n / 8) + (u32)(t.col * s_row_vecs) + c.s_src;
+      cp_async_plain(stage + 16 * (b_stage_vecs + a_stage_vecs + tid), gs);
     }
   }
 }
 
-__device__ __forceinline__ void compute_tile(const Vec16* stage, float (&acc)[cfg::m_blocks][8][4], int warp_n, int warp_k, int lane) {
-  using namespace cfg;
-  const Vec16* sb = stage;
-  const Vec16* sa = stage + b_stage_vecs;
-  const Vec16* ss = sa + a_stage_vecs;
+// Shared-memory addresses of a warp's fragments within a stage: per-thread parts computed once, slab and
+// m-block parts compile-time offsets.
+struct FragmentAddresses {
+  u32 b;       // this lane's B vector of slab 0
+  u32 a;       // this lane's ldmatrix row of m-block 0 (row part only; the swizzled chunk is added per slab)
+  u32 s;       // this lane's scale vector of scale row 0
+  int a_swizzle, a_half;
+};
 
+__device__ __forceinline__ FragmentAddresses fragment_addresses(int warp_n, int lane) {
+  using namespace cfg;
+  FragmentAddresses f;
+  f.b = 16 * (warp_n * 32 + lane);
+  const int row = swap_ab > 0 ? (lane & 7) + (batch_blocks == 2 ? 8 * (lane >> 4) : 0) : (lane & 15);
+  f.a = 16 * (b_stage_vecs + row * a_row_vecs);
+  f.a_swizzle = row & 7;
+  f.a_half = swap_ab > 0 ? (lane >> 3) & 1 : lane >> 4;
+  f.s = 16 * (b_stage_vecs + a_stage_vecs + warp_n * 8 + (lane >> 2));
+  return f;
+}
+
+__device__ __forceinline__ u32 a_fragment_address(u32 stage, const FragmentAddresses& f, int slab, int m_block) {
+  using namespace cfg;
+  return stage + f.a + 16 * (m_block * 16 * a_row_vecs + ((2 * slab + f.a_half) ^ f.a_swizzle));
+}
+
+__device__ __forceinline__ void compute_tile(u32 stage, const FragmentAddresses& fa, float (&acc)[cfg::m_blocks][8][4], int warp_k) {
+  using namespace cfg;
   // Small m: load every fragment of this warp's slabs up front so that the shared-memory latency
   // overlaps. Large m: one slab at a time, since the accumulators already fill the register file
   // and the tensor-core work of a slab hides the next slab's loads.
@@ -364,13 +412,9 @@ __device__ __forceinline__ void compute_tile(const Vec16* stage, float (&acc)[cf
 #pragma unroll
     for (int sl = 0; sl < preload; ++sl) {
       const int slab = warp_k * slabs_per_warp + base + sl;
-      bq[sl] = sb[slab * b_slab_vecs + warp_n * 32 + lane];
+      bq[sl] = lds128(stage + fa.b + 16 * slab * b_slab_vecs);
 #pragma unroll
-      for (int mb = 0; mb < m_blocks; ++mb) {
-        const int row = mb * 16 + (lane & 15);
-        const int chunk = (2 * slab + (lane >> 4)) ^ (lane & 7);
-        ldmatrix_x4(af[sl][mb], sa + row * a_row_vecs + chunk);
-      }
+      for (int mb = 0; mb < m_blocks; ++mb) ldmatrix_x4(af[sl][mb], a_fragment_address(stage, fa, slab, mb));
     }
 
 #pragma unroll
@@ -379,7 +423,7 @@ __device__ __forceinline__ void compute_tile(const Vec16* stage, float (&acc)[cf
       Vec16 sc = {0, 0, 0, 0};
       if constexpr (!per_channel) {
         const int srow = tile_k >= 16 * group_blocks ? slab / group_blocks : 0;
-        sc = ss[srow * s_row_vecs + warp_n * 8 + (lane >> 2)];
+        sc = lds128(stage + fa.s + 16 * srow * s_row_vecs);
       }
       const u32 words[4] = {bq[sl].x, bq[sl].y, bq[sl].z, bq[sl].w};
       const u32 scales[4] = {sc.x, sc.y, sc.z, sc.w};
@@ -410,24 +454,18 @@ __device__ __forceinline__ void compute_tile(const Vec16* stage, float (&acc)[cf
 // group accumulates sum (q - 8) * a exactly in FP32, and is then scaled once per column in FP32. The
 // per-lane scale vector the packed layout provides (columns g + 8j) is exactly what the swapped C
 // fragment (rows = columns g and g+8 of each 16-column tile) needs.
-__device__ __forceinline__ void compute_tile_swapped(const Vec16* stage, float (&acc)[cfg::m_blocks][8][4], int warp_n, int warp_k, int lane) {
+__device__ __forceinline__ void compute_tile_swapped(u32 stage, const FragmentAddresses& fa, float (&acc)[cfg::m_blocks][8][4], int warp_k) {
   using namespace cfg;
-  const Vec16* sb = stage;
-  const Vec16* sa = stage + b_stage_vecs;
-  const Vec16* ss = sa + a_stage_vecs;
-
   Vec16 bq[slabs_per_warp];
   u32 xf[slabs_per_warp][4];  // activation fragments: {b0, b1} of batch rows 0-7, then of rows 8-15
 #pragma unroll
   for (int sl = 0; sl < slabs_per_warp; ++sl) {
     const int slab = warp_k * slabs_per_warp + sl;
-    bq[sl] = sb[slab * b_slab_vecs + warp_n * 32 + lane];
-    const int row = (lane & 7) + (batch_blocks == 2 ? 8 * (lane >> 4) : 0);
-    const int chunk = (2 * slab + ((lane >> 3) & 1)) ^ (row & 7);
+    bq[sl] = lds128(stage + fa.b + 16 * slab * b_slab_vecs);
     if constexpr (batch_blocks == 2)
-      ldmatrix_x4(xf[sl], sa + row * a_row_vecs + chunk);
+      ldmatrix_x4(xf[sl], a_fragment_address(stage, fa, slab, 0));
     else
-      ldmatrix_x2(xf[sl], sa + row * a_row_vecs + chunk);
+      ldmatrix_x2(xf[sl], a_fragment_address(stage, fa, slab, 0));
   }
 
   float grp[batch_blocks > 0 ? batch_blocks : 1][4][4];
@@ -462,7 +500,7 @@ __device__ __forceinline__ void compute_tile_swapped(const Vec16* stage, float (
     if constexpr (!per_channel) {
       if (run_end) {
         const int srow = tile_k >= 16 * group_blocks ? slab / group_blocks : 0;
-        const Vec16 sc = ss[srow * s_row_vecs + warp_n * 8 + (lane >> 2)];
+        const Vec16 sc = lds128(stage + fa.s + 16 * srow * s_row_vecs);
         const u32 sw[4] = {sc.x, sc.y, sc.z, sc.w};
 #pragma unroll
         for (int j = 0; j < 4; ++j) {
@@ -569,6 +607,10 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::ctas_per_sm) mar
   if (begin >= end) return;
   const int my_first_col = begin / k_tiles;
   const u64 policy = make_evict_first_policy();
+  const CopyPlan plan = make_copy_plan(p, tid);
+  const FragmentAddresses frag = fragment_addresses(warp_n, lane);
+  constexpr u32 stage_bytes = 16 * stage_vecs;
+  const u32 ring = smem_addr(smem), ring_end = ring + stages * stage_bytes;
 
   float* red = reinterpret_cast<float*>(smem + stages * stage_vecs);
   __shared__ int last_arriver;
@@ -579,9 +621,14 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::ctas_per_sm) mar
     if (v / a_row_vecs >= p.m) smem[stage * stage_vecs + b_stage_vecs + v] = Vec16{0, 0, 0, 0};
   }
 
+  const TileCursor start = {my_first_col, begin - my_first_col * k_tiles};
+  TileCursor next_fetch = start;
 #pragma unroll
   for (int s = 0; s < stages - 1; ++s) {
-    if (begin + s < end) fetch_tile(smem + s * stage_vecs, p, begin + s, k_tiles, tid, policy);
+    if (begin + s < end) {
+      fetch_tile(ring + s * stage_bytes, p, plan, next_fetch, tid, policy);
+      next_fetch.advance(k_tiles);
+    }
     cp_async_commit();
   }
 
@@ -593,25 +640,29 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::ctas_per_sm) mar
 #pragma unroll
       for (int e = 0; e < 4; ++e) acc[mb][b][e] = 0.0f;
 
-  int seg_first_kt = begin % k_tiles;
-  int read_slot = 0, write_slot = stages - 1;
+  int seg_first_kt = start.kt;
+  TileCursor current = start;
+  u32 read_stage = ring, write_stage = ring + (stages - 1) * stage_bytes;
   for (int tile = begin; tile < end; ++tile) {
     cp_async_wait<stages - 2>();
     __syncthreads();
-    if (tile + stages - 1 < end) fetch_tile(smem + write_slot * stage_vecs, p, tile + stages - 1, k_tiles, tid, policy);
+    if (tile + stages - 1 < end) {
+      fetch_tile(write_stage, p, plan, next_fetch, tid, policy);
+      next_fetch.advance(k_tiles);
+    }
     cp_async_commit();
-    write_slot = write_slot + 1 == stages ? 0 : write_slot + 1;
+    write_stage = write_stage + stage_bytes == ring_end ? ring : write_stage + stage_bytes;
 
     if constexpr (!MARLIN_DEBUG_SKIP_COMPUTE) {
       if constexpr (swap_ab > 0)
-        compute_tile_swapped(smem + read_slot * stage_vecs, acc, warp_n, warp_k, lane);
+        compute_tile_swapped(read_stage, frag, acc, warp_k);
       else
-        compute_tile(smem + read_slot * stage_vecs, acc, warp_n, warp_k, lane);
+        compute_tile(read_stage, frag, acc, warp_k);
     }
-    read_slot = read_slot + 1 == stages ? 0 : read_slot + 1;
+    read_stage = read_stage + stage_bytes == ring_end ? ring : read_stage + stage_bytes;
 
-    const int col = tile / k_tiles;
-    const int kt = tile - col * k_tiles;
+    const int col = current.col, kt = current.kt;
+    current.advance(k_tiles);
     if (kt != k_tiles - 1 && tile != end - 1) continue;
 
     // ---- end of this CTA's part of column tile `col` ----
