@@ -12,7 +12,7 @@ namespace MarlinSharp.Kernels;
 /// <param name="EvictFirst">Weight loads carry an L2 evict-first policy (see DESIGN.md hazard on CUDA 13 ptxas).</param>
 /// <param name="CtasPerSm">Resident CTAs per SM (1 or 2); 2 caps registers at 128 per thread and halves the shared memory each CTA may use.</param>
 /// <param name="PrefetchBytes">L2 prefetch-size hint on weight loads: 0 (none), 128 or 256.</param>
-/// <param name="SwapAb">0: activations are the mma A operand. 1 or 2: the weights are, serving 8 or 16 rows (MBlocks must be 1).</param>
+/// <param name="SwapAb">0: activations are the mma A operand. 1, 2 or 4: the weights are, serving 8, 16 or 32 rows (MBlocks must be 1, 1 or 2).</param>
 public sealed record MarlinKernelConfig(int MBlocks, int TileN, int TileK, int Stages, int GroupBlocks, bool EvictFirst = false, int CtasPerSm = 1,
     int PrefetchBytes = 0, int SwapAb = 0)
 {
@@ -52,8 +52,9 @@ public sealed record MarlinKernelConfig(int MBlocks, int TileN, int TileK, int S
         if (TileK is not (64 or 128)) throw new ArgumentOutOfRangeException(nameof(TileK), TileK, "Expected 64 or 128.");
         if (Stages is < 2 or > 8) throw new ArgumentOutOfRangeException(nameof(Stages), Stages, "Expected 2..8.");
         if (GroupBlocks is not (0 or 2 or 4 or 8)) throw new ArgumentOutOfRangeException(nameof(GroupBlocks), GroupBlocks, "Expected 0 (per-channel), 2, 4 or 8.");
-        if (SwapAb is < 0 or > 2) throw new ArgumentOutOfRangeException(nameof(SwapAb), SwapAb, "Expected 0, 1 (8 rows) or 2 (16 rows).");
-        if (SwapAb > 0 && MBlocks != 1) throw new ArgumentException($"Swapped operands serve at most 16 rows; MBlocks must be 1, not {MBlocks}.", nameof(SwapAb));
+        if (SwapAb is not (0 or 1 or 2 or 4)) throw new ArgumentOutOfRangeException(nameof(SwapAb), SwapAb, "Expected 0, 1 (8 rows), 2 (16 rows) or 4 (32 rows).");
+        if (SwapAb > 0 && MBlocks != (SwapAb + 1) / 2)
+            throw new ArgumentException($"Swapped operands with {8 * SwapAb} rows need MBlocks = {(SwapAb + 1) / 2}, not {MBlocks}.", nameof(SwapAb));
         if (CtasPerSm is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(CtasPerSm), CtasPerSm, "Expected 1 or 2.");
         if (PrefetchBytes is not (0 or 128 or 256)) throw new ArgumentOutOfRangeException(nameof(PrefetchBytes), PrefetchBytes, "Expected 0, 128 or 256.");
         if ((TileK / 16) % WarpsK != 0)

@@ -74,7 +74,7 @@
 #ifndef MARLIN_DEBUG_SKIP_B_LOADS
 #define MARLIN_DEBUG_SKIP_B_LOADS 0
 #endif
-#ifndef MARLIN_SWAP_AB               // 0: activations are the mma A operand; 1 or 2: the weights are (8 or 16 rows)
+#ifndef MARLIN_SWAP_AB               // 0: activations are the mma A operand; 1, 2 or 4: the weights are (8, 16 or 32 rows)
 #define MARLIN_SWAP_AB 0
 #endif
 #ifndef MARLIN_CTAS_PER_SM           // resident CTAs per SM the register budget is sized for (1 or 2)
@@ -130,7 +130,8 @@ static_assert(stages >= 2 && stages <= 8, "stages");
 static_assert(per_channel || group_blocks == 2 || group_blocks == 4 || group_blocks == 8, "group size");
 static_assert(a_row_vecs >= 8, "A swizzle needs 8 vectors per row");
 static_assert(tile_vecs4 % threads == 0, "epilogue tile must split evenly over the threads");
-static_assert(swap_ab == 0 || m_blocks == 1, "swapped operands serve at most 16 rows");
+static_assert(swap_ab == 0 || swap_ab == 1 || swap_ab == 2 || swap_ab == 4, "swap_ab");
+static_assert(swap_ab == 0 || m_blocks == (swap_ab + 1) / 2, "swapped operands: one m-block per 16 batch rows");
 }  // namespace cfg
 
 // ---------------------------------------------------------------------------------------------
@@ -385,7 +386,7 @@ __device__ __forceinline__ FragmentAddresses fragment_addresses(int warp_n, int 
   using namespace cfg;
   FragmentAddresses f;
   f.b = 16 * (warp_n * 32 + lane);
-  const int row = swap_ab > 0 ? (lane & 7) + (batch_blocks == 2 ? 8 * (lane >> 4) : 0) : (lane & 15);
+  const int row = swap_ab > 0 ? (lane & 7) + (batch_blocks >= 2 ? 8 * (lane >> 4) : 0) : (lane & 15);
   f.a = 16 * (b_stage_vecs + row * a_row_vecs);
   f.a_swizzle = row & 7;
   f.a_half = swap_ab > 0 ? (lane >> 3) & 1 : lane >> 4;
@@ -457,15 +458,18 @@ __device__ __forceinline__ void compute_tile(u32 stage, const FragmentAddresses&
 __device__ __forceinline__ void compute_tile_swapped(u32 stage, const FragmentAddresses& fa, float (&acc)[cfg::m_blocks][8][4], int warp_k) {
   using namespace cfg;
   Vec16 bq[slabs_per_warp];
-  u32 xf[slabs_per_warp][4];  // activation fragments: {b0, b1} of batch rows 0-7, then of rows 8-15
+  u32 xf[slabs_per_warp][m_blocks][4];  // per 16 batch rows: {b0, b1} of rows 0-7, then of rows 8-15
 #pragma unroll
   for (int sl = 0; sl < slabs_per_warp; ++sl) {
     const int slab = warp_k * slabs_per_warp + sl;
     bq[sl] = lds128(stage + fa.b + 16 * slab * b_slab_vecs);
-    if constexpr (batch_blocks == 2)
-      ldmatrix_x4(xf[sl], a_fragment_address(stage, fa, slab, 0));
-    else
-      ldmatrix_x2(xf[sl], a_fragment_address(stage, fa, slab, 0));
+#pragma unroll
+    for (int mb = 0; mb < m_blocks; ++mb) {
+      if constexpr (batch_blocks >= 2)
+        ldmatrix_x4(xf[sl][mb], a_fragment_address(stage, fa, slab, mb));
+      else
+        ldmatrix_x2(xf[sl][mb], a_fragment_address(stage, fa, slab, mb));
+    }
   }
 
   float grp[batch_blocks > 0 ? batch_blocks : 1][4][4];
@@ -491,10 +495,11 @@ __device__ __forceinline__ void compute_tile_swapped(u32 stage, const FragmentAd
       const u32 a[4] = {f.b0, f.c0, f.b1, f.c1};
 #pragma unroll
       for (int bb = 0; bb < batch_blocks; ++bb) {
+        const u32 x0 = xf[sl][bb / 2][2 * (bb % 2)], x1 = xf[sl][bb / 2][2 * (bb % 2) + 1];
         if constexpr (per_channel)
-          mma_16816(acc[0][4 * bb + j], a, xf[sl][2 * bb], xf[sl][2 * bb + 1]);
+          mma_16816(acc[bb / 2][4 * (bb % 2) + j], a, x0, x1);
         else
-          mma_16816(grp[bb][j], a, xf[sl][2 * bb], xf[sl][2 * bb + 1]);
+          mma_16816(grp[bb][j], a, x0, x1);
       }
     }
     if constexpr (!per_channel) {
@@ -507,7 +512,7 @@ __device__ __forceinline__ void compute_tile_swapped(u32 stage, const FragmentAd
           const float s_lo = half_to_float((u16)(sw[j] & 0xffff)), s_hi = half_to_float((u16)(sw[j] >> 16));
 #pragma unroll
           for (int bb = 0; bb < batch_blocks; ++bb) {
-            float* a4 = acc[0][4 * bb + j];
+            float* a4 = acc[bb / 2][4 * (bb % 2) + j];
             a4[0] += s_lo * grp[bb][j][0];
             a4[1] += s_lo * grp[bb][j][1];
             a4[2] += s_hi * grp[bb][j][2];
@@ -536,22 +541,23 @@ __device__ __forceinline__ void dump_m_block(float* red, const float (&acc)[cfg:
   }
 }
 
-// Swapped layout: acc[0][4bb + j] holds columns 16j + g (e = 0, 1) and 16j + g + 8 (e = 2, 3) of the warp's
-// slice for batch rows 8bb + 2t and 8bb + 2t + 1. Rows no batch block covers are written as zeros.
-__device__ __forceinline__ void dump_swapped(float* red, const float (&acc)[cfg::m_blocks][8][4], int warp_n, int warp_k, int lane) {
+// Swapped layout: acc[bb / 2][4 (bb % 2) + j] holds columns 16j + g (e = 0, 1) and 16j + g + 8 (e = 2, 3) of
+// the warp's slice for batch rows 8bb + 2t and 8bb + 2t + 1. Rows no batch block covers are written as zeros.
+__device__ __forceinline__ void dump_swapped(float* red, const float (&acc)[cfg::m_blocks][8][4], int mb, int warp_n, int warp_k, int lane) {
   using namespace cfg;
   float* layer = red + warp_k * red_layer;
   const int g = lane >> 2, t = lane & 3;
 #pragma unroll
-  for (int bb = 0; bb < 2; ++bb)
+  for (int half = 0; half < 2; ++half)
 #pragma unroll
     for (int j = 0; j < 4; ++j) {
-      const int col = warp_n * 64 + 16 * j + g, row = 8 * bb + 2 * t;
-      const bool live = bb < batch_blocks;
-      layer[row * red_stride + col] = live ? acc[0][4 * bb + j][0] : 0.0f;
-      layer[(row + 1) * red_stride + col] = live ? acc[0][4 * bb + j][1] : 0.0f;
-      layer[row * red_stride + col + 8] = live ? acc[0][4 * bb + j][2] : 0.0f;
-      layer[(row + 1) * red_stride + col + 8] = live ? acc[0][4 * bb + j][3] : 0.0f;
+      const int col = warp_n * 64 + 16 * j + g, row = 8 * half + 2 * t;
+      const bool live = 2 * mb + half < batch_blocks;
+      const float* a4 = acc[mb][4 * half + j];
+      layer[row * red_stride + col] = live ? a4[0] : 0.0f;
+      layer[(row + 1) * red_stride + col] = live ? a4[1] : 0.0f;
+      layer[row * red_stride + col + 8] = live ? a4[2] : 0.0f;
+      layer[(row + 1) * red_stride + col + 8] = live ? a4[3] : 0.0f;
     }
 }
 
@@ -672,7 +678,7 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::ctas_per_sm) mar
 #pragma unroll
     for (int mb = 0; mb < m_blocks; ++mb) {
       if constexpr (swap_ab > 0)
-        dump_swapped(red, acc, warp_n, warp_k, lane);
+        dump_swapped(red, acc, mb, warp_n, warp_k, lane);
       else
         dump_m_block(red, acc, mb, warp_n, warp_k, lane);
       __syncthreads();

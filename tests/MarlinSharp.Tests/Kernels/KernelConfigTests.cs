@@ -16,7 +16,8 @@ public class KernelConfigTests
     [InlineData(1, 128, 128, 4, 1, "GroupBlocks")]
     [InlineData(1, 128, 128, 4, 16, "GroupBlocks")]
     [InlineData(1, 64, 64, 4, 8, "TileK")]   // 4 slabs over 8 k-stacked warps
-    [InlineData(2, 128, 128, 4, 8, "SwapAb", 0, 1)]   // swapped operands serve one 16-row block at most
+    [InlineData(2, 128, 128, 4, 8, "SwapAb", 0, 1)]   // 8 swapped rows are one m-block
+    [InlineData(1, 128, 128, 4, 8, "SwapAb", 0, 4)]   // 32 swapped rows are two
     [InlineData(1, 128, 128, 4, 8, "SwapAb", 0, 3)]
     [InlineData(1, 128, 128, 4, 8, "CtasPerSm", 3, 0)]
     public void InvalidConfigurationsAreRejected(int mBlocks, int tileN, int tileK, int stages, int groupBlocks, string parameter, int ctas = 1, int swap = 0)

@@ -19,6 +19,8 @@ internal static class TestDevices
         .. ReferenceProfiles.SelectMany(MarlinSharp.Kernels.MarlinKernelSelector.Candidates).Distinct(),
         new(1, 256, 128, 4, 8, CtasPerSm: 1, SwapAb: 2),
         new(1, 256, 128, 4, 0, CtasPerSm: 1, SwapAb: 2),
+        new(2, 256, 64, 4, 8, CtasPerSm: 1, SwapAb: 4),
+        new(2, 256, 64, 4, 0, CtasPerSm: 1, SwapAb: 4),
     ];
 
     /// <summary>A configuration as theory data: MBlocks,TileN,TileK,Stages,GroupBlocks,CtasPerSm,EvictFirst,PrefetchBytes,SwapAb.</summary>
