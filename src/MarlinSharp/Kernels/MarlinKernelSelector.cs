@@ -3,9 +3,10 @@ using MarlinSharp.Cuda;
 namespace MarlinSharp.Kernels;
 
 /// <summary>
-/// Chooses the kernel configuration for one launch of at most 64 rows. Up to 16 rows the weights are streamed
-/// with swapped operands and two CTAs per SM (few registers, many warps in flight); larger batches are
-/// tensor-core bound and want the 256-column tile that amortises each dequantised weight over more rows.
+/// Chooses the kernel configuration for one launch of at most 64 rows. Small batches stream the weights with
+/// swapped operands and, up to 16 rows, two CTAs per SM (few registers, many warps in flight); larger batches
+/// are tensor-core bound and want the 256-column tile that amortises each dequantised weight over more rows.
+/// The choices are measurements on an H200 (docs/NOTES.md), not a model.
 /// </summary>
 public static class MarlinKernelSelector
 {
@@ -27,17 +28,25 @@ public static class MarlinKernelSelector
         while (widest > 64 && (long)(n / widest) * (k / 128) < 4L * device.MultiprocessorCount) widest /= 2;
 
         MarlinKernelConfig config;
+        // Swapped operands (weights as the mma A operand, scales applied per group in FP32) were measured and
+        // compile spill-free on Hopper; at 16 and 32 rows with 32-wide groups they spill, so those keep the plain layout.
+        bool hopper = device.ComputeCapabilityMajor >= 9;
+        bool swapWide = hopper && groupBlocks != 2;
         if (rows <= 16)
         {
-            // Weight streaming: two CTAs per SM where they fit. Up to 8 rows the operands swap (one mma per packed
-            // word, scales applied per group in FP32); at 9..16 rows that saves nothing, and the plain layout wins.
-            int swap = rows <= 8 ? 1 : 0;
+            // Weight streaming: two CTAs per SM where they fit (H200, peak shape: m = 1 0.216 ms, m = 16 0.285 ms).
+            int swap = rows <= 8 ? 1 : swapWide ? 2 : 0;
             config = new MarlinKernelConfig(1, widest, 128, Stages: 4, groupBlocks, CtasPerSm: 1, SwapAb: swap);
             for (int stages = MaxStages; stages >= 3; stages--)
             {
                 var twice = config with { Stages = stages, CtasPerSm = 2 };
                 if (FitsTwice(twice, device)) { config = twice; break; }
             }
+        }
+        else if (rows <= 32 && swapWide && widest == 256)
+        {
+            // H200, peak shape, m = 32: 0.394 ms swapped against 0.425 ms plain.
+            config = new MarlinKernelConfig(2, 256, 128, Stages: 4, groupBlocks, SwapAb: 4);
         }
         else
         {

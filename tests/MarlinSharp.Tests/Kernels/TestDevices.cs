@@ -12,6 +12,11 @@ internal static class TestDevices
     public static IReadOnlyList<DeviceInfo> ReferenceProfiles { get; } = [H100, A100, Rtx4090];
 
     /// <summary>Every configuration the selector can choose on any reference profile.</summary>
+    /// <summary>(architecture, configuration) for every configuration the selector can choose on each reference
+    /// profile, compiled for that profile's own architecture.</summary>
+    public static IReadOnlyList<(string Architecture, MarlinSharp.Kernels.MarlinKernelConfig Config)> SelectablePerArchitecture { get; } =
+        [.. ReferenceProfiles.SelectMany(d => MarlinSharp.Kernels.MarlinKernelSelector.Candidates(d).Select(c => (d.Architecture, c))).Distinct()];
+
     /// <summary>Every configuration the selector can choose on any reference profile, plus the 16-row swapped
     /// variants that tuning (bench --config) can force.</summary>
     public static IReadOnlyList<MarlinSharp.Kernels.MarlinKernelConfig> AllSelectable { get; } =
