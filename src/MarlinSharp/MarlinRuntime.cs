@@ -38,13 +38,27 @@ public sealed class MarlinRuntime : IDisposable
 
     public CudaStream CreateStream() => Context.CreateStream();
 
-    /// <summary>Compiles every kernel configuration a batch of up to <paramref name="maxRows"/> rows can use, in parallel.</summary>
-    public void WarmUp(int n, int k, int groupSize, int maxRows = 64, IProgress<string>? progress = null)
+    /// <summary>
+    /// Compiles (or loads from the disk cache), in parallel, every kernel configuration that layers of
+    /// <paramref name="layout"/> can use for batches of up to <paramref name="maxRows"/> rows, so that no
+    /// compilation happens on the first forward pass.
+    /// </summary>
+    public void WarmUp(Formats.MarlinLayout layout, int maxRows = 64, IProgress<string>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxRows, 1);
+        ThrowIfDisposed();
+        int groupSize = MarlinGemm.KernelGroupSize(layout);
+        var configs = Enumerable.Range(1, Math.Min(MarlinGemm.MaxRowsPerLaunch, maxRows))
+            .Select(rows => MarlinKernelSelector.Select(rows, layout.OutFeatures, layout.InFeatures, groupSize, Device));
+        Kernels.WarmUp(configs, progress);
+    }
+
+    /// <summary>Compiles every configuration the selector can choose on this GPU, in parallel.</summary>
+    public void WarmUpAll(IProgress<string>? progress = null)
     {
         ThrowIfDisposed();
-        var configs = Enumerable.Range(1, Math.Min(64, maxRows))
-            .Select(rows => MarlinKernelSelector.Select(rows, n, k, groupSize, Device));
-        Kernels.WarmUp(configs, progress);
+        Kernels.WarmUp(MarlinKernelSelector.Candidates(Device), progress);
     }
 
     internal StreamResources ResourcesFor(CudaStream stream)

@@ -8,7 +8,7 @@ internal static class GpuRuntime
     private static readonly Lazy<MarlinRuntime> Shared = new(() =>
     {
         var runtime = MarlinRuntime.ForContext(Gpu.Context);
-        runtime.Kernels.WarmUp(MarlinKernelSelector.Candidates(runtime.Device));
+        runtime.WarmUpAll();
         return runtime;
     }, LazyThreadSafetyMode.ExecutionAndPublication);
 
