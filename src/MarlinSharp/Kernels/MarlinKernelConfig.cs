@@ -36,7 +36,8 @@ public sealed record MarlinKernelConfig(int MBlocks, int TileN, int TileK, int S
             int aStage = 16 * MBlocks * (TileK / 8);
             int sRows = GroupBlocks == 0 ? 0 : (TileK >= 16 * GroupBlocks ? TileK / (16 * GroupBlocks) : 1);
             int sStage = sRows * (TileN / 8);
-            int reduction = WarpsK * 16 * (TileN + 8) / 4;
+            int reductionRows = SwapAb == 1 ? 8 : 16;
+            int reduction = WarpsK * reductionRows * (TileN + 8) / 4;
             return 16 * (Stages * (bStage + aStage + sStage) + reduction);
         }
     }

@@ -114,10 +114,12 @@ constexpr int s_row_vecs = tile_n / 8;
 constexpr int s_stage_vecs = s_rows * s_row_vecs;
 constexpr int stage_vecs = b_stage_vecs + a_stage_vecs + s_stage_vecs;
 constexpr int red_stride = tile_n + 8;                   // floats per row of the reduction tile (padded)
-constexpr int red_layer = 16 * red_stride;               // one 16-row m-block of one k-stacked warp layer
+constexpr int red_rows = swap_ab == 1 ? 8 : 16;          // rows an m-block carries (8-row launches need half)
+constexpr int red_layer = red_rows * red_stride;         // one m-block of one k-stacked warp layer
 constexpr int red_vecs = warps_k * red_layer / 4;
 constexpr int smem_vecs = stages * stage_vecs + red_vecs;
-constexpr int tile_vecs4 = 16 * tile_n / 4;              // Float4s in one 16 x tile_n m-block
+constexpr int tile_vecs4 = red_rows * tile_n / 4;        // Float4s in one red_rows x tile_n m-block
+constexpr int tile_passes = (tile_vecs4 + threads - 1) / threads;
 constexpr int part_floats = m_blocks * 16 * tile_n;      // one workspace slot
 
 static_assert(tile_n == 64 || tile_n == 128 || tile_n == 256, "tile_n");
@@ -129,7 +131,7 @@ static_assert(s_stage_vecs <= threads, "a tile's scale rows are copied in one pa
 static_assert(stages >= 2 && stages <= 8, "stages");
 static_assert(per_channel || group_blocks == 2 || group_blocks == 4 || group_blocks == 8, "group size");
 static_assert(a_row_vecs >= 8, "A swizzle needs 8 vectors per row");
-static_assert(tile_vecs4 % threads == 0, "epilogue tile must split evenly over the threads");
+static_assert(tile_vecs4 % threads == 0 || tile_vecs4 < threads, "epilogue tile must split evenly over the threads");
 static_assert(swap_ab == 0 || swap_ab == 1 || swap_ab == 2 || swap_ab == 4, "swap_ab");
 static_assert(swap_ab == 0 || m_blocks == (swap_ab + 1) / 2, "swapped operands: one m-block per 16 batch rows");
 }  // namespace cfg
@@ -548,7 +550,7 @@ __device__ __forceinline__ void dump_swapped(float* red, const float (&acc)[cfg:
   float* layer = red + warp_k * red_layer;
   const int g = lane >> 2, t = lane & 3;
 #pragma unroll
-  for (int half = 0; half < 2; ++half)
+  for (int half = 0; half < red_rows / 8; ++half)
 #pragma unroll
     for (int j = 0; j < 4; ++j) {
       const int col = warp_n * 64 + 16 * j + g, row = 8 * half + 2 * t;
@@ -683,8 +685,9 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::ctas_per_sm) mar
         dump_m_block(red, acc, mb, warp_n, warp_k, lane);
       __syncthreads();
 #pragma unroll
-      for (int r = 0; r < tile_vecs4 / threads; ++r) {
+      for (int r = 0; r < tile_passes; ++r) {
         const int v = tid + r * threads;
+        if (tile_vecs4 % threads != 0 && v >= tile_vecs4) break;
         const Float4 sum = sum_layers(red, v);
         if (whole_column)
           store_c(p, mb * 16 + v / (tile_n / 4), col * tile_n + 4 * (v % (tile_n / 4)), sum);

@@ -35,6 +35,9 @@ public class KernelConfigTests
         Assert.Equal(16 * (4 * (512 + 256 + 16) + 4 * 16 * 136 / 4), config.SharedMemoryBytes);
         var perChannel = new MarlinKernelConfig(4, 256, 64, 3, 0);
         Assert.Equal(16 * (3 * (4 * 128 + 64 * 8) + 2 * 16 * 264 / 4), perChannel.SharedMemoryBytes);
+        // 8-row swapped launches keep an 8-row reduction tile.
+        var eightRows = new MarlinKernelConfig(1, 256, 128, 4, 8, CtasPerSm: 2, SwapAb: 1);
+        Assert.Equal(16 * (4 * (1024 + 256 + 32) + 2 * 8 * 264 / 4), eightRows.SharedMemoryBytes);
     }
 
     [Fact]
