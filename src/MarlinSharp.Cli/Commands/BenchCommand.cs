@@ -40,9 +40,12 @@ internal static class BenchCommand
             ? ShapeCatalog.LayerSets.ToList()
             : layerArgs.Select(ShapeCatalog.Find).ToList();
 
+        // Every argument is checked before the GPU is touched ("scaled" is resolved once the SM count is known).
+        MarlinKernelConfig? config = configArg is null ? null : ParseConfig(configArg, groupSize);
+        foreach (string shape in shapeArgs) ShapeCatalog.ParseShape(shape, multiprocessors: 1);
+
         using var runtime = MarlinRuntime.Create();
         DeviceInfo device = runtime.Device;
-        MarlinKernelConfig? config = configArg is null ? null : ParseConfig(configArg, groupSize);
         var shapeList = shapeArgs.Select(s => ShapeCatalog.ParseShape(s, device.MultiprocessorCount)).ToList();
         ulong seed = (ulong)Random.Shared.NextInt64();
         using var bench = new GemmBenchmark(runtime, groupSize, seed, config);
@@ -112,7 +115,14 @@ internal static class BenchCommand
             throw new ArgumentException("--config expects MBLOCKS,TILE_N,TILE_K,STAGES[,CTAS_PER_SM[,EVICT_FIRST 0|1[,PREFETCH 0|128|256[,SWAP_AB 0|1|2]]]], e.g. 1,256,128,3,2,0,0,1.");
         var config = new MarlinKernelConfig(v[0], v[1], v[2], v[3], MarlinKernelConfig.GroupBlocksFor(groupSize),
             EvictFirst: v.Length > 5 && v[5] != 0, CtasPerSm: v.Length > 4 ? v[4] : 1, PrefetchBytes: v.Length > 6 ? v[6] : 0, SwapAb: v.Length > 7 ? v[7] : 0);
-        config.Validate();
+        try
+        {
+            config.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"--config {text}: {e.Message}", e);
+        }
         return config;
     }
 }
