@@ -15,6 +15,7 @@ public sealed class CublasHandle : IDisposable
     private readonly CublasNativeHandle _handle;
     private readonly Lock _streamLock = new();
     private nint _boundStream;
+    private DeviceSpan<byte> _workspace;
 
     public CublasHandle(CudaContext context)
     {
@@ -62,7 +63,30 @@ public sealed class CublasHandle : IDisposable
         {
             CublasStatus.Check(CublasApi.cublasSetStream_v2(h, s), nameof(CublasApi.cublasSetStream_v2));
             _boundStream = s;
+            ApplyWorkspace(h);
         }
+    }
+
+    /// <summary>
+    /// Makes cuBLAS use <paramref name="workspace"/> (owned by the caller, kept alive as long as the handle is used)
+    /// instead of memory it allocates itself, so that calls can be captured into CUDA graphs without allocating
+    /// (cublasSetWorkspace; re-applied after every stream change, which resets it).
+    /// </summary>
+    public void UseWorkspace(DeviceSpan<byte> workspace)
+    {
+        nint h = Handle;
+        MakeCurrent();
+        lock (_streamLock)
+        {
+            _workspace = workspace;
+            ApplyWorkspace(h);
+        }
+    }
+
+    private void ApplyWorkspace(nint h)
+    {
+        if (_workspace.Length > 0)
+            CublasStatus.Check(CublasApi.cublasSetWorkspace_v2(h, _workspace.Pointer, (nuint)_workspace.Length), nameof(CublasApi.cublasSetWorkspace_v2));
     }
 
     /// <summary>
@@ -150,6 +174,7 @@ public sealed class CublasHandle : IDisposable
             if (_boundStream == s) return;
             CublasStatus.Check(CublasApi.cublasSetStream_v2(h, s), nameof(CublasApi.cublasSetStream_v2));
             _boundStream = s;
+            ApplyWorkspace(h);
         }
     }
 

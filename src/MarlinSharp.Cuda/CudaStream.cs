@@ -54,6 +54,48 @@ public sealed class CudaStream : IDisposable
         Driver.Check(DriverApi.cuStreamSynchronize(s), nameof(DriverApi.cuStreamSynchronize));
     }
 
+    /// <summary>
+    /// Records the work that <paramref name="body"/> queues on this stream into a CUDA graph instead of running it
+    /// (cuStreamBeginCapture_v2 … cuStreamEndCapture) and instantiates it (cuGraphInstantiateWithFlags). Nothing runs
+    /// until <see cref="CudaGraph.Launch"/>. Kernel arguments, including device pointers, are frozen at capture time.
+    /// </summary>
+    /// <remarks>
+    /// The body must only queue stream-ordered work: no allocation, synchronisation or synchronous copy (the driver
+    /// rejects those during capture, naming the call). Capture uses CU_STREAM_CAPTURE_MODE_THREAD_LOCAL: such unsafe
+    /// calls made by this thread fail at once rather than silently racing the capture (RELAXED would allow them),
+    /// while other threads, e.g. a finalizer freeing an unrelated buffer, are unaffected (GLOBAL would fail them).
+    /// If <paramref name="body"/> throws, the capture is ended, the partial graph discarded and the exception rethrown.
+    /// </remarks>
+    public CudaGraph Capture(Action body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        nint s = Handle;
+        MakeCurrent();
+        Driver.Check(DriverApi.cuStreamBeginCapture_v2(s, DriverApi.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), nameof(DriverApi.cuStreamBeginCapture_v2));
+        try
+        {
+            body();
+        }
+        catch
+        {
+            MakeCurrent();
+            if (DriverApi.cuStreamEndCapture(s, out nint partial) == DriverApi.CUDA_SUCCESS && partial != 0)
+                DriverApi.cuGraphDestroy(partial);
+            throw;
+        }
+        MakeCurrent();
+        Driver.Check(DriverApi.cuStreamEndCapture(s, out nint graph), nameof(DriverApi.cuStreamEndCapture));
+        try
+        {
+            return CudaGraph.Instantiate(_stream.ContextHandle, graph);
+        }
+        finally
+        {
+            // The executable graph is independent of the graph it was instantiated from.
+            DriverApi.cuGraphDestroy(graph);
+        }
+    }
+
     internal void MakeCurrent() => _stream.ContextHandle.MakeCurrent();
 
     public void Dispose() => _stream.Dispose();

@@ -79,6 +79,26 @@ public sealed class DeviceBuffer<T> : IDisposable where T : unmanaged
         }
     }
 
+    /// <summary>
+    /// Queues a copy of host data into elements [<paramref name="offset"/>, offset + source.Length) on
+    /// <paramref name="stream"/> (cuMemcpyHtoDAsync), ordered after the work already queued there. From pageable memory
+    /// the driver stages the data before returning, so <paramref name="source"/> may be reused at once.
+    /// Not allowed inside <see cref="CudaStream.Capture"/>: the graph would keep a pointer to the host memory.
+    /// </summary>
+    public unsafe void CopyFromAsync(ReadOnlySpan<T> source, CudaStream stream, long offset = 0)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(stream);
+        DeviceSpan<T>.CheckRange(offset, source.Length, Length);
+        nint s = stream.Handle;
+        if (source.IsEmpty) return;
+        MakeCurrent();
+        fixed (T* p = source)
+        {
+            Driver.Check(DriverApi.cuMemcpyHtoDAsync_v2(ElementAddress(offset), p, Bytes(source.Length), s), nameof(DriverApi.cuMemcpyHtoDAsync_v2));
+        }
+    }
+
     /// <summary>Copies elements [<paramref name="offset"/>, offset + destination.Length) to the host. Synchronous.</summary>
     public unsafe void CopyTo(Span<T> destination, long offset = 0)
     {

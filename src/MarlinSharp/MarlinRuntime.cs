@@ -61,6 +61,16 @@ public sealed class MarlinRuntime : IDisposable
         Kernels.WarmUp(MarlinKernelSelector.Candidates(Device), progress);
     }
 
+    /// <summary>
+    /// Changes whenever the scratch memory that layers use on <paramref name="stream"/> is (re)allocated. A CUDA graph
+    /// captured from such layers bakes in the scratch addresses and must be captured again when this changes.
+    /// </summary>
+    public long ScratchVersion(CudaStream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return ResourcesFor(stream).Version;
+    }
+
     internal StreamResources ResourcesFor(CudaStream stream)
     {
         ThrowIfDisposed();
@@ -89,8 +99,17 @@ internal sealed class StreamResources : IDisposable
     private DeviceBuffer<float>? _partials;
     private DeviceBuffer<int>? _counters;
     private CublasHandle? _cublas;
+    private DeviceBuffer<byte>? _cublasWorkspace;
+
+    /// <summary>cuBLAS workspace per stream (what NVIDIA recommends for Hopper); ours so that GEMMs can be graph-captured.</summary>
+    private const long CublasWorkspaceBytes = 32L << 20;
 
     public StreamResources(CudaContext context) => _context = context;
+
+    /// <summary>Incremented whenever the workspace or the cuBLAS handle is created or replaced.</summary>
+    public long Version => Volatile.Read(ref _version);
+
+    private long _version;
 
     /// <summary>
     /// The reduction workspace for a launch on <paramref name="stream"/>: FP32 partial slots and one counter per
@@ -112,6 +131,7 @@ internal sealed class StreamResources : IDisposable
                 _partials = _context.Allocate<float>(floats);
                 _counters = _context.Allocate<int>(count);
                 _counters.FillBytes(0, stream);
+                Interlocked.Increment(ref _version);
             }
             return (_partials, _counters);
         }
@@ -121,7 +141,13 @@ internal sealed class StreamResources : IDisposable
     {
         lock (_gate)
         {
-            _cublas ??= new CublasHandle(_context);
+            if (_cublas is null)
+            {
+                _cublasWorkspace = _context.Allocate<byte>(CublasWorkspaceBytes);
+                _cublas = new CublasHandle(_context);
+                _cublas.UseWorkspace(_cublasWorkspace);
+                Interlocked.Increment(ref _version);
+            }
             _cublas.SetStream(stream);
             return _cublas;
         }
@@ -132,5 +158,6 @@ internal sealed class StreamResources : IDisposable
         _partials?.Dispose();
         _counters?.Dispose();
         _cublas?.Dispose();
+        _cublasWorkspace?.Dispose();
     }
 }

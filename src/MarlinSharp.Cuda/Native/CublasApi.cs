@@ -30,6 +30,7 @@ internal static unsafe partial class CublasApi
     [LibraryImport(Lib)] internal static partial int cublasCreate_v2(out nint handle);
     [LibraryImport(Lib)] internal static partial int cublasDestroy_v2(nint handle);
     [LibraryImport(Lib)] internal static partial int cublasSetStream_v2(nint handle, nint stream);
+    [LibraryImport(Lib)] internal static partial int cublasSetWorkspace_v2(nint handle, ulong workspace, nuint bytes);
     [LibraryImport(Lib)] internal static partial int cublasGetProperty(int type, out int value);
 
     [LibraryImport(Lib)]

@@ -30,13 +30,18 @@ internal static unsafe partial class DriverApi
     internal const uint CU_STREAM_NON_BLOCKING = 1;
     internal const uint CU_EVENT_DEFAULT = 0;
 
+    // CUstreamCaptureMode
+    internal const int CU_STREAM_CAPTURE_MODE_GLOBAL = 0;
+    internal const int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
+    internal const int CU_STREAM_CAPTURE_MODE_RELAXED = 2;
+
     /// <summary>Entry points that must exist for this binding to work (checked before first use).</summary>
     internal static readonly string[] RequiredExports =
     [
         "cuInit", "cuDriverGetVersion", "cuDeviceGetCount", "cuDeviceGet", "cuDeviceGetName", "cuDeviceGetAttribute",
         "cuDeviceTotalMem_v2", "cuDevicePrimaryCtxRetain", "cuDevicePrimaryCtxRelease_v2", "cuCtxSetCurrent",
         "cuCtxSynchronize", "cuMemAlloc_v2", "cuMemFree_v2", "cuMemcpyHtoD_v2", "cuMemcpyDtoH_v2", "cuMemcpyDtoD_v2",
-        "cuMemcpyDtoDAsync_v2", "cuMemsetD8_v2", "cuMemsetD8Async", "cuMemsetD32_v2", "cuMemsetD32Async",
+        "cuMemcpyDtoDAsync_v2", "cuMemcpyHtoDAsync_v2", "cuMemsetD8_v2", "cuMemsetD8Async", "cuMemsetD32_v2", "cuMemsetD32Async",
         "cuMemGetInfo_v2", "cuStreamCreate", "cuStreamDestroy_v2", "cuStreamSynchronize", "cuEventCreate",
         "cuEventRecord", "cuEventSynchronize", "cuEventQuery", "cuEventElapsedTime", "cuEventDestroy_v2",
         "cuModuleLoadData", "cuModuleUnload", "cuModuleGetFunction", "cuFuncGetAttribute", "cuFuncSetAttribute",
@@ -68,6 +73,7 @@ internal static unsafe partial class DriverApi
     [LibraryImport(Lib)] internal static partial int cuMemcpyDtoH_v2(void* destination, ulong source, nuint bytes);
     [LibraryImport(Lib)] internal static partial int cuMemcpyDtoD_v2(ulong destination, ulong source, nuint bytes);
     [LibraryImport(Lib)] internal static partial int cuMemcpyDtoDAsync_v2(ulong destination, ulong source, nuint bytes, nint stream);
+    [LibraryImport(Lib)] internal static partial int cuMemcpyHtoDAsync_v2(ulong destination, void* source, nuint bytes, nint stream);
     [LibraryImport(Lib)] internal static partial int cuMemsetD8_v2(ulong destination, byte value, nuint count);
     [LibraryImport(Lib)] internal static partial int cuMemsetD8Async(ulong destination, byte value, nuint count, nint stream);
     [LibraryImport(Lib)] internal static partial int cuMemsetD32_v2(ulong destination, uint value, nuint count);
@@ -76,6 +82,15 @@ internal static unsafe partial class DriverApi
     [LibraryImport(Lib)] internal static partial int cuStreamCreate(out nint stream, uint flags);
     [LibraryImport(Lib)] internal static partial int cuStreamDestroy_v2(nint stream);
     [LibraryImport(Lib)] internal static partial int cuStreamSynchronize(nint stream);
+
+    // Graphs (CUDA 11.4+; not in RequiredExports so that older drivers can still run everything else).
+    [LibraryImport(Lib)] internal static partial int cuStreamBeginCapture_v2(nint stream, int mode);
+    [LibraryImport(Lib)] internal static partial int cuStreamEndCapture(nint stream, out nint graph);
+    [LibraryImport(Lib)] internal static partial int cuGraphInstantiateWithFlags(out nint graphExec, nint graph, ulong flags);
+    [LibraryImport(Lib)] internal static partial int cuGraphGetNodes(nint graph, nint* nodes, ref nuint count);
+    [LibraryImport(Lib)] internal static partial int cuGraphLaunch(nint graphExec, nint stream);
+    [LibraryImport(Lib)] internal static partial int cuGraphExecDestroy(nint graphExec);
+    [LibraryImport(Lib)] internal static partial int cuGraphDestroy(nint graph);
 
     [LibraryImport(Lib)] internal static partial int cuEventCreate(out nint @event, uint flags);
     [LibraryImport(Lib)] internal static partial int cuEventRecord(nint @event, nint stream);

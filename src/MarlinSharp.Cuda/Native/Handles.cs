@@ -82,6 +82,11 @@ internal sealed class EventHandle(PrimaryContextHandle context, nint @event) : C
     protected override int Free(nint value) => DriverApi.cuEventDestroy_v2(value);
 }
 
+internal sealed class GraphExecHandle(PrimaryContextHandle context, nint graphExec) : ContextBoundHandle(context, graphExec)
+{
+    protected override int Free(nint value) => DriverApi.cuGraphExecDestroy(value);
+}
+
 internal sealed class NativeModuleHandle(PrimaryContextHandle context, nint module) : ContextBoundHandle(context, module)
 {
     protected override int Free(nint value) => DriverApi.cuModuleUnload(value);

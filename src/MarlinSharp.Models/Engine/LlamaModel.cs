@@ -9,14 +9,25 @@ namespace MarlinSharp.Models.Engine;
 /// each chunk in <see cref="Logits"/>. Work is queued on the model's own stream; reading results synchronises it.
 /// Not thread-safe.
 /// </summary>
-/// <remarks>TODO: capture the decode step in a CUDA graph (per batch size and split plan) to remove launch overhead.</remarks>
+/// <remarks>
+/// Decode steps (one token per sequence) are padded to a <see cref="DecodeBuckets"/> size and replayed from a CUDA
+/// graph captured once per (bucket, attention split plan); see <see cref="UseCudaGraphs"/>. Padding rows read a real
+/// sequence's cache but never write it: their slot is -1, which rope_append skips. Prefill always runs uncaptured.
+/// </remarks>
 public sealed class LlamaModel : IStepModel, IDisposable
 {
     private readonly MarlinRuntime _runtime;
     private readonly LlamaKernels _kernels;
     private readonly CudaStream _stream;
     private readonly List<IDisposable> _owned = [];
-    private readonly DeviceBuffer<int> _ids, _positions, _slots, _seqInfo, _lastRows, _argmax;
+    private readonly DeviceBuffer<int> _meta, _argmax;
+    // Views of _meta (ids | positions | slots | seqInfo | lastRows at fixed offsets, so that graphs can bake them in),
+    // filled from _hostMeta with one stream-ordered copy per step.
+    private readonly DeviceSpan<int> _ids, _positions, _slots, _seqInfo, _lastRows;
+    private readonly int[] _hostMeta = [];
+    private readonly int _sms;
+    private readonly Dictionary<(int Rows, int Splits, int KeysPerSplit), CudaGraph> _graphs = [];
+    private long _graphScratchVersion = -1;
     private readonly DeviceBuffer<float> _cos, _sin, _partO, _partMl, _logits;
     private readonly DeviceBuffer<Half> _hidden, _normed, _qkv, _attn, _delta, _gateUp, _act, _gathered, _logitsHalf;
     private int _lastSequences;
@@ -35,6 +46,8 @@ public sealed class LlamaModel : IStepModel, IDisposable
         if (maxContext > c.MaxPositionEmbeddings)
             throw new ArgumentOutOfRangeException(nameof(maxContext), maxContext, $"The model's max_position_embeddings is {c.MaxPositionEmbeddings}.");
         _runtime = runtime;
+        _sms = runtime.Device.MultiprocessorCount;
+        UseCudaGraphs = Environment.GetEnvironmentVariable("MARLINSHARP_NO_GRAPHS") != "1";
         Weights = weights;
         Config = c;
         SlotCount = slots;
@@ -54,11 +67,13 @@ public sealed class LlamaModel : IStepModel, IDisposable
             int t = maxBatchTokens, h = c.HiddenSize, qkv = (c.NumAttentionHeads + 2 * c.NumKeyValueHeads) * c.HeadDim;
             int q = c.NumAttentionHeads * c.HeadDim, inter = c.IntermediateSize;
             DeviceBuffer<Half> H(long n) => Own(ctx.Allocate<Half>(n));
-            _ids = Own(ctx.Allocate<int>(t));
-            _positions = Own(ctx.Allocate<int>(t));
-            _slots = Own(ctx.Allocate<int>(t));
-            _seqInfo = Own(ctx.Allocate<int>(4L * slots));
-            _lastRows = Own(ctx.Allocate<int>(slots));
+            _hostMeta = new int[3L * t + 5L * slots];
+            _meta = Own(ctx.Allocate<int>(_hostMeta.Length));
+            _ids = _meta.Slice(0, t);
+            _positions = _meta.Slice(t, t);
+            _slots = _meta.Slice(2L * t, t);
+            _seqInfo = _meta.Slice(3L * t, 4L * slots);
+            _lastRows = _meta.Slice(3L * t + 4L * slots, slots);
             _argmax = Own(ctx.Allocate<int>(slots));
             _hidden = H((long)t * h);
             _normed = H((long)t * h);
@@ -103,6 +118,43 @@ public sealed class LlamaModel : IStepModel, IDisposable
     public int MaxContext { get; }
     public int SlotCount { get; }
     public int MaxBatchTokens { get; }
+
+    /// <summary>
+    /// Whether decode steps are padded to a bucket and replayed from captured CUDA graphs (default true; false when the
+    /// environment variable MARLINSHARP_NO_GRAPHS is 1). When false every step runs uncaptured and unpadded, as before.
+    /// </summary>
+    public bool UseCudaGraphs
+    {
+        get => _useGraphs;
+        set
+        {
+            if (!value) DropGraphs();
+            _useGraphs = value;
+        }
+    }
+
+    private bool _useGraphs;
+
+    /// <summary>
+    /// Tests only: with <see cref="UseCudaGraphs"/>, false runs the padded decode step uncaptured (the very launches the
+    /// graph holds), to tell capture errors from padding effects.
+    /// </summary>
+    internal bool CaptureDecodeGraphs { get; set; } = true;
+
+    /// <summary>Decode graphs captured so far (including ones dropped since).</summary>
+    public int GraphCaptures { get; private set; }
+
+    /// <summary>Decode steps replayed from a graph so far.</summary>
+    public int GraphReplays { get; private set; }
+
+    /// <summary>Why graphs were turned off after a failed capture, or null.</summary>
+    public string? GraphsDisabledReason { get; private set; }
+
+    /// <summary>Decode graphs currently held.</summary>
+    public int GraphCount => _graphs.Count;
+
+    /// <summary>The largest decode bucket: padded rows must fit the slot-sized and token-sized buffers.</summary>
+    public int DecodeBucketLimit => Math.Min(SlotCount, MaxBatchTokens);
 
     /// <summary>The stream the model's work runs on.</summary>
     public CudaStream Stream => _stream;
@@ -158,39 +210,102 @@ public sealed class LlamaModel : IStepModel, IDisposable
     {
         int tokens = ValidateChunks(chunks, SlotCount, MaxContext, MaxBatchTokens, VocabSize);
         int seqs = chunks.Count;
-        var ids = new int[tokens];
-        var positions = new int[tokens];
-        var slots = new int[tokens];
-        var info = new int[4 * seqs];
-        var last = new int[seqs];
+        // A decode step with graphs on runs as `rows` sequences of one token, the real ones first.
+        bool graphStep = _useGraphs && tokens == seqs;
+        int rows = graphStep ? DecodeBuckets.For(seqs, DecodeBucketLimit) : seqs;
+        var (longestNew, longestContext) = PackMetadata(chunks, rows);
+
+        // One stream-ordered copy: it runs after the previous step has finished reading these buffers, no host wait.
+        _meta.CopyFromAsync(_hostMeta, _stream);
+        if (graphStep) DecodePadded(rows, longestContext);
+        else Enqueue(tokens, seqs, longestNew, longestContext);
+        _lastSequences = seqs;
+    }
+
+    /// <summary>
+    /// Writes the step's ids, positions, cache slots, per-sequence info and last rows into <see cref="_hostMeta"/>.
+    /// Sequences past chunks.Count (up to <paramref name="rows"/>) are one-token padding rows: token 0 at position 0 with
+    /// slot -1 (rope_append then skips the cache write), attending read-only to position 0 of the first real sequence's slot.
+    /// </summary>
+    private (int LongestNew, int LongestContext) PackMetadata(IReadOnlyList<SequenceChunk> chunks, int rows)
+    {
+        int t = MaxBatchTokens, slotsTotal = SlotCount;
+        var ids = _hostMeta.AsSpan(0, t);
+        var positions = _hostMeta.AsSpan(t, t);
+        var slots = _hostMeta.AsSpan(2 * t, t);
+        var info = _hostMeta.AsSpan(3 * t, 4 * slotsTotal);
+        var last = _hostMeta.AsSpan(3 * t + 4 * slotsTotal, slotsTotal);
         int row = 0, longestNew = 0, longestContext = 0;
-        for (int s = 0; s < seqs; s++)
+        for (int s = 0; s < rows; s++)
         {
-            var ch = chunks[s];
+            bool real = s < chunks.Count;
+            var ch = real ? chunks[s] : null;
+            int count = ch?.Tokens.Count ?? 1, start = ch?.StartPosition ?? 0;
             info[4 * s] = row;
-            info[4 * s + 1] = ch.Tokens.Count;
-            info[4 * s + 2] = ch.StartPosition;
-            info[4 * s + 3] = ch.Slot;
-            for (int i = 0; i < ch.Tokens.Count; i++, row++)
+            info[4 * s + 1] = count;
+            info[4 * s + 2] = start;
+            info[4 * s + 3] = ch?.Slot ?? chunks[0].Slot;
+            for (int i = 0; i < count; i++, row++)
             {
-                ids[row] = ch.Tokens[i];
-                positions[row] = ch.StartPosition + i;
-                slots[row] = ch.Slot;
+                ids[row] = ch?.Tokens[i] ?? 0;
+                positions[row] = start + i;
+                slots[row] = ch?.Slot ?? -1;
             }
             last[s] = row - 1;
-            longestNew = Math.Max(longestNew, ch.Tokens.Count);
-            longestContext = Math.Max(longestContext, ch.StartPosition + ch.Tokens.Count);
+            longestNew = Math.Max(longestNew, count);
+            longestContext = Math.Max(longestContext, start + count);
         }
+        return (longestNew, longestContext);
+    }
 
-        // The host-to-device copies below are synchronous but not ordered with our non-blocking stream: wait for the
-        // previous step to finish reading these buffers first.
-        _stream.Synchronize();
-        _ids.CopyFrom(ids);
-        _positions.CopyFrom(positions);
-        _slots.CopyFrom(slots);
-        _seqInfo.CopyFrom(info);
-        _lastRows.CopyFrom(last);
+    /// <summary>Runs a padded decode step of <paramref name="rows"/> sequences: replays its graph, or runs it and captures one.</summary>
+    private void DecodePadded(int rows, int longestContext)
+    {
+        var (splits, keysPerSplit) = AttentionPlan.Decode(rows, Config.NumKeyValueHeads, longestContext, Config.HeadDim, _sms);
+        var key = (rows, splits, keysPerSplit);
+        // Graphs hold the addresses of the layers' scratch memory; when it is reallocated (a larger GEMM, e.g. in a
+        // prefill, grew it) every graph is stale.
+        if (_runtime.ScratchVersion(_stream) != _graphScratchVersion) DropGraphs();
+        if (CaptureDecodeGraphs && _graphs.TryGetValue(key, out var graph))
+        {
+            graph.Launch(_stream);
+            GraphReplays++;
+            return;
+        }
+        // First step of this shape: run it uncaptured, which also creates whatever the launchers allocate lazily
+        // (GEMM workspace, cuBLAS handle, loaded kernels; nothing may allocate or synchronise during capture), then
+        // capture the same launches for the next steps. Capturing does not run them.
+        Enqueue(rows, rows, 1, longestContext);
+        if (!CaptureDecodeGraphs) return;
+        long version = _runtime.ScratchVersion(_stream);
+        if (version != _graphScratchVersion)
+        {
+            DropGraphs();
+            _graphScratchVersion = version;
+        }
+        try
+        {
+            _graphs[key] = _stream.Capture(() => Enqueue(rows, rows, 1, longestContext));
+            GraphCaptures++;
+        }
+        catch (Exception e) when (e is CudaException or EntryPointNotFoundException)
+        {
+            // This step's results are already queued; later steps run uncaptured.
+            GraphsDisabledReason = $"CUDA graph capture failed, decoding without graphs: {e.Message}";
+            UseCudaGraphs = false;
+        }
+    }
 
+    private void DropGraphs()
+    {
+        // cuGraphExecDestroy of a graph still running frees it once it completes.
+        foreach (var g in _graphs.Values) g.Dispose();
+        _graphs.Clear();
+    }
+
+    /// <summary>Queues the forward pass over the metadata already uploaded (must not allocate or synchronise: it is captured).</summary>
+    private void Enqueue(int tokens, int seqs, int longestNew, int longestContext)
+    {
         var c = Config;
         var k = _kernels;
         var st = _stream;
@@ -224,7 +339,6 @@ public sealed class LlamaModel : IStepModel, IDisposable
         k.GatherRows(_normed, _lastRows, _gathered, seqs, h, st);
         w.LmHead.Forward(_gathered, _logitsHalf, seqs, st);
         k.HalfToFloat(_logitsHalf, _logits, (long)seqs * VocabSize, st);
-        _lastSequences = seqs;
     }
 
     public void ReadLogits(Span<float> destination)
@@ -253,6 +367,7 @@ public sealed class LlamaModel : IStepModel, IDisposable
     {
         try { _stream?.Synchronize(); }
         catch (CudaException) { }
+        DropGraphs();
         for (int i = _owned.Count - 1; i >= 0; i--) _owned[i].Dispose();
         _owned.Clear();
     }

@@ -126,8 +126,10 @@ extern "C" __global__ void rope_append(u16* __restrict__ qkv, const int* __restr
   u16* row = qkv + (u64)t * qkv_stride;
   const float* c = cos_table + (u64)pos * half_dim;
   const float* s = sin_table + (u64)pos * half_dim;
+  // A negative slot marks a padding row of a bucketed decode step: rotate it but leave the cache alone.
+  const bool append = k_cache != 0 && slots[t] >= 0;
   u64 cache_base = 0;
-  if (k_cache != 0) cache_base = ((u64)slots[t] * num_layers + layer) * (u64)kv_heads * max_ctx * head_dim;
+  if (append) cache_base = ((u64)slots[t] * num_layers + layer) * (u64)kv_heads * max_ctx * head_dim;
 
   const int pairs = (heads + kv_heads) * half_dim;
   for (int p = threadIdx.x; p < pairs; p += blockDim.x) {
@@ -138,13 +140,13 @@ extern "C" __global__ void rope_append(u16* __restrict__ qkv, const int* __restr
     const u16 y1 = f2h(x1 * c[i] + x0 * s[i]);
     h[i] = y0;
     h[i + half_dim] = y1;
-    if (k_cache != 0 && head >= heads) {
+    if (append && head >= heads) {
       u16* k = k_cache + cache_base + ((u64)(head - heads) * max_ctx + pos) * head_dim;
       k[i] = y0;
       k[i + half_dim] = y1;
     }
   }
-  if (k_cache != 0) {
+  if (append) {
     const u16* v = row + (heads + kv_heads) * head_dim;
     for (int e = threadIdx.x; e < kv_heads * head_dim; e += blockDim.x) {
       const int kvh = e / head_dim, d = e - kvh * head_dim;
