@@ -123,19 +123,29 @@ public sealed class DeviceBuffer<T> : IDisposable where T : unmanaged
         return result;
     }
 
-    /// <summary>Sets every byte to <paramref name="value"/> (cuMemsetD8, or cuMemsetD8Async on <paramref name="stream"/>).</summary>
+    /// <summary>
+    /// Sets every byte to <paramref name="value"/>: queued on <paramref name="stream"/> (cuMemsetD8Async), or, without a
+    /// stream, complete when this returns (cuMemsetD8 then cuCtxSynchronize). A plain cuMemsetD8 is asynchronous for device
+    /// memory and ordered only on the legacy default stream, which non-blocking streams do not wait for.
+    /// </summary>
     public void FillBytes(byte value, CudaStream? stream = null)
     {
         ThrowIfDisposed();
         nint s = StreamHandleOf(stream);
         MakeCurrent();
         if (stream is null)
+        {
             Driver.Check(DriverApi.cuMemsetD8_v2(_memory.Pointer, value, (nuint)SizeInBytes), nameof(DriverApi.cuMemsetD8_v2));
+            Driver.Check(DriverApi.cuCtxSynchronize(), nameof(DriverApi.cuCtxSynchronize));
+        }
         else
             Driver.Check(DriverApi.cuMemsetD8Async(_memory.Pointer, value, (nuint)SizeInBytes, s), nameof(DriverApi.cuMemsetD8Async));
     }
 
-    /// <summary>Sets every 32-bit word to <paramref name="pattern"/> (cuMemsetD32[Async]). Requires SizeInBytes % 4 == 0.</summary>
+    /// <summary>
+    /// Sets every 32-bit word to <paramref name="pattern"/> (cuMemsetD32Async on <paramref name="stream"/>, or complete when
+    /// this returns without a stream, as <see cref="FillBytes"/>). Requires SizeInBytes % 4 == 0.
+    /// </summary>
     public void Fill32(uint pattern, CudaStream? stream = null)
     {
         ThrowIfDisposed();
@@ -145,7 +155,10 @@ public sealed class DeviceBuffer<T> : IDisposable where T : unmanaged
         MakeCurrent();
         nuint words = (nuint)(SizeInBytes / 4);
         if (stream is null)
+        {
             Driver.Check(DriverApi.cuMemsetD32_v2(_memory.Pointer, pattern, words), nameof(DriverApi.cuMemsetD32_v2));
+            Driver.Check(DriverApi.cuCtxSynchronize(), nameof(DriverApi.cuCtxSynchronize));
+        }
         else
             Driver.Check(DriverApi.cuMemsetD32Async(_memory.Pointer, pattern, words, s), nameof(DriverApi.cuMemsetD32Async));
     }
@@ -163,7 +176,11 @@ public sealed class DeviceBuffer<T> : IDisposable where T : unmanaged
         if (source.IsEmpty) return;
         MakeCurrent();
         if (stream is null)
+        {
+            // A device-to-device cuMemcpy does not wait for completion: synchronize so that a streamless copy is complete.
             Driver.Check(DriverApi.cuMemcpyDtoD_v2(_memory.Pointer, source.Pointer, (nuint)source.SizeInBytes), nameof(DriverApi.cuMemcpyDtoD_v2));
+            Driver.Check(DriverApi.cuCtxSynchronize(), nameof(DriverApi.cuCtxSynchronize));
+        }
         else
             Driver.Check(DriverApi.cuMemcpyDtoDAsync_v2(_memory.Pointer, source.Pointer, (nuint)source.SizeInBytes, s), nameof(DriverApi.cuMemcpyDtoDAsync_v2));
     }
