@@ -20,7 +20,7 @@ internal static class BenchCommand
         var group = new Option<int>("--group") { Description = "Group size: 128, 64, 32 or -1 (per output channel).", DefaultValueFactory = _ => 128 };
         var json = new Option<FileInfo?>("--json") { Description = "Write every figure to this JSON file." };
         var svg = new Option<FileInfo?>("--svg") { Description = "Draw speedup against batch size to this SVG file." };
-        var config = new Option<string?>("--config") { Description = "Force a kernel configuration: MBLOCKS,TILE_N,TILE_K,STAGES[,CTAS_PER_SM[,EVICT_FIRST[,PREFETCH[,SWAP_AB]]]] (tuning)." };
+        var config = new Option<string?>("--config") { Description = "Force a kernel configuration: MBLOCKS,TILE_N,TILE_K,STAGES[,CTAS_PER_SM[,EVICT_FIRST[,PREFETCH[,SWAP_AB[,WHOLE_COLUMNS]]]]] (tuning)." };
         var command = new Command("gemm", "FP16xINT4 Marlin GEMM against cuBLAS FP16: the paper's peak shape sweep and model layer sets. With no --shape/--layers runs the full default set.")
             { shapes, layers, batches, layerBatches, group, json, svg, config };
         command.SetAction(r => CliAction.Run(() => RunGemm(r.GetValue(shapes) ?? [], r.GetValue(layers) ?? [], r.GetValue(batches), r.GetValue(layerBatches),
@@ -111,10 +111,11 @@ internal static class BenchCommand
     {
         int[] v = text.Split(',', StringSplitOptions.TrimEntries).Select(t => int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out int x) && x >= 0
             ? x : throw new ArgumentException($"--config: '{t}' is not a non-negative integer.")).ToArray();
-        if (v.Length is < 4 or > 8)
-            throw new ArgumentException("--config expects MBLOCKS,TILE_N,TILE_K,STAGES[,CTAS_PER_SM[,EVICT_FIRST 0|1[,PREFETCH 0|128|256[,SWAP_AB 0|1|2]]]], e.g. 1,256,128,3,2,0,0,1.");
+        if (v.Length is < 4 or > 9)
+            throw new ArgumentException("--config expects MBLOCKS,TILE_N,TILE_K,STAGES[,CTAS_PER_SM[,EVICT_FIRST 0|1[,PREFETCH 0|128|256[,SWAP_AB 0|1|2|4[,WHOLE_COLUMNS 0|1]]]]], e.g. 1,256,128,3,2,0,0,1.");
         var config = new MarlinKernelConfig(v[0], v[1], v[2], v[3], MarlinKernelConfig.GroupBlocksFor(groupSize),
-            EvictFirst: v.Length > 5 && v[5] != 0, CtasPerSm: v.Length > 4 ? v[4] : 1, PrefetchBytes: v.Length > 6 ? v[6] : 0, SwapAb: v.Length > 7 ? v[7] : 0);
+            EvictFirst: v.Length > 5 && v[5] != 0, CtasPerSm: v.Length > 4 ? v[4] : 1, PrefetchBytes: v.Length > 6 ? v[6] : 0, SwapAb: v.Length > 7 ? v[7] : 0,
+            WholeColumns: v.Length > 8 && v[8] != 0);
         try
         {
             config.Validate();

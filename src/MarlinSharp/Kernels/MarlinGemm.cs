@@ -47,7 +47,7 @@ public static class MarlinGemm
         {
             int sliceRows = Math.Min(MaxRowsPerLaunch, rows - row0);
             MarlinKernelConfig config = configOverride ?? MarlinKernelSelector.Select(sliceRows, n, k, groupSize, device);
-            var plan = new StripePlan(n, k, config.TileN, config.TileK, device.MultiprocessorCount * config.CtasPerSm);
+            var plan = new StripePlan(n, k, config.TileN, config.TileK, config.MaxCtas(device.MultiprocessorCount, n));
             var (partials, counters) = resources.Workspace(plan.WorkspaceBytes(config), plan.ColumnTiles, stream);
             CudaFunction function = runtime.Kernels.Get(config);
             var problem = new Problem

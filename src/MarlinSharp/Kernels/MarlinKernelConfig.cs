@@ -13,8 +13,10 @@ namespace MarlinSharp.Kernels;
 /// <param name="CtasPerSm">Resident CTAs per SM (1 or 2); 2 caps registers at 128 per thread and halves the shared memory each CTA may use.</param>
 /// <param name="PrefetchBytes">L2 prefetch-size hint on weight loads: 0 (none), 128 or 256.</param>
 /// <param name="SwapAb">0: activations are the mma A operand. 1, 2 or 4: the weights are, serving 8, 16 or 32 rows (MBlocks must be 1, 1 or 2).</param>
+/// <param name="WholeColumns">Launch at most one CTA per column tile, so that no column is split between CTAs and no
+/// global reduction happens (small layers: fewer busy SMs, but no partial sums). A launch setting, not compiled in.</param>
 public sealed record MarlinKernelConfig(int MBlocks, int TileN, int TileK, int Stages, int GroupBlocks, bool EvictFirst = false, int CtasPerSm = 1,
-    int PrefetchBytes = 0, int SwapAb = 0)
+    int PrefetchBytes = 0, int SwapAb = 0, bool WholeColumns = false)
 {
     public const int ThreadsPerBlock = 256;
     public const string EntryPoint = "marlin_gemm";
@@ -41,6 +43,10 @@ public sealed record MarlinKernelConfig(int MBlocks, int TileN, int TileK, int S
             return 16 * (Stages * (bStage + aStage + sStage) + reduction);
         }
     }
+
+    /// <summary>The most CTAs a launch of this configuration uses on a GPU with <paramref name="multiprocessors"/> SMs and n = <paramref name="n"/>.</summary>
+    public int MaxCtas(int multiprocessors, int n) =>
+        WholeColumns ? Math.Min(multiprocessors * CtasPerSm, n / TileN) : multiprocessors * CtasPerSm;
 
     /// <summary>Floats in one CTA's partial-sum slot of the global-reduction workspace.</summary>
     public int PartialFloats => MBlocks * 16 * TileN;
@@ -80,7 +86,8 @@ public sealed record MarlinKernelConfig(int MBlocks, int TileN, int TileK, int S
 
     public override string ToString() =>
         $"m{RowsPerLaunch}_n{TileN}_k{TileK}_s{Stages}_g{(GroupBlocks == 0 ? "ch" : (GroupBlocks * 16).ToString())}" +
-        $"{(SwapAb > 0 ? "_sw" : "")}{(CtasPerSm > 1 ? $"_x{CtasPerSm}" : "")}{(EvictFirst ? "_ef" : "")}{(PrefetchBytes > 0 ? $"_p{PrefetchBytes}" : "")}";
+        $"{(SwapAb > 0 ? "_sw" : "")}{(CtasPerSm > 1 ? $"_x{CtasPerSm}" : "")}{(EvictFirst ? "_ef" : "")}{(PrefetchBytes > 0 ? $"_p{PrefetchBytes}" : "")}" +
+        $"{(WholeColumns ? "_wc" : "")}";
 
     /// <summary>Tile shapes (TileN, TileK) the selector may choose.</summary>
     public static IReadOnlyList<(int TileN, int TileK)> TileShapes { get; } = [(128, 128), (256, 64), (64, 128), (128, 64), (256, 128)];

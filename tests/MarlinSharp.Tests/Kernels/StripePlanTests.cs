@@ -71,6 +71,19 @@ public class StripePlanTests
         Assert.Equal(pairs, contributions);
     }
 
+    [Theory]
+    [InlineData(4096, 4096, 64, 132)]
+    [InlineData(4096, 11008 - 11008 % 128, 128, 264)]
+    [InlineData(12288, 4096, 64, 264)]
+    public void WholeColumnLaunchesNeverSplitAColumn(int n, int k, int tileN, int sms)
+    {
+        var config = new MarlinKernelConfig(1, tileN, 128, 4, 8, CtasPerSm: sms > 132 ? 2 : 1, SwapAb: 2, WholeColumns: true);
+        var plan = new StripePlan(n, k, tileN, 128, config.MaxCtas(132, n));
+        Assert.Equal(Math.Min(n / tileN, 132 * config.CtasPerSm), plan.Ctas);
+        for (int column = 0; column < plan.ColumnTiles; column++)
+            Assert.Equal(1, plan.ContributorsOf(column));
+    }
+
     [Fact]
     public void WorkspaceHoldsTwoSlotsPerCta()
     {
