@@ -26,6 +26,8 @@ internal static class TestDevices
         new(1, 256, 128, 4, 0, CtasPerSm: 1, SwapAb: 2),
         new(2, 256, 64, 4, 8, CtasPerSm: 1, SwapAb: 4),
         new(2, 256, 64, 4, 0, CtasPerSm: 1, SwapAb: 4),
+        new(1, 64, 128, 6, 8, CtasPerSm: 2, SwapAb: 2, WholeColumns: true),
+        new(1, 128, 128, 6, 0, CtasPerSm: 2, SwapAb: 1, WholeColumns: true),
     ];
 
     /// <summary>A configuration as theory data: MBlocks,TileN,TileK,Stages,GroupBlocks,CtasPerSm,EvictFirst,PrefetchBytes,SwapAb,WholeColumns.</summary>
