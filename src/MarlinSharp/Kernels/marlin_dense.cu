@@ -74,6 +74,9 @@
 #ifndef MARLIN_DEBUG_SKIP_B_LOADS
 #define MARLIN_DEBUG_SKIP_B_LOADS 0
 #endif
+#ifndef MARLIN_DEBUG_CONTIGUOUS_B     // read each weight tile as one contiguous block (same bytes, wrong order)
+#define MARLIN_DEBUG_CONTIGUOUS_B 0
+#endif
 #ifndef MARLIN_SWAP_AB               // 0: activations are the mma A operand; 1, 2 or 4: the weights are (8, 16 or 32 rows)
 #define MARLIN_SWAP_AB 0
 #endif
@@ -349,11 +352,17 @@ struct TileCursor {
 
 __device__ __forceinline__ void fetch_tile(u32 stage, const Problem& p, const CopyPlan& c, TileCursor t, int tid, u64 policy) {
   using namespace cfg;
+#if MARLIN_DEBUG_CONTIGUOUS_B
+  const Vec16* gb = p.b + ((size_t)t.col * (p.k / tile_k) + t.kt) * b_stage_vecs + tid;
+  const u32 b_step = threads;
+#else
   const Vec16* gb = p.b + (size_t)(t.kt * slabs) * ((u32)p.n / 2) + (u32)(t.col * b_slab_vecs) + c.b_src;
+  const u32 b_step = c.b_step;
+#endif
 #pragma unroll
   for (int r = 0; r < (MARLIN_DEBUG_SKIP_B_LOADS ? 0 : b_stage_vecs / threads); ++r) {
     cp_async_b(stage + 16 * (tid + r * threads), gb, policy);
-    gb += c.b_step;
+    gb += b_step;
   }
 
   constexpr int a_rows_per_pass = threads / a_row_vecs;
