@@ -111,11 +111,11 @@ internal static class BenchCommand
     {
         int[] v = text.Split(',', StringSplitOptions.TrimEntries).Select(t => int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out int x) && x >= 0
             ? x : throw new ArgumentException($"--config: '{t}' is not a non-negative integer.")).ToArray();
-        if (v.Length is < 4 or > 9)
-            throw new ArgumentException("--config expects MBLOCKS,TILE_N,TILE_K,STAGES[,CTAS_PER_SM[,EVICT_FIRST 0|1[,PREFETCH 0|128|256[,SWAP_AB 0|1|2|4[,WHOLE_COLUMNS 0|1]]]]], e.g. 1,256,128,3,2,0,0,1.");
+        if (v.Length is < 4 or > 10)
+            throw new ArgumentException("--config expects MBLOCKS,TILE_N,TILE_K,STAGES[,CTAS_PER_SM[,EVICT_FIRST 0|1[,PREFETCH 0|128|256[,SWAP_AB 0|1|2|4[,WHOLE_COLUMNS 0|1[,BULK 0|1]]]]]], e.g. 1,256,128,3,2,0,0,1.");
         var config = new MarlinKernelConfig(v[0], v[1], v[2], v[3], MarlinKernelConfig.GroupBlocksFor(groupSize),
             EvictFirst: v.Length > 5 && v[5] != 0, CtasPerSm: v.Length > 4 ? v[4] : 1, PrefetchBytes: v.Length > 6 ? v[6] : 0, SwapAb: v.Length > 7 ? v[7] : 0,
-            WholeColumns: v.Length > 8 && v[8] != 0);
+            WholeColumns: v.Length > 8 && v[8] != 0, BulkWeights: v.Length > 9 && v[9] != 0);
         try
         {
             config.Validate();

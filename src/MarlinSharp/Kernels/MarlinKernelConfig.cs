@@ -15,8 +15,10 @@ namespace MarlinSharp.Kernels;
 /// <param name="SwapAb">0: activations are the mma A operand. 1, 2 or 4: the weights are, serving 8, 16 or 32 rows (MBlocks must be 1, 1 or 2).</param>
 /// <param name="WholeColumns">Launch at most one CTA per column tile, so that no column is split between CTAs and no
 /// global reduction happens (small layers: fewer busy SMs, but no partial sums). A launch setting, not compiled in.</param>
+/// <param name="BulkWeights">Weight slabs arrive by TMA bulk copies completing on an mbarrier (sm_90 with NVRTC 12+; elsewhere
+/// the kernel falls back to per-thread copies).</param>
 public sealed record MarlinKernelConfig(int MBlocks, int TileN, int TileK, int Stages, int GroupBlocks, bool EvictFirst = false, int CtasPerSm = 1,
-    int PrefetchBytes = 0, int SwapAb = 0, bool WholeColumns = false)
+    int PrefetchBytes = 0, int SwapAb = 0, bool WholeColumns = false, bool BulkWeights = false)
 {
     public const int ThreadsPerBlock = 256;
     public const string EntryPoint = "marlin_gemm";
@@ -82,12 +84,13 @@ public sealed record MarlinKernelConfig(int MBlocks, int TileN, int TileK, int S
         $"-DMARLIN_CTAS_PER_SM={CtasPerSm}",
         $"-DMARLIN_B_PREFETCH={PrefetchBytes}",
         $"-DMARLIN_SWAP_AB={SwapAb}",
+        $"-DMARLIN_BULK_B={(BulkWeights ? 1 : 0)}",
     ];
 
     public override string ToString() =>
         $"m{RowsPerLaunch}_n{TileN}_k{TileK}_s{Stages}_g{(GroupBlocks == 0 ? "ch" : (GroupBlocks * 16).ToString())}" +
         $"{(SwapAb > 0 ? "_sw" : "")}{(CtasPerSm > 1 ? $"_x{CtasPerSm}" : "")}{(EvictFirst ? "_ef" : "")}{(PrefetchBytes > 0 ? $"_p{PrefetchBytes}" : "")}" +
-        $"{(WholeColumns ? "_wc" : "")}";
+        $"{(WholeColumns ? "_wc" : "")}{(BulkWeights ? "_tma" : "")}";
 
     /// <summary>Tile shapes (TileN, TileK) the selector may choose.</summary>
     public static IReadOnlyList<(int TileN, int TileK)> TileShapes { get; } = [(128, 128), (256, 64), (64, 128), (128, 64), (256, 128)];

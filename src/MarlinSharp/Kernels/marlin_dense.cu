@@ -80,6 +80,14 @@
 #ifndef MARLIN_SWAP_AB               // 0: activations are the mma A operand; 1, 2 or 4: the weights are (8, 16 or 32 rows)
 #define MARLIN_SWAP_AB 0
 #endif
+#ifndef MARLIN_BULK_B                // 1: weight slabs arrive by TMA bulk copies on an mbarrier (sm_90, CUDA 12+)
+#define MARLIN_BULK_B 0
+#endif
+#if MARLIN_BULK_B && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDACC_VER_MAJOR__) && __CUDACC_VER_MAJOR__ >= 12
+#define MARLIN_USE_BULK 1
+#else
+#define MARLIN_USE_BULK 0
+#endif
 #ifndef MARLIN_CTAS_PER_SM           // resident CTAs per SM the register budget is sized for (1 or 2)
 #define MARLIN_CTAS_PER_SM 1
 #endif
@@ -166,6 +174,25 @@ __device__ __forceinline__ void cp_async_b(u32 dst, const void* src, u64 policy)
   asm volatile("cp.async.cg.shared.global" MARLIN_B_PREFETCH_QUALIFIER " [%0], [%1], 16;\n" ::"r"(dst), "l"(src));
 #endif
 }
+
+#if MARLIN_USE_BULK
+// One thread hands a whole slab row (tile_n * 8 bytes, contiguous in the packed layout) to the copy engine; the stage's
+// mbarrier completes when every byte has landed, so no per-thread copy instructions are spent on weights.
+__device__ __forceinline__ void mbar_init(u32 bar, u32 count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbar_expect_bytes(u32 bar, u32 bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void bulk_copy(u32 dst, const void* src, u32 bytes, u32 bar) {
+  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+               ::"r"(dst), "l"(src), "r"(bytes), "r"(bar) : "memory");
+}
+__device__ __forceinline__ void mbar_wait(u32 bar, u32 phase) {
+  asm volatile("{\n .reg .pred done;\n WAIT_%=:\n mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n @!done bra WAIT_%=;\n}\n"
+               ::"r"(bar), "r"(phase) : "memory");
+}
+#endif
 
 __device__ __forceinline__ Vec16 lds128(u32 addr) {
   Vec16 v;
@@ -350,8 +377,19 @@ struct TileCursor {
   }
 };
 
-__device__ __forceinline__ void fetch_tile(u32 stage, const Problem& p, const CopyPlan& c, TileCursor t, int tid, u64 policy) {
+__device__ __forceinline__ void fetch_tile(u32 stage, const Problem& p, const CopyPlan& c, TileCursor t, int tid, u64 policy, u32 bar) {
+  (void)bar;
   using namespace cfg;
+#if MARLIN_USE_BULK
+  (void)policy;
+  if (tid == 0) {
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");  // the slot was last read through the generic proxy
+    mbar_expect_bytes(bar, 16 * b_stage_vecs);
+    const Vec16* row = p.b + (size_t)(t.kt * slabs) * ((u32)p.n / 2) + (u32)(t.col * b_slab_vecs);
+#pragma unroll
+    for (int slab = 0; slab < slabs; ++slab) bulk_copy(stage + 16 * slab * b_slab_vecs, row + (size_t)slab * ((u32)p.n / 2), 16 * b_slab_vecs, bar);
+  }
+#else
 #if MARLIN_DEBUG_CONTIGUOUS_B
   const Vec16* gb = p.b + ((size_t)t.col * (p.k / tile_k) + t.kt) * b_stage_vecs + tid;
   const u32 b_step = threads;
@@ -364,6 +402,7 @@ __device__ __forceinline__ void fetch_tile(u32 stage, const Problem& p, const Co
     cp_async_b(stage + 16 * (tid + r * threads), gb, policy);
     gb += b_step;
   }
+#endif
 
   constexpr int a_rows_per_pass = threads / a_row_vecs;
   const Vec16* ga = p.a + (u32)(t.kt * a_row_vecs) + c.a_src;
@@ -628,6 +667,15 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::ctas_per_sm) mar
   const FragmentAddresses frag = fragment_addresses(warp_n, lane);
   constexpr u32 stage_bytes = 16 * stage_vecs;
   const u32 ring = smem_addr(smem), ring_end = ring + stages * stage_bytes;
+  __shared__ __align__(8) u64 stage_full[stages];  // TMA completion per stage (bulk weight copies only)
+  const u32 bars = smem_addr(stage_full);
+#if MARLIN_USE_BULK
+  if (tid == 0) {
+    for (int s = 0; s < stages; ++s) mbar_init(bars + 8 * s, 1);
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncthreads();
+#endif
 
   float* red = reinterpret_cast<float*>(smem + stages * stage_vecs);
   __shared__ int last_arriver;
@@ -643,7 +691,7 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::ctas_per_sm) mar
 #pragma unroll
   for (int s = 0; s < stages - 1; ++s) {
     if (begin + s < end) {
-      fetch_tile(ring + s * stage_bytes, p, plan, next_fetch, tid, policy);
+      fetch_tile(ring + s * stage_bytes, p, plan, next_fetch, tid, policy, bars + 8 * s);
       next_fetch.advance(k_tiles);
     }
     cp_async_commit();
@@ -660,15 +708,22 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::ctas_per_sm) mar
   int seg_first_kt = start.kt;
   TileCursor current = start;
   u32 read_stage = ring, write_stage = ring + (stages - 1) * stage_bytes;
+  int read_slot = 0, write_slot = stages - 1;
+  u32 read_phase = 0;
   for (int tile = begin; tile < end; ++tile) {
     cp_async_wait<stages - 2>();
     __syncthreads();
     if (tile + stages - 1 < end) {
-      fetch_tile(write_stage, p, plan, next_fetch, tid, policy);
+      fetch_tile(write_stage, p, plan, next_fetch, tid, policy, bars + 8 * write_slot);
       next_fetch.advance(k_tiles);
     }
     cp_async_commit();
     write_stage = write_stage + stage_bytes == ring_end ? ring : write_stage + stage_bytes;
+    write_slot = write_slot + 1 == stages ? 0 : write_slot + 1;
+#if MARLIN_USE_BULK
+    mbar_wait(bars + 8 * read_slot, read_phase);
+#endif
+    if (++read_slot == stages) { read_slot = 0; read_phase ^= 1; }
 
     if constexpr (!MARLIN_DEBUG_SKIP_COMPUTE) {
       if constexpr (swap_ab > 0)

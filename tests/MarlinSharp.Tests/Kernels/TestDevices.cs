@@ -28,15 +28,18 @@ internal static class TestDevices
         new(2, 256, 64, 4, 0, CtasPerSm: 1, SwapAb: 4),
         new(1, 64, 128, 6, 8, CtasPerSm: 2, SwapAb: 2, WholeColumns: true),
         new(1, 128, 128, 6, 0, CtasPerSm: 2, SwapAb: 1, WholeColumns: true),
+        new(1, 256, 128, 4, 8, CtasPerSm: 2, SwapAb: 1, BulkWeights: true),
+        new(1, 256, 128, 3, 8, CtasPerSm: 2, SwapAb: 2, BulkWeights: true),
+        new(4, 256, 128, 4, 8, BulkWeights: true),
     ];
 
     /// <summary>A configuration as theory data: MBlocks,TileN,TileK,Stages,GroupBlocks,CtasPerSm,EvictFirst,PrefetchBytes,SwapAb,WholeColumns.</summary>
     public static string Format(MarlinSharp.Kernels.MarlinKernelConfig c) =>
-        $"{c.MBlocks},{c.TileN},{c.TileK},{c.Stages},{c.GroupBlocks},{c.CtasPerSm},{(c.EvictFirst ? 1 : 0)},{c.PrefetchBytes},{c.SwapAb},{(c.WholeColumns ? 1 : 0)}";
+        $"{c.MBlocks},{c.TileN},{c.TileK},{c.Stages},{c.GroupBlocks},{c.CtasPerSm},{(c.EvictFirst ? 1 : 0)},{c.PrefetchBytes},{c.SwapAb},{(c.WholeColumns ? 1 : 0)},{(c.BulkWeights ? 1 : 0)}";
 
     public static MarlinSharp.Kernels.MarlinKernelConfig Parse(string text)
     {
         int[] v = text.Split(',').Select(int.Parse).ToArray();
-        return new(v[0], v[1], v[2], v[3], v[4], EvictFirst: v[6] != 0, CtasPerSm: v[5], PrefetchBytes: v[7], SwapAb: v[8], WholeColumns: v[9] != 0);
+        return new(v[0], v[1], v[2], v[3], v[4], EvictFirst: v[6] != 0, CtasPerSm: v[5], PrefetchBytes: v[7], SwapAb: v[8], WholeColumns: v[9] != 0, BulkWeights: v[10] != 0);
     }
 }
