@@ -49,19 +49,60 @@ public sealed class CudaFunction
     /// Queues the kernel on <paramref name="stream"/> (cuLaunchKernel). <paramref name="arguments"/> points to an
     /// array with one pointer per kernel parameter, each pointing at that parameter's value.
     /// </summary>
-    public unsafe void Launch(Dim3 grid, Dim3 block, int dynamicSharedBytes, CudaStream stream, void** arguments)
+    public unsafe void Launch(Dim3 grid, Dim3 block, int dynamicSharedBytes, CudaStream stream, void** arguments) =>
+        Launch(grid, block, dynamicSharedBytes, stream, arguments, overlapPrevious: false);
+
+    /// <summary>
+    /// As <see cref="Launch(Dim3, Dim3, int, CudaStream, void**)"/>; with <paramref name="overlapPrevious"/> the launch
+    /// carries the programmatic stream serialization attribute (Hopper and newer): the kernel may start while the
+    /// previous kernel of the stream is still running, once that kernel signals <c>griddepcontrol.launch_dependents</c>.
+    /// Only for kernels that execute <c>griddepcontrol.wait</c> before touching memory the previous kernel writes or
+    /// reads. Falls back to a plain launch when the driver has no cuLaunchKernelEx.
+    /// </summary>
+    public unsafe void Launch(Dim3 grid, Dim3 block, int dynamicSharedBytes, CudaStream stream, void** arguments, bool overlapPrevious)
     {
         ValidateLaunch(grid, block, dynamicSharedBytes, MaxThreadsPerBlock);
         ArgumentNullException.ThrowIfNull(stream);
         _module.ThrowIfDisposed();
         nint s = stream.Handle;
         _module.MakeCurrent();
-        int rc = DriverApi.cuLaunchKernel(_function, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z,
-            (uint)dynamicSharedBytes, s, arguments, null);
+        int rc;
+        string api;
+        if (overlapPrevious && s_extendedLaunch)
+        {
+            var attribute = new DriverApi.LaunchAttribute { Id = DriverApi.CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION, Value = 1 };
+            var config = new DriverApi.LaunchConfig
+            {
+                GridX = grid.X, GridY = grid.Y, GridZ = grid.Z,
+                BlockX = block.X, BlockY = block.Y, BlockZ = block.Z,
+                SharedMemBytes = (uint)dynamicSharedBytes,
+                Stream = s,
+                Attributes = &attribute,
+                AttributeCount = 1,
+            };
+            api = nameof(DriverApi.cuLaunchKernelEx);
+            try
+            {
+                rc = DriverApi.cuLaunchKernelEx(&config, _function, arguments, null);
+            }
+            catch (EntryPointNotFoundException)
+            {
+                s_extendedLaunch = false;
+                api = nameof(DriverApi.cuLaunchKernel);
+                rc = DriverApi.cuLaunchKernel(_function, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z, (uint)dynamicSharedBytes, s, arguments, null);
+            }
+        }
+        else
+        {
+            api = nameof(DriverApi.cuLaunchKernel);
+            rc = DriverApi.cuLaunchKernel(_function, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z, (uint)dynamicSharedBytes, s, arguments, null);
+        }
         if (rc != DriverApi.CUDA_SUCCESS)
-            throw new CudaException($"{nameof(DriverApi.cuLaunchKernel)}({Name}, grid {grid.X}x{grid.Y}x{grid.Z}, block {block.X}x{block.Y}x{block.Z}, smem {dynamicSharedBytes})",
+            throw new CudaException($"{api}({Name}, grid {grid.X}x{grid.Y}x{grid.Z}, block {block.X}x{block.Y}x{block.Z}, smem {dynamicSharedBytes})",
                 rc, Driver.ErrorName(rc), Driver.ErrorDescription(rc));
     }
+
+    private static volatile bool s_extendedLaunch = true;
 
     internal static void ValidateLaunch(Dim3 grid, Dim3 block, int dynamicSharedBytes, int maxThreadsPerBlock)
     {

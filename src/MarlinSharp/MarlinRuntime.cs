@@ -21,6 +21,8 @@ public sealed class MarlinRuntime : IDisposable
         KernelCache = cache;
         _ownsContext = ownsContext;
         Kernels = new MarlinKernelLibrary(context, cache);
+        OverlapKernels = context.Device.SupportsProgrammaticDependentLaunch
+            && Environment.GetEnvironmentVariable("MARLINSHARP_NO_PDL") != "1";
     }
 
     /// <summary>Opens GPU <paramref name="deviceOrdinal"/>. Throws <see cref="CudaUnavailableException"/> with the reason when there is none.</summary>
@@ -35,6 +37,21 @@ public sealed class MarlinRuntime : IDisposable
     public DeviceInfo Device => Context.Device;
     public KernelCache KernelCache { get; }
     internal MarlinKernelLibrary Kernels { get; }
+
+    /// <summary>
+    /// Whether GEMMs (and the engine's kernels) are launched as programmatic dependents of the kernel before them on
+    /// the stream: each may start while its predecessor finishes, fetch its weights (which no earlier kernel writes)
+    /// and only then wait (<c>griddepcontrol.wait</c>) for the predecessor's results. Hides launch latency and the
+    /// pipeline fill of small layers. Default: on for compute capability 9.0 and newer, off when the environment
+    /// variable MARLINSHARP_NO_PDL is 1. Results are bitwise the same either way.
+    /// </summary>
+    public bool OverlapKernels
+    {
+        get => _overlapKernels;
+        set => _overlapKernels = value && Device.SupportsProgrammaticDependentLaunch;
+    }
+
+    private bool _overlapKernels;
 
     public CudaStream CreateStream() => Context.CreateStream();
 

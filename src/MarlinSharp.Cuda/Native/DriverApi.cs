@@ -83,6 +83,29 @@ internal static unsafe partial class DriverApi
     [LibraryImport(Lib)] internal static partial int cuStreamDestroy_v2(nint stream);
     [LibraryImport(Lib)] internal static partial int cuStreamSynchronize(nint stream);
 
+    // Extended launch (CUDA 11.8+; not in RequiredExports: without it every launch is a plain cuLaunchKernel).
+    internal const int CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
+
+    /// <summary>CUlaunchConfig (x86-64 layout: the stream handle sits at offset 32).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct LaunchConfig
+    {
+        public uint GridX, GridY, GridZ, BlockX, BlockY, BlockZ, SharedMemBytes;
+        public nint Stream;
+        public LaunchAttribute* Attributes;
+        public uint AttributeCount;
+    }
+
+    /// <summary>CUlaunchAttribute: a 4-byte id, padding to 8, then a 64-byte value union (only its first int is used here).</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 72)]
+    internal struct LaunchAttribute
+    {
+        [FieldOffset(0)] public int Id;
+        [FieldOffset(8)] public int Value;
+    }
+
+    [LibraryImport(Lib)] internal static partial int cuLaunchKernelEx(LaunchConfig* config, nint function, void** kernelParams, void** extra);
+
     // Graphs (CUDA 11.4+; not in RequiredExports so that older drivers can still run everything else).
     [LibraryImport(Lib)] internal static partial int cuStreamBeginCapture_v2(nint stream, int mode);
     [LibraryImport(Lib)] internal static partial int cuStreamEndCapture(nint stream, out nint graph);

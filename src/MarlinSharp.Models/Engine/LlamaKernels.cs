@@ -16,6 +16,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
     private readonly CudaFunction _embed, _rmsnorm, _addRmsnorm, _addBias, _rope, _swiglu, _gather, _toFloat, _argmax;
     private readonly CudaFunction _prefill, _decode, _combine;
     private readonly int _sms;
+    private readonly MarlinRuntime _runtime;
 
     public LlamaKernels(MarlinRuntime runtime, int headDim, int group)
     {
@@ -47,9 +48,13 @@ internal sealed unsafe class LlamaKernels : IDisposable
         _decode = _attention.GetFunction("attention_decode");
         _combine = _attention.GetFunction("attention_combine");
         _sms = runtime.Device.MultiprocessorCount;
+        _runtime = runtime;
     }
 
     public int HeadDim { get; }
+
+    /// <summary>Launch every kernel as a programmatic dependent of the previous one (see MarlinRuntime.OverlapKernels).</summary>
+    private bool Overlap => _runtime.OverlapKernels;
     public int Group { get; }
 
     /// <summary>NVRTC options of llama_ops.cu.</summary>
@@ -82,7 +87,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
         Need(output, (long)tokens * hidden, nameof(output));
         ulong t = table.Pointer, i = ids.Pointer, o = output.Pointer;
         void** args = stackalloc void*[] { &t, &i, &o, &hidden, &vocab };
-        _embed.Launch(new Dim3((uint)tokens), new Dim3(128), 0, stream, args);
+        _embed.Launch(new Dim3((uint)tokens), new Dim3(128), 0, stream, args, overlapPrevious: Overlap);
     }
 
     public void RmsNorm(DeviceSpan<Half> x, DeviceSpan<Half> weight, DeviceSpan<Half> output, int rows, int hidden, float eps, CudaStream stream)
@@ -93,7 +98,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
         Need(output, (long)rows * hidden, nameof(output));
         ulong xp = x.Pointer, w = weight.Pointer, o = output.Pointer;
         void** args = stackalloc void*[] { &xp, &w, &o, &hidden, &eps };
-        _rmsnorm.Launch(new Dim3((uint)rows), new Dim3(RowThreads), 0, stream, args);
+        _rmsnorm.Launch(new Dim3((uint)rows), new Dim3(RowThreads), 0, stream, args, overlapPrevious: Overlap);
     }
 
     public void AddRmsNorm(DeviceSpan<Half> residual, DeviceSpan<Half> delta, DeviceSpan<Half> weight, DeviceSpan<Half> output,
@@ -106,7 +111,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
         Need(output, (long)rows * hidden, nameof(output));
         ulong r = residual.Pointer, d = delta.Pointer, w = weight.Pointer, o = output.Pointer;
         void** args = stackalloc void*[] { &r, &d, &w, &o, &hidden, &eps };
-        _addRmsnorm.Launch(new Dim3((uint)rows), new Dim3(RowThreads), 0, stream, args);
+        _addRmsnorm.Launch(new Dim3((uint)rows), new Dim3(RowThreads), 0, stream, args, overlapPrevious: Overlap);
     }
 
     public void AddBias(DeviceSpan<Half> x, DeviceSpan<Half> bias, int rows, int cols, CudaStream stream)
@@ -117,7 +122,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
         Need(bias, cols, nameof(bias));
         ulong xp = x.Pointer, b = bias.Pointer;
         void** args = stackalloc void*[] { &xp, &b, &cols, &total };
-        _addBias.Launch(GridFor((long)total), new Dim3(256), 0, stream, args);
+        _addBias.Launch(GridFor((long)total), new Dim3(256), 0, stream, args, overlapPrevious: Overlap);
     }
 
     /// <summary>
@@ -139,7 +144,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
         ulong q = qkv.Pointer, p = positions.Pointer, s = slots.Pointer, c = cos.Pointer, sn = sin.Pointer;
         ulong k = cache?.Keys.Pointer ?? 0, v = cache?.Values.Pointer ?? 0;
         void** args = stackalloc void*[] { &q, &p, &s, &c, &sn, &k, &v, &stride, &heads, &kvHeads, &headDim, &layer, &numLayers, &maxCtx };
-        _rope.Launch(new Dim3((uint)tokens), new Dim3(128), 0, stream, args);
+        _rope.Launch(new Dim3((uint)tokens), new Dim3(128), 0, stream, args, overlapPrevious: Overlap);
     }
 
     public void SwiGlu(DeviceSpan<Half> gateUp, DeviceSpan<Half> output, int rows, int inter, CudaStream stream)
@@ -150,7 +155,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
         Need(output, (long)total, nameof(output));
         ulong g = gateUp.Pointer, o = output.Pointer;
         void** args = stackalloc void*[] { &g, &o, &inter, &total };
-        _swiglu.Launch(GridFor((long)total), new Dim3(256), 0, stream, args);
+        _swiglu.Launch(GridFor((long)total), new Dim3(256), 0, stream, args, overlapPrevious: Overlap);
     }
 
     public void GatherRows(DeviceSpan<Half> x, DeviceSpan<int> rows, DeviceSpan<Half> output, int count, int cols, CudaStream stream)
@@ -160,7 +165,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
         Need(output, (long)count * cols, nameof(output));
         ulong xp = x.Pointer, r = rows.Pointer, o = output.Pointer;
         void** args = stackalloc void*[] { &xp, &r, &o, &cols };
-        _gather.Launch(new Dim3((uint)count), new Dim3(256), 0, stream, args);
+        _gather.Launch(new Dim3((uint)count), new Dim3(256), 0, stream, args, overlapPrevious: Overlap);
     }
 
     public void HalfToFloat(DeviceSpan<Half> x, DeviceSpan<float> output, long count, CudaStream stream)
@@ -170,7 +175,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
         Need(output, count, nameof(output));
         ulong xp = x.Pointer, o = output.Pointer, n = (ulong)count;
         void** args = stackalloc void*[] { &xp, &o, &n };
-        _toFloat.Launch(GridFor(count), new Dim3(256), 0, stream, args);
+        _toFloat.Launch(GridFor(count), new Dim3(256), 0, stream, args, overlapPrevious: Overlap);
     }
 
     public void ArgmaxRows(DeviceSpan<float> logits, int rows, int cols, DeviceSpan<int> output, CudaStream stream)
@@ -180,7 +185,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
         Need(output, rows, nameof(output));
         ulong l = logits.Pointer, o = output.Pointer;
         void** args = stackalloc void*[] { &l, &cols, &o };
-        _argmax.Launch(new Dim3((uint)rows), new Dim3(256), 0, stream, args);
+        _argmax.Launch(new Dim3((uint)rows), new Dim3(256), 0, stream, args, overlapPrevious: Overlap);
     }
 
     /// <summary>Causal attention of every new token of every sequence (seqInfo: offset, length, start, slot per sequence).</summary>
@@ -193,7 +198,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
         float scaleLog2 = ScaleLog2;
         ulong q = qkv.Pointer, o = output.Pointer, k = cache.Keys.Pointer, v = cache.Values.Pointer, si = seqInfo.Pointer;
         void** args = stackalloc void*[] { &q, &o, &k, &v, &si, &stride, &heads, &kvHeads, &layer, &numLayers, &maxCtx, &scaleLog2 };
-        _prefill.Launch(new Dim3((uint)((longestNew + 15) / 16), (uint)heads, (uint)sequences), new Dim3(128), 0, stream, args);
+        _prefill.Launch(new Dim3((uint)((longestNew + 15) / 16), (uint)heads, (uint)sequences), new Dim3(128), 0, stream, args, overlapPrevious: Overlap);
     }
 
     /// <summary>Attention of the last new token of each sequence over its whole cache, split as <see cref="AttentionPlan.Decode"/> says.</summary>
@@ -213,11 +218,11 @@ internal sealed unsafe class LlamaKernels : IDisposable
         ulong po = partO.Pointer, pm = partMl.Pointer;
         void** args = stackalloc void*[] { &q, &o, &k, &v, &si, &po, &pm, &stride, &heads, &kvHeads, &layer, &numLayers, &maxCtx, &scaleLog2, &keysPerSplit };
         uint threads = (uint)(32 * (HeadDim <= 128 ? 4 : 2));
-        _decode.Launch(new Dim3((uint)sequences, (uint)kvHeads, (uint)splits), new Dim3(threads), 0, stream, args);
+        _decode.Launch(new Dim3((uint)sequences, (uint)kvHeads, (uint)splits), new Dim3(threads), 0, stream, args, overlapPrevious: Overlap);
         if (splits > 1)
         {
             void** cargs = stackalloc void*[] { &po, &pm, &si, &o, &heads, &splits };
-            _combine.Launch(new Dim3((uint)sequences, (uint)heads), new Dim3((uint)HeadDim), 0, stream, cargs);
+            _combine.Launch(new Dim3((uint)sequences, (uint)heads), new Dim3((uint)HeadDim), 0, stream, cargs, overlapPrevious: Overlap);
         }
     }
 

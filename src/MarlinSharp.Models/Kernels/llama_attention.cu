@@ -70,6 +70,17 @@ static_assert(att::hd % 32 == 0 && att::hd <= 256, "LLAMA_HEAD_DIM must be a mul
 static_assert(att::group >= 1 && att::group * att::hd <= 2048, "LLAMA_GROUP * LLAMA_HEAD_DIM must be at most 2048");
 static_assert(att::d_warps * att::group * (att::hd + 2) <= att::d_kt * att::krow, "decode merge buffer must fit in the key tile");
 
+// Programmatic dependent launch (sm_90+): the engine launches every kernel of a step as a dependent of the
+// one before it, so a kernel may already be resident while its predecessor finishes. Each kernel therefore
+// waits for the previous grid (its writes become visible) before touching memory, and at once lets the
+// next kernel launch, which will do the same. No-ops without the launch attribute; compiled out before sm_90.
+__device__ __forceinline__ void enter_after_previous_grid() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
 __device__ __forceinline__ float h2f(u16 h) {
   float f;
   asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
@@ -158,6 +169,7 @@ extern "C" __global__ void __launch_bounds__(128) attention_prefill(
     const u16* __restrict__ qkv, u16* __restrict__ out, const u16* __restrict__ k_cache, const u16* __restrict__ v_cache,
     const int* __restrict__ seq_info, int qkv_stride, int heads, int kv_heads, int layer, int num_layers, int max_ctx,
     float scale_log2) {
+  enter_after_previous_grid();
   using namespace att;
   __shared__ u32 ks[p_kt * krow];
   __shared__ __align__(16) u16 vs[p_kt * hd];
@@ -280,6 +292,7 @@ extern "C" __global__ void __launch_bounds__(32 * att::d_warps) attention_decode
     const u16* __restrict__ qkv, u16* __restrict__ out, const u16* __restrict__ k_cache, const u16* __restrict__ v_cache,
     const int* __restrict__ seq_info, float* __restrict__ part_o, float* __restrict__ part_ml,
     int qkv_stride, int heads, int kv_heads, int layer, int num_layers, int max_ctx, float scale_log2, int keys_per_split) {
+  enter_after_previous_grid();
   using namespace att;
   __shared__ u32 ks[d_kt * krow];
   __shared__ float qs[group * hd];
@@ -390,6 +403,7 @@ extern "C" __global__ void __launch_bounds__(32 * att::d_warps) attention_decode
 // grid (sequences, heads), block hd. Merges the decode splits of each (sequence, head).
 extern "C" __global__ void attention_combine(const float* __restrict__ part_o, const float* __restrict__ part_ml,
                                              const int* __restrict__ seq_info, u16* __restrict__ out, int heads, int splits) {
+  enter_after_previous_grid();
   const SeqInfo seq = read_seq(seq_info, blockIdx.x);
   const int h = blockIdx.y, e = threadIdx.x;
   const int tok = seq.offset + seq.length - 1;

@@ -45,6 +45,17 @@ __device__ __forceinline__ u16 f2h(float f) {
 
 __device__ __forceinline__ float round_half(float f) { return h2f(f2h(f)); }
 
+// Programmatic dependent launch (sm_90+): the engine launches every kernel of a step as a dependent of the
+// one before it, so a kernel may already be resident while its predecessor finishes. Each kernel therefore
+// waits for the previous grid (its writes become visible) before touching memory, and at once lets the
+// next kernel launch, which will do the same. No-ops without the launch attribute; compiled out before sm_90.
+__device__ __forceinline__ void enter_after_previous_grid() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
@@ -67,6 +78,7 @@ __device__ __forceinline__ float block_sum(float v, float* scratch) {
 // ids are validated on the host before upload, the clamp only keeps a bad id from reading out of range).
 extern "C" __global__ void embed_gather(const u16* __restrict__ table, const int* __restrict__ ids, u16* __restrict__ out,
                                         int hidden, int vocab) {
+  enter_after_previous_grid();
   int id = ids[blockIdx.x];
   id = id < 0 ? 0 : (id >= vocab ? vocab - 1 : id);
   const Vec16* src = reinterpret_cast<const Vec16*>(table + (u64)id * hidden);
@@ -88,6 +100,7 @@ __device__ __forceinline__ void rmsnorm_row(const u16* x, const u16* __restrict_
 
 // out[row] = RMSNorm(x[row]) * w. One block per row.
 extern "C" __global__ void rmsnorm(const u16* __restrict__ x, const u16* __restrict__ w, u16* __restrict__ out, int hidden, float eps) {
+  enter_after_previous_grid();
   __shared__ float scratch[32];
   const u64 base = (u64)blockIdx.x * hidden;
   rmsnorm_row(x + base, w, out + base, hidden, eps, scratch);
@@ -97,6 +110,7 @@ extern "C" __global__ void rmsnorm(const u16* __restrict__ x, const u16* __restr
 // Each thread re-reads exactly the elements it wrote, so no barrier is needed between the two passes.
 extern "C" __global__ void add_rmsnorm(u16* __restrict__ residual, const u16* __restrict__ delta, const u16* __restrict__ w,
                                        u16* __restrict__ out, int hidden, float eps) {
+  enter_after_previous_grid();
   __shared__ float scratch[32];
   const u64 base = (u64)blockIdx.x * hidden;
   u16* x = residual + base;
@@ -107,6 +121,7 @@ extern "C" __global__ void add_rmsnorm(u16* __restrict__ residual, const u16* __
 
 // x[r][c] += bias[c] for the attention biases of Qwen2-style models (applied to the fused QKV output).
 extern "C" __global__ void add_bias(u16* __restrict__ x, const u16* __restrict__ bias, int cols, u64 total) {
+  enter_after_previous_grid();
   const u64 stride = (u64)gridDim.x * blockDim.x;
   for (u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += stride)
     x[i] = f2h(h2f(x[i]) + h2f(bias[i % cols]));
@@ -120,6 +135,7 @@ extern "C" __global__ void rope_append(u16* __restrict__ qkv, const int* __restr
                                        u16* __restrict__ k_cache, u16* __restrict__ v_cache,
                                        int qkv_stride, int heads, int kv_heads, int head_dim,
                                        int layer, int num_layers, int max_ctx) {
+  enter_after_previous_grid();
   const int t = blockIdx.x;
   const int pos = positions[t];
   const int half_dim = head_dim >> 1;
@@ -157,6 +173,7 @@ extern "C" __global__ void rope_append(u16* __restrict__ qkv, const int* __restr
 
 // out[r][i] = silu(gate[r][i]) * up[r][i] from the fused [rows][2*inter] gate|up buffer.
 extern "C" __global__ void swiglu(const u16* __restrict__ gate_up, u16* __restrict__ out, int inter, u64 total) {
+  enter_after_previous_grid();
   const u64 stride = (u64)gridDim.x * blockDim.x;
   for (u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += stride) {
     const u64 r = i / inter, c = i - r * inter;
@@ -169,12 +186,14 @@ extern "C" __global__ void swiglu(const u16* __restrict__ gate_up, u16* __restri
 
 // out[i][:] = x[rows[i]][:]: picks the last token of each sequence before the final norm and LM head.
 extern "C" __global__ void gather_rows(const u16* __restrict__ x, const int* __restrict__ rows, u16* __restrict__ out, int cols) {
+  enter_after_previous_grid();
   const u16* src = x + (u64)rows[blockIdx.x] * cols;
   u16* dst = out + (u64)blockIdx.x * cols;
   for (int i = threadIdx.x; i < cols; i += blockDim.x) dst[i] = src[i];
 }
 
 extern "C" __global__ void half_to_float(const u16* __restrict__ x, float* __restrict__ out, u64 count) {
+  enter_after_previous_grid();
   const u64 stride = (u64)gridDim.x * blockDim.x;
   for (u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += stride) out[i] = h2f(x[i]);
 }
@@ -182,6 +201,7 @@ extern "C" __global__ void half_to_float(const u16* __restrict__ x, float* __res
 // out[row] = the index of the largest logit of the row (the smallest such index on ties; NaN never wins).
 // One block per row.
 extern "C" __global__ void argmax_rows(const float* __restrict__ logits, int cols, int* __restrict__ out) {
+  enter_after_previous_grid();
   __shared__ float best_v[32];
   __shared__ int best_i[32];
   const float* x = logits + (u64)blockIdx.x * cols;

@@ -65,7 +65,8 @@ public static class MarlinGemm
             unsafe
             {
                 void* argument = &problem;
-                function.Launch(new Dim3((uint)plan.Ctas), new Dim3(MarlinKernelConfig.ThreadsPerBlock), config.SharedMemoryBytes, stream, &argument);
+                function.Launch(new Dim3((uint)plan.Ctas), new Dim3(MarlinKernelConfig.ThreadsPerBlock), config.SharedMemoryBytes, stream, &argument,
+                    overlapPrevious: runtime.OverlapKernels);
             }
         }
     }

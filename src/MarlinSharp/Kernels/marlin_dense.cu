@@ -44,6 +44,15 @@
 //    sums all partials in CTA order and writes C. No CTA ever waits for another, the summation order
 //    never depends on timing (results are bitwise reproducible), and the last arriver resets the
 //    counter so that the next launch on the stream finds it zero.
+//  * Overlap with the previous kernel (sm_90+, programmatic dependent launch): small layers are
+//    latency-bound (a few MB of weights take a few microseconds, about what a launch, the first HBM
+//    round trip and the reduction cost), so the launcher lets a GEMM start while the kernel before it
+//    on the stream is still running. Weights and scales are never written by earlier kernels, so the
+//    prologue issues the first STAGES-1 tiles of them at once and only then executes
+//    griddepcontrol.wait, which returns when the previous grid has finished and its writes are
+//    visible; activations, the workspace, the counters and C are touched only after it. The kernel
+//    then signals launch_dependents so that the next kernel can do the same. Without the launch
+//    attribute both instructions are no-ops, and before sm_90 they are compiled out.
 
 #ifndef MARLIN_M_BLOCKS
 #define MARLIN_M_BLOCKS 1
@@ -377,7 +386,22 @@ struct TileCursor {
   }
 };
 
-__device__ __forceinline__ void fetch_tile(u32 stage, const Problem& p, const CopyPlan& c, TileCursor t, int tid, u64 policy, u32 bar) {
+// Programmatic dependent launch (see the header). Compiled out before sm_90, no-ops without the launch attribute.
+__device__ __forceinline__ void wait_for_previous_grid() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void allow_next_grid() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
+// The weight part of a tile (B slab and scale rows): nothing any earlier kernel writes, so the prologue may
+// fetch it before waiting for the previous grid.
+__device__ __forceinline__ void fetch_weights(u32 stage, const Problem& p, const CopyPlan& c, TileCursor t, int tid, u64 policy, u32 bar) {
   (void)bar;
   using namespace cfg;
 #if MARLIN_USE_BULK
@@ -404,6 +428,18 @@ __device__ __forceinline__ void fetch_tile(u32 stage, const Problem& p, const Co
   }
 #endif
 
+  if constexpr (!per_channel) {
+    if (tid < s_stage_vecs) {
+      const int first_group = (t.kt * tile_k) / (16 * group_blocks);
+      const Vec16* gs = p.s + (size_t)first_group * ((u32)p.n / 8) + (u32)(t.col * s_row_vecs) + c.s_src;
+      cp_async_plain(stage + 16 * (b_stage_vecs + a_stage_vecs + tid), gs);
+    }
+  }
+}
+
+// The activation part of a tile (the A slab), written by the previous kernel.
+__device__ __forceinline__ void fetch_activations(u32 stage, const Problem& p, const CopyPlan& c, TileCursor t) {
+  using namespace cfg;
   constexpr int a_rows_per_pass = threads / a_row_vecs;
   const Vec16* ga = p.a + (u32)(t.kt * a_row_vecs) + c.a_src;
 #pragma unroll
@@ -413,14 +449,11 @@ __device__ __forceinline__ void fetch_tile(u32 stage, const Problem& p, const Co
     if (row < a_rows && row < p.m) cp_async_plain(stage + c.a_dst + 16 * r * a_rows_per_pass * a_row_vecs, ga);
     ga += c.a_step;
   }
+}
 
-  if constexpr (!per_channel) {
-    if (tid < s_stage_vecs) {
-      const int first_group = (t.kt * tile_k) / (16 * group_blocks);
-      const Vec16* gs = p.s + (size_t)first_group * ((u32)p.n / 8) + (u32)(t.col * s_row_vecs) + c.s_src;
-      cp_async_plain(stage + 16 * (b_stage_vecs + a_stage_vecs + tid), gs);
-    }
-  }
+__device__ __forceinline__ void fetch_tile(u32 stage, const Problem& p, const CopyPlan& c, TileCursor t, int tid, u64 policy, u32 bar) {
+  fetch_weights(stage, p, c, t, tid, policy, bar);
+  fetch_activations(stage, p, c, t);
 }
 
 // Shared-memory addresses of a warp's fragments within a stage: per-thread parts computed once, slab and
@@ -686,12 +719,26 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::ctas_per_sm) mar
     if (v / a_row_vecs >= p.m) smem[stage * stage_vecs + b_stage_vecs + v] = Vec16{0, 0, 0, 0};
   }
 
+  // Prologue: the weights of the first STAGES-1 tiles (one commit group), then, once the previous grid has
+  // finished, their activations (one group per stage). The extra, older group only makes the main loop's
+  // wait_group<STAGES-2> stricter: tile i's group is still followed by exactly STAGES-2 newer ones.
   const TileCursor start = {my_first_col, begin - my_first_col * k_tiles};
   TileCursor next_fetch = start;
 #pragma unroll
   for (int s = 0; s < stages - 1; ++s) {
     if (begin + s < end) {
-      fetch_tile(ring + s * stage_bytes, p, plan, next_fetch, tid, policy, bars + 8 * s);
+      fetch_weights(ring + s * stage_bytes, p, plan, next_fetch, tid, policy, bars + 8 * s);
+      next_fetch.advance(k_tiles);
+    }
+  }
+  cp_async_commit();
+  wait_for_previous_grid();
+  allow_next_grid();
+  next_fetch = start;
+#pragma unroll
+  for (int s = 0; s < stages - 1; ++s) {
+    if (begin + s < end) {
+      fetch_activations(ring + s * stage_bytes, p, plan, next_fetch);
       next_fetch.advance(k_tiles);
     }
     cp_async_commit();
