@@ -24,10 +24,11 @@ internal static class BenchE2eCommand
         var output = new Option<int>("--output") { Description = "Generated tokens per sequence (at least 2: the first comes from the prefill).", DefaultValueFactory = _ => 64 };
         var layers = new Option<int?>("--layers") { Description = "Override the number of decoder layers of --shape (to fit in memory; time scales about linearly)." };
         var json = new Option<FileInfo?>("--json") { Description = "Write every figure to this JSON file." };
+        var profile = new Option<bool>("--profile") { Description = "Also profile one decode step per format and batch size: GPU time per operation, run without CUDA graphs." };
         var command = new Command("e2e", "End-to-end generation, FP16 against INT4 (Marlin): time per output token and tokens/s for each batch size, as in the Marlin paper.")
-            { shape, model, batch, input, output, layers, json };
+            { shape, model, batch, input, output, layers, json, profile };
         command.SetAction(r => CliAction.Run(r, o => Run(o, E2eRequest.Parse(r.GetValue(shape), r.GetValue(model), r.GetValue(batch),
-            r.GetValue(input), r.GetValue(output), r.GetValue(layers)), r.GetValue(json))));
+            r.GetValue(input), r.GetValue(output), r.GetValue(layers), r.GetValue(profile)), r.GetValue(json))));
         return command;
     }
 
@@ -63,7 +64,7 @@ internal static class BenchE2eCommand
             {
                 if (format == LinearFormat.Fp16) fp16WeightBytes = weights.LinearWeightBytes;
                 results[format] = E2eBenchmark.Run(runtime, weights, request.Batches, request.Input, request.Output, seed: 42,
-                    p => progress.Report($"{E2eBenchmark.Name(p.Format)} batch {p.Batch}: {p.MsPerToken:F2} ms/token, prefill {p.PrefillMs:F1} ms"), progress);
+                    p => progress.Report($"{E2eBenchmark.Name(p.Format)} batch {p.Batch}: {p.MsPerToken:F2} ms/token, prefill {p.PrefillMs:F1} ms"), progress, request.Profile);
             }
         }
         progress.Done("done");
@@ -81,10 +82,24 @@ internal static class BenchE2eCommand
             w.WriteLine($"{r.Batch,5}  {r.Fp16.MsPerToken,11:F3} {r.Fp16.TokensPerSecond,10:F1} {r.Fp16.PrefillMs,15:F1}  {r.Int4.MsPerToken,11:F3} {r.Int4.TokensPerSecond,10:F1} {r.Int4.PrefillMs,15:F1}  {r.Fp16.MsPerToken / r.Int4.MsPerToken,11:F2}x");
         w.WriteLine($"weight-read floor: FP16 linear weights {fp16WeightBytes / 1e9:F2} GB / copy bandwidth {copyGBs:F0} GB/s = {floorMs:F3} ms per step; " +
                     $"FP16 batch {first.Batch} time per token is {floorRatio:F2}x the floor");
+        if (request.Profile)
+        {
+            foreach (var r in rows)
+                foreach (var p in new[] { r.Fp16, r.Int4 })
+                {
+                    w.WriteLine();
+                    E2eProfileReport.Write(w, p);
+                }
+        }
 
         if (jsonFile is not null)
         {
-            static object Figures(E2ePoint p) => new { msPerToken = p.MsPerToken, tokensPerSecond = p.TokensPerSecond, prefillMs = p.PrefillMs, decodeSteps = p.DecodeSteps };
+            static object Figures(E2ePoint p) => new
+            {
+                msPerToken = p.MsPerToken, tokensPerSecond = p.TokensPerSecond, prefillMs = p.PrefillMs, decodeSteps = p.DecodeSteps,
+                profileTotalMs = p.Profile?.TotalMs,                                   // one decode step without CUDA graphs
+                profile = p.Profile is null ? null : E2eProfileReport.Json(p.Profile),
+            };
             var report = new
             {
                 date = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
@@ -98,7 +113,11 @@ internal static class BenchE2eCommand
                 fp16OverFloor = new { batch = first.Batch, ratio = floorRatio },
                 points = rows.Select(r => new { batch = r.Batch, fp16 = Figures(r.Fp16), int4 = Figures(r.Int4), int4Speedup = r.Fp16.MsPerToken / r.Int4.MsPerToken }),
             };
-            File.WriteAllText(jsonFile.FullName, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
+            File.WriteAllText(jsonFile.FullName, JsonSerializer.Serialize(report, new JsonSerializerOptions
+            {
+                WriteIndented = true,
+                DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,   // no profile fields without --profile
+            }));
             w.WriteLine($"wrote {jsonFile.FullName}");
         }
         return 0;
@@ -112,9 +131,9 @@ internal static class BenchE2eCommand
 }
 
 /// <summary>The checked options of <c>marlin bench e2e</c> (everything that needs no GPU).</summary>
-internal sealed record E2eRequest(string? ShapeName, LlamaConfig? Config, string? Model, int[] Batches, int Input, int Output)
+internal sealed record E2eRequest(string? ShapeName, LlamaConfig? Config, string? Model, int[] Batches, int Input, int Output, bool Profile = false)
 {
-    public static E2eRequest Parse(string? shape, string? model, string? batch, int input, int output, int? layers)
+    public static E2eRequest Parse(string? shape, string? model, string? batch, int input, int output, int? layers, bool profile = false)
     {
         OptionParsing.Require(shape is null || model is null, "--model", "give --shape or --model, not both");
         OptionParsing.Require(layers is null || model is null, "--layers", "only applies to --shape (random weights), not to --model");
@@ -123,7 +142,7 @@ internal sealed record E2eRequest(string? ShapeName, LlamaConfig? Config, string
         OptionParsing.Require(layers is null or >= 1, "--layers", $"must be at least 1 (got {layers})");
         int[] batches = OptionParsing.PositiveIntList(batch, "--batch") ?? BenchE2eCommand.DefaultBatches;
         OptionParsing.Require(batches.Length == batches.Distinct().Count(), "--batch", $"'{batch}' lists a batch size twice");
-        if (model is not null) return new E2eRequest(null, null, model, batches, input, output);
+        if (model is not null) return new E2eRequest(null, null, model, batches, input, output, profile);
 
         string name = shape ?? BenchE2eCommand.DefaultShape;
         LlamaConfig config;
@@ -132,6 +151,6 @@ internal sealed record E2eRequest(string? ShapeName, LlamaConfig? Config, string
         if (layers is int n) config = config with { NumHiddenLayers = n };
         OptionParsing.Require(input + output <= config.MaxPositionEmbeddings, "--input",
             $"--input {input} plus --output {output} exceed the context of {name} ({config.MaxPositionEmbeddings})");
-        return new E2eRequest(name, config, null, batches, input, output);
+        return new E2eRequest(name, config, null, batches, input, output, profile);
     }
 }

@@ -4,8 +4,11 @@ using MarlinSharp.Models.Engine;
 
 namespace MarlinSharp.Cli.Engine;
 
-/// <summary>One batch size on one format: prefill time, then the mean wall time of a decode step (one token per sequence).</summary>
-internal sealed record E2ePoint(LinearFormat Format, int Batch, double PrefillMs, double MsPerToken, int DecodeSteps)
+/// <summary>
+/// One batch size on one format: prefill time, then the mean wall time of a decode step (one token per sequence); with
+/// --profile also the GPU time per operation of one decode step run without CUDA graphs.
+/// </summary>
+internal sealed record E2ePoint(LinearFormat Format, int Batch, double PrefillMs, double MsPerToken, int DecodeSteps, StepProfile? Profile = null)
 {
     /// <summary>Generated tokens per second over the decode steps (all sequences together).</summary>
     public double TokensPerSecond => Batch * 1000.0 / MsPerToken;
@@ -53,9 +56,12 @@ internal static class E2eBenchmark
 
     public static string Name(LinearFormat format) => format == LinearFormat.Int4 ? "INT4" : "FP16";
 
-    /// <summary>Times every batch size on one set of weights (one model sized for the largest batch, reused).</summary>
+    /// <summary>
+    /// Times every batch size on one set of weights (one model sized for the largest batch, reused); with
+    /// <paramref name="profile"/>, profiles one decode step per batch size after its timed run.
+    /// </summary>
     public static List<E2ePoint> Run(MarlinRuntime runtime, LlamaWeights weights, IReadOnlyList<int> batches, int input, int output, ulong seed,
-        Action<E2ePoint> onPoint, IProgress<string> progress)
+        Action<E2ePoint> onPoint, IProgress<string> progress, bool profile = false)
     {
         int maxBatch = batches.Max();
         using var model = new LlamaModel(runtime, weights, slots: maxBatch, maxContext: input + output, maxBatchTokens: MaxBatchTokens(maxBatch, input));
@@ -67,10 +73,35 @@ internal static class E2eBenchmark
             RunOnce(model, batch, input, Math.Min(output, 3), seed);
             progress.Report($"{Name(weights.Format)} batch {batch}: {output} tokens");
             var point = RunOnce(model, batch, input, output, seed + (ulong)batch);
+            if (profile)
+            {
+                progress.Report($"{Name(weights.Format)} batch {batch}: profiling one decode step without CUDA graphs");
+                point = point with { Profile = ProfileDecode(model, batch, input, seed + (ulong)batch) };
+            }
             points.Add(point);
             onPoint(point);
         }
         return points;
+    }
+
+    /// <summary>
+    /// Prefills <paramref name="batch"/> sequences of <paramref name="input"/> random tokens into slots 0..batch−1 (one
+    /// sequence per step, in pieces of at most MaxBatchTokens), then profiles the decode step at position
+    /// <paramref name="input"/> of all of them.
+    /// </summary>
+    public static StepProfile ProfileDecode(LlamaModel model, int batch, int input, ulong seed)
+    {
+        var random = new Random(unchecked((int)seed));
+        for (int slot = 0; slot < batch; slot++)
+        {
+            var prompt = new int[input];
+            for (int i = 0; i < input; i++) prompt[i] = random.Next(model.VocabSize);
+            for (int start = 0; start < input; start += model.MaxBatchTokens)
+                model.Prefill(slot, prompt[start..Math.Min(input, start + model.MaxBatchTokens)], start);
+        }
+        var entries = new DecodeEntry[batch];
+        for (int slot = 0; slot < batch; slot++) entries[slot] = new DecodeEntry(slot, random.Next(model.VocabSize), input);
+        return model.ProfileDecodeStep(entries);
     }
 
     private static E2ePoint RunOnce(LlamaModel model, int batch, int input, int output, ulong seed)

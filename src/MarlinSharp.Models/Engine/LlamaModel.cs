@@ -13,6 +13,7 @@ namespace MarlinSharp.Models.Engine;
 /// Decode steps (one token per sequence) are padded to a <see cref="DecodeBuckets"/> size and replayed from a CUDA
 /// graph captured once per (bucket, attention split plan); see <see cref="UseCudaGraphs"/>. Padding rows read a real
 /// sequence's cache but never write it: their slot is -1, which rope_append skips. Prefill always runs uncaptured.
+/// <see cref="ProfileForward"/> and <see cref="ProfileDecodeStep"/> always run uncaptured and unpadded.
 /// </remarks>
 public sealed class LlamaModel : IStepModel, IDisposable
 {
@@ -31,6 +32,9 @@ public sealed class LlamaModel : IStepModel, IDisposable
     private readonly DeviceBuffer<float> _cos, _sin, _partO, _partMl, _logits;
     private readonly DeviceBuffer<Half> _hidden, _normed, _qkv, _attn, _delta, _gateUp, _act, _gathered, _logitsHalf;
     private int _lastSequences;
+    private StepProfiler? _profiler;    // created by the first profiled step; its events are reused
+    private bool _uncaptured;           // inside ProfileForward: no graph replay or capture, no bucket padding
+    private bool _profiling;            // inside ProfileForward's profiled step: Mark records an event after every op
 
     /// <param name="slots">Sequences that can be cached at once.</param>
     /// <param name="maxContext">Positions per sequence (prompt plus generated); at most max_position_embeddings.</param>
@@ -182,6 +186,44 @@ public sealed class LlamaModel : IStepModel, IDisposable
         return Logits;
     }
 
+    /// <summary>
+    /// Runs one decode step like <see cref="DecodeStep"/> and returns the GPU time of each operation category, summed over
+    /// the layers. The step runs uncaptured and unpadded (no CUDA graph), after one unprofiled warm-up of the same step
+    /// (the same tokens at the same positions: the cache ends the same). Synchronises; logits are valid afterwards.
+    /// </summary>
+    public StepProfile ProfileDecodeStep(IReadOnlyList<DecodeEntry> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var chunks = new SequenceChunk[batch.Count];
+        for (int i = 0; i < chunks.Length; i++) chunks[i] = new SequenceChunk(batch[i].Slot, batch[i].Position, [batch[i].Token]);
+        return ProfileForward(chunks);
+    }
+
+    /// <summary>
+    /// Runs one <see cref="Forward"/> step with a timing event after every operation, uncaptured and unpadded, and returns
+    /// the GPU time per operation category. <paramref name="warmUp"/> first runs the same step unprofiled (kernel loading,
+    /// lazily allocated workspaces), which rewrites the same cache entries. Synchronises.
+    /// </summary>
+    public StepProfile ProfileForward(IReadOnlyList<SequenceChunk> chunks, bool warmUp = true)
+    {
+        ValidateChunks(chunks, SlotCount, MaxContext, MaxBatchTokens, VocabSize);
+        _profiler ??= Own(new StepProfiler(_stream));
+        _uncaptured = true;
+        try
+        {
+            if (warmUp) Forward(chunks);
+            _profiler.Begin();
+            _profiling = true;
+            Forward(chunks);
+            return _profiler.Finish();
+        }
+        finally
+        {
+            _profiling = false;
+            _uncaptured = false;
+        }
+    }
+
     /// <summary>Checks a step's chunks against the model's limits; throws naming the chunk and the limit.</summary>
     public static int ValidateChunks(IReadOnlyList<SequenceChunk> chunks, int slots, int maxContext, int maxBatchTokens, int vocab)
     {
@@ -210,13 +252,15 @@ public sealed class LlamaModel : IStepModel, IDisposable
     {
         int tokens = ValidateChunks(chunks, SlotCount, MaxContext, MaxBatchTokens, VocabSize);
         int seqs = chunks.Count;
-        // A decode step with graphs on runs as `rows` sequences of one token, the real ones first.
-        bool graphStep = _useGraphs && tokens == seqs;
+        // A decode step with graphs on runs as `rows` sequences of one token, the real ones first. A profiled step
+        // always runs uncaptured and unpadded, so that every op can be followed by a timing event.
+        bool graphStep = _useGraphs && tokens == seqs && !_uncaptured;
         int rows = graphStep ? DecodeBuckets.For(seqs, DecodeBucketLimit) : seqs;
         var (longestNew, longestContext) = PackMetadata(chunks, rows);
 
         // One stream-ordered copy: it runs after the previous step has finished reading these buffers, no host wait.
         _meta.CopyFromAsync(_hostMeta, _stream);
+        Mark(StepOps.Metadata);
         if (graphStep) DecodePadded(rows, longestContext);
         else Enqueue(tokens, seqs, longestNew, longestContext);
         _lastSequences = seqs;
@@ -312,33 +356,62 @@ public sealed class LlamaModel : IStepModel, IDisposable
         int h = c.HiddenSize, heads = c.NumAttentionHeads, kvh = c.NumKeyValueHeads, inter = c.IntermediateSize;
         float eps = (float)c.RmsNormEps;
         var w = Weights;
+        // Mark(op) ends the op just queued for a profiled step (ProfileForward) and does nothing otherwise.
         k.EmbedGather(w.Embedding, _ids, _hidden, tokens, h, VocabSize, st);
+        Mark(StepOps.Embed);
         for (int l = 0; l < w.Layers.Length; l++)
         {
             var layer = w.Layers[l];
             if (l == 0) k.RmsNorm(_hidden, layer.InputNorm, _normed, tokens, h, eps, st);
             else k.AddRmsNorm(_hidden, _delta, layer.InputNorm, _normed, tokens, h, eps, st);
+            Mark(StepOps.Norm);
 
             layer.Qkv.Forward(_normed, _qkv, tokens, st);
-            if (layer.QkvBias is not null) k.AddBias(_qkv, layer.QkvBias, tokens, layer.Qkv.OutFeatures, st);
+            Mark(StepOps.QkvGemm);
+            if (layer.QkvBias is not null)
+            {
+                k.AddBias(_qkv, layer.QkvBias, tokens, layer.Qkv.OutFeatures, st);
+                Mark(StepOps.Bias);
+            }
             k.RopeAppend(_qkv, _positions, _slots, _cos, _sin, Cache, tokens, heads, kvh, l, st);
+            Mark(StepOps.RopeAppend);
             if (longestNew == 1)
                 k.AttentionDecode(_qkv, _attn, Cache, _seqInfo, seqs, longestContext, heads, kvh, l, _partO, _partMl, st);
             else
                 k.AttentionPrefill(_qkv, _attn, Cache, _seqInfo, seqs, longestNew, heads, kvh, l, st);
+            Mark(StepOps.Attention);
             layer.O.Forward(_attn, _delta, tokens, st);
-            if (layer.OBias is not null) k.AddBias(_delta, layer.OBias, tokens, h, st);
+            Mark(StepOps.OGemm);
+            if (layer.OBias is not null)
+            {
+                k.AddBias(_delta, layer.OBias, tokens, h, st);
+                Mark(StepOps.Bias);
+            }
 
             k.AddRmsNorm(_hidden, _delta, layer.PostNorm, _normed, tokens, h, eps, st);
+            Mark(StepOps.Norm);
             layer.GateUp.Forward(_normed, _gateUp, tokens, st);
+            Mark(StepOps.GateUpGemm);
             k.SwiGlu(_gateUp, _act, tokens, inter, st);
+            Mark(StepOps.SwiGlu);
             layer.Down.Forward(_act, _delta, tokens, st);
+            Mark(StepOps.DownGemm);
         }
         // Only the last token of each sequence needs logits: add the last residual, gather those rows, then norm and LM head.
         k.AddRmsNorm(_hidden, _delta, w.FinalNorm, _normed, tokens, h, eps, st);
+        Mark(StepOps.Norm);
         k.GatherRows(_normed, _lastRows, _gathered, seqs, h, st);
+        Mark(StepOps.Gather);
         w.LmHead.Forward(_gathered, _logitsHalf, seqs, st);
+        Mark(StepOps.LmHead);
         k.HalfToFloat(_logitsHalf, _logits, (long)seqs * VocabSize, st);
+        Mark(StepOps.Logits);
+    }
+
+    /// <summary>In a profiled step, records the end of the op just queued under <paramref name="label"/>.</summary>
+    private void Mark(string label)
+    {
+        if (_profiling) _profiler!.Mark(label);
     }
 
     public void ReadLogits(Span<float> destination)
