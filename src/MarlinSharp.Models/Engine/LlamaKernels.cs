@@ -13,7 +13,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
 
     private readonly CudaModule _ops;
     private readonly CudaModule _attention;
-    private readonly CudaFunction _embed, _rmsnorm, _addRmsnorm, _addBias, _rope, _swiglu, _gather, _toFloat, _argmax;
+    private readonly CudaFunction _hold, _embed, _rmsnorm, _addRmsnorm, _addBias, _rope, _swiglu, _gather, _toFloat, _argmax;
     private readonly CudaFunction _prefill, _decode, _combine;
     private readonly int _sms;
     private readonly MarlinRuntime _runtime;
@@ -35,6 +35,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
             _ops.Dispose();
             throw;
         }
+        _hold = _ops.GetFunction("hold");
         _embed = _ops.GetFunction("embed_gather");
         _rmsnorm = _ops.GetFunction("rmsnorm");
         _addRmsnorm = _ops.GetFunction("add_rmsnorm");
@@ -78,6 +79,15 @@ internal sealed unsafe class LlamaKernels : IDisposable
 
     private Dim3 GridFor(long count) => new((uint)Math.Clamp((count + 255) / 256, 1, 8L * _sms));
 
+    /// <summary>Keeps the stream busy for <paramref name="microseconds"/> (profiling: lets the host queue a whole step first).</summary>
+    public void Hold(int microseconds, CudaStream stream)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(microseconds);
+        ulong ns = (ulong)microseconds * 1000;
+        void** args = stackalloc void*[] { &ns };
+        _hold.Launch(new Dim3(1), new Dim3(32), 0, stream, args);
+    }
+
     public void EmbedGather(DeviceSpan<Half> table, DeviceSpan<int> ids, DeviceSpan<Half> output, int tokens, int hidden, int vocab, CudaStream stream)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(tokens, 1);
@@ -93,25 +103,58 @@ internal sealed unsafe class LlamaKernels : IDisposable
     public void RmsNorm(DeviceSpan<Half> x, DeviceSpan<Half> weight, DeviceSpan<Half> output, int rows, int hidden, float eps, CudaStream stream)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        int threads = NormThreads(hidden);
         Need(x, (long)rows * hidden, nameof(x));
         Need(weight, hidden, nameof(weight));
         Need(output, (long)rows * hidden, nameof(output));
+        Aligned(x, nameof(x));
+        Aligned(weight, nameof(weight));
+        Aligned(output, nameof(output));
         ulong xp = x.Pointer, w = weight.Pointer, o = output.Pointer;
         void** args = stackalloc void*[] { &xp, &w, &o, &hidden, &eps };
-        _rmsnorm.Launch(new Dim3((uint)rows), new Dim3(RowThreads), 0, stream, args, overlapPrevious: Overlap);
+        _rmsnorm.Launch(new Dim3((uint)rows), new Dim3((uint)threads), 0, stream, args, overlapPrevious: Overlap);
     }
 
     public void AddRmsNorm(DeviceSpan<Half> residual, DeviceSpan<Half> delta, DeviceSpan<Half> weight, DeviceSpan<Half> output,
         int rows, int hidden, float eps, CudaStream stream)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        int threads = NormThreads(hidden);
         Need(residual, (long)rows * hidden, nameof(residual));
         Need(delta, (long)rows * hidden, nameof(delta));
         Need(weight, hidden, nameof(weight));
         Need(output, (long)rows * hidden, nameof(output));
+        Aligned(residual, nameof(residual));
+        Aligned(delta, nameof(delta));
+        Aligned(weight, nameof(weight));
+        Aligned(output, nameof(output));
         ulong r = residual.Pointer, d = delta.Pointer, w = weight.Pointer, o = output.Pointer;
         void** args = stackalloc void*[] { &r, &d, &w, &o, &hidden, &eps };
-        _addRmsnorm.Launch(new Dim3((uint)rows), new Dim3(RowThreads), 0, stream, args, overlapPrevious: Overlap);
+        _addRmsnorm.Launch(new Dim3((uint)rows), new Dim3((uint)threads), 0, stream, args, overlapPrevious: Overlap);
+    }
+
+    /// <summary>Vectors of 8 halves each thread of a norm kernel holds (norm_vecs in llama_ops.cu).</summary>
+    internal const int NormVectorsPerThread = 4;
+
+    /// <summary>
+    /// Threads of the one block per row of the norm kernels: about two 16-byte vectors each (all loads of a row in
+    /// flight at once), a multiple of 32, at most 1024. Throws for a hidden size the kernels cannot hold.
+    /// </summary>
+    internal static int NormThreads(int hidden)
+    {
+        if (hidden < 8 || hidden % 8 != 0 || hidden > 8 * NormVectorsPerThread * 1024)
+            throw new NotSupportedException($"hidden_size {hidden} is not supported by the norm kernels (a multiple of 8, at most {8 * NormVectorsPerThread * 1024}).");
+        int vectors = hidden / 8;
+        int threads = (vectors + 1) / 2;
+        threads = (threads + 31) / 32 * 32;
+        threads = Math.Clamp(threads, 32, 1024);
+        return threads;
+    }
+
+    private static void Aligned(DeviceSpan<Half> span, string name)
+    {
+        if (span.Pointer % 16 != 0)
+            throw new ArgumentException($"{name} must start on a 16-byte boundary (address 0x{span.Pointer:x}).", name);
     }
 
     public void AddBias(DeviceSpan<Half> x, DeviceSpan<Half> bias, int rows, int cols, CudaStream stream)
@@ -144,7 +187,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
         ulong q = qkv.Pointer, p = positions.Pointer, s = slots.Pointer, c = cos.Pointer, sn = sin.Pointer;
         ulong k = cache?.Keys.Pointer ?? 0, v = cache?.Values.Pointer ?? 0;
         void** args = stackalloc void*[] { &q, &p, &s, &c, &sn, &k, &v, &stride, &heads, &kvHeads, &headDim, &layer, &numLayers, &maxCtx };
-        _rope.Launch(new Dim3((uint)tokens), new Dim3(128), 0, stream, args, overlapPrevious: Overlap);
+        _rope.Launch(new Dim3((uint)tokens, (uint)(heads + 2 * kvHeads)), new Dim3((uint)(headDim / 2)), 0, stream, args, overlapPrevious: Overlap);
     }
 
     public void SwiGlu(DeviceSpan<Half> gateUp, DeviceSpan<Half> output, int rows, int inter, CudaStream stream)

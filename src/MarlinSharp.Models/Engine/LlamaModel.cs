@@ -34,6 +34,7 @@ public sealed class LlamaModel : IStepModel, IDisposable
     private int _lastSequences;
     private StepProfiler? _profiler;    // created by the first profiled step; its events are reused
     private bool _uncaptured;           // inside ProfileForward: no graph replay or capture, no bucket padding
+    private const int HoldMicroseconds = 20_000;
     private bool _profiling;            // inside ProfileForward's profiled step: Mark records an event after every op
 
     /// <param name="slots">Sequences that can be cached at once.</param>
@@ -212,6 +213,9 @@ public sealed class LlamaModel : IStepModel, IDisposable
         try
         {
             if (warmUp) Forward(chunks);
+            // The GPU idles on a spin kernel while the host queues the whole step, so the intervals are GPU time,
+            // not the host's launch rate (several microseconds per launch, which graphs remove in real steps).
+            _kernels.Hold(HoldMicroseconds, _stream);
             _profiler.Begin();
             _profiling = true;
             Forward(chunks);

@@ -64,6 +64,7 @@ constexpr int p_kt = 32 * p_kpl;         // keys per tile
 // Decode
 constexpr int d_warps = hd <= 128 ? 4 : 2;
 constexpr int d_kt = 32 * d_warps;
+constexpr int d_vbatch = 8;               // value rows each lane loads before using them
 }  // namespace att
 
 static_assert(att::hd % 32 == 0 && att::hd <= 256, "LLAMA_HEAD_DIM must be a multiple of 32, at most 256");
@@ -351,17 +352,29 @@ extern "C" __global__ void __launch_bounds__(32 * att::d_warps) attention_decode
       for (int e = 0; e < dpl; e++) acc[g][e] *= corr;
     }
 
+    // Values straight from global memory, d_vbatch rows in flight at a time: one warp's 32 keys are otherwise 32
+    // dependent round trips, which is what a short-context decode step waits on. Rows past n are not read
+    // (their weight p is 0 anyway).
     const int n = min(32, hi - (t0 + warp * 32));
     const u16* vrow = vbase + (u64)(t0 + warp * 32) * hd + lane * dpl;
-    for (int jj = 0; jj < n; jj++) {
-      float v[dpl];
-      load_dims(vrow + (u64)jj * hd, v);
+    for (int j0 = 0; j0 < n; j0 += d_vbatch) {
+      float v[d_vbatch][dpl];
 #pragma unroll
-      for (int g = 0; g < group; g++) {
-        const float pj = __shfl_sync(0xffffffffu, p[g], jj);
+      for (int u = 0; u < d_vbatch; u++) {
+        if (j0 + u < n) load_dims(vrow + (u64)(j0 + u) * hd, v[u]);
+        else {
 #pragma unroll
-        for (int e = 0; e < dpl; e++) acc[g][e] += pj * v[e];
+          for (int e = 0; e < dpl; e++) v[u][e] = 0.f;
+        }
       }
+#pragma unroll
+      for (int u = 0; u < d_vbatch; u++)
+#pragma unroll
+        for (int g = 0; g < group; g++) {
+          const float pj = __shfl_sync(0xffffffffu, p[g], (j0 + u) & 31);
+#pragma unroll
+          for (int e = 0; e < dpl; e++) acc[g][e] += pj * v[u][e];
+        }
     }
   }
 

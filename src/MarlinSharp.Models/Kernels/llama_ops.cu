@@ -86,37 +86,103 @@ extern "C" __global__ void embed_gather(const u16* __restrict__ table, const int
   for (int i = threadIdx.x; i < hidden / 8; i += blockDim.x) dst[i] = src[i];
 }
 
-__device__ __forceinline__ void rmsnorm_row(const u16* x, const u16* __restrict__ w, u16* __restrict__ out, int hidden,
-                                            float eps, float* scratch) {
-  float ss = 0.f;
-  for (int i = threadIdx.x; i < hidden; i += blockDim.x) {
-    float v = h2f(x[i]);
-    ss += v * v;
+// Row normalisation at decode batch sizes is one block per row doing almost no work: its time is memory
+// latency. So each thread issues all of its loads at once (at most norm_vecs 16-byte vectors of the row,
+// held in registers), reduces, and writes once: one round trip to memory instead of one per element.
+constexpr int norm_vecs = 4;   // vectors per thread: with up to 1024 threads, hidden up to 32768
+
+__device__ __forceinline__ void unpack8(const Vec16& v, float (&f)[8]) {
+  const u32 w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    f[2 * i] = h2f((u16)(w[i] & 0xffff));
+    f[2 * i + 1] = h2f((u16)(w[i] >> 16));
   }
-  ss = block_sum(ss, scratch);
-  const float r = rsqrtf(ss / (float)hidden + eps);
-  for (int i = threadIdx.x; i < hidden; i += blockDim.x) out[i] = f2h(h2f(w[i]) * round_half(h2f(x[i]) * r));
 }
 
-// out[row] = RMSNorm(x[row]) * w. One block per row.
+__device__ __forceinline__ Vec16 pack8(const float (&f)[8]) {
+  u32 w[4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) w[i] = (u32)f2h(f[2 * i]) | ((u32)f2h(f[2 * i + 1]) << 16);
+  return Vec16{w[0], w[1], w[2], w[3]};
+}
+
+// x holds this thread's vectors of the row (vector j is number threadIdx.x + j * blockDim.x), already rounded
+// to FP16; writes out = RMSNorm(x) * w for them.
+__device__ __forceinline__ void rmsnorm_vectors(const float (&x)[norm_vecs][8], const Vec16* __restrict__ w, Vec16* __restrict__ out,
+                                                int vecs, int hidden, float eps, float* scratch) {
+  Vec16 wv[norm_vecs];
+#pragma unroll
+  for (int j = 0; j < norm_vecs; ++j) {
+    const int v = threadIdx.x + j * blockDim.x;
+    if (v < vecs) wv[j] = w[v];
+  }
+  float ss = 0.f;
+#pragma unroll
+  for (int j = 0; j < norm_vecs; ++j)
+#pragma unroll
+    for (int e = 0; e < 8; ++e) ss += x[j][e] * x[j][e];
+  ss = block_sum(ss, scratch);
+  const float r = rsqrtf(ss / (float)hidden + eps);
+#pragma unroll
+  for (int j = 0; j < norm_vecs; ++j) {
+    const int v = threadIdx.x + j * blockDim.x;
+    if (v >= vecs) continue;
+    float wf[8], y[8];
+    unpack8(wv[j], wf);
+#pragma unroll
+    for (int e = 0; e < 8; ++e) y[e] = wf[e] * round_half(x[j][e] * r);
+    out[v] = pack8(y);
+  }
+}
+
+// out[row] = RMSNorm(x[row]) * w. One block per row; hidden % 8 == 0 and hidden <= 8 * norm_vecs * blockDim.x
+// (checked by the host).
 extern "C" __global__ void rmsnorm(const u16* __restrict__ x, const u16* __restrict__ w, u16* __restrict__ out, int hidden, float eps) {
   enter_after_previous_grid();
   __shared__ float scratch[32];
-  const u64 base = (u64)blockIdx.x * hidden;
-  rmsnorm_row(x + base, w, out + base, hidden, eps, scratch);
+  const int vecs = hidden >> 3;
+  const Vec16* xr = reinterpret_cast<const Vec16*>(x + (u64)blockIdx.x * hidden);
+  Vec16 xv[norm_vecs];
+#pragma unroll
+  for (int j = 0; j < norm_vecs; ++j) {
+    const int v = threadIdx.x + j * blockDim.x;
+    xv[j] = v < vecs ? xr[v] : Vec16{0, 0, 0, 0};
+  }
+  float xf[norm_vecs][8];
+#pragma unroll
+  for (int j = 0; j < norm_vecs; ++j) unpack8(xv[j], xf[j]);
+  rmsnorm_vectors(xf, reinterpret_cast<const Vec16*>(w), reinterpret_cast<Vec16*>(out + (u64)blockIdx.x * hidden), vecs, hidden, eps, scratch);
 }
 
-// residual[row] += delta[row] (rounded to FP16), then out[row] = RMSNorm(residual[row]) * w. One block per row.
-// Each thread re-reads exactly the elements it wrote, so no barrier is needed between the two passes.
+// residual[row] += delta[row] (rounded to FP16), then out[row] = RMSNorm(residual[row]) * w. One block per row,
+// same limits as rmsnorm.
 extern "C" __global__ void add_rmsnorm(u16* __restrict__ residual, const u16* __restrict__ delta, const u16* __restrict__ w,
                                        u16* __restrict__ out, int hidden, float eps) {
   enter_after_previous_grid();
   __shared__ float scratch[32];
-  const u64 base = (u64)blockIdx.x * hidden;
-  u16* x = residual + base;
-  const u16* d = delta + base;
-  for (int i = threadIdx.x; i < hidden; i += blockDim.x) x[i] = f2h(h2f(x[i]) + h2f(d[i]));
-  rmsnorm_row(x, w, out + base, hidden, eps, scratch);
+  const int vecs = hidden >> 3;
+  Vec16* xr = reinterpret_cast<Vec16*>(residual + (u64)blockIdx.x * hidden);
+  const Vec16* dr = reinterpret_cast<const Vec16*>(delta + (u64)blockIdx.x * hidden);
+  Vec16 xv[norm_vecs], dv[norm_vecs];
+#pragma unroll
+  for (int j = 0; j < norm_vecs; ++j) {
+    const int v = threadIdx.x + j * blockDim.x;
+    xv[j] = v < vecs ? xr[v] : Vec16{0, 0, 0, 0};
+    dv[j] = v < vecs ? dr[v] : Vec16{0, 0, 0, 0};
+  }
+  float xf[norm_vecs][8];
+#pragma unroll
+  for (int j = 0; j < norm_vecs; ++j) {
+    float df[8];
+    unpack8(xv[j], xf[j]);
+    unpack8(dv[j], df);
+#pragma unroll
+    for (int e = 0; e < 8; ++e) xf[j][e] = round_half(xf[j][e] + df[e]);
+    const int v = threadIdx.x + j * blockDim.x;
+    if (v < vecs) xr[v] = pack8(xf[j]);
+  }
+  rmsnorm_vectors(xf, reinterpret_cast<const Vec16*>(w), reinterpret_cast<Vec16*>(out + (u64)blockIdx.x * hidden), vecs, hidden, eps, scratch);
 }
 
 // x[r][c] += bias[c] for the attention biases of Qwen2-style models (applied to the fused QKV output).
@@ -127,7 +193,7 @@ extern "C" __global__ void add_bias(u16* __restrict__ x, const u16* __restrict__
     x[i] = f2h(h2f(x[i]) + h2f(bias[i % cols]));
 }
 
-// Rotary embedding of every query and key head of token blockIdx.x, in place in the fused QKV row, and
+// Rotary embedding of every query and key head of every token of the step, in place in the fused QKV row, and
 // (when k_cache is non-null) the append of the rotated key and the value to the token's cache slot.
 // cos/sin tables: FP32 [max_positions][head_dim/2].
 extern "C" __global__ void rope_append(u16* __restrict__ qkv, const int* __restrict__ positions, const int* __restrict__ slots,
@@ -136,38 +202,35 @@ extern "C" __global__ void rope_append(u16* __restrict__ qkv, const int* __restr
                                        int qkv_stride, int heads, int kv_heads, int head_dim,
                                        int layer, int num_layers, int max_ctx) {
   enter_after_previous_grid();
-  const int t = blockIdx.x;
-  const int pos = positions[t];
+  // grid (tokens, heads + 2 * kv_heads), block head_dim / 2: one thread per rotation pair of one head, so that
+  // every load of the step is in flight at once (decode steps are a handful of tokens: latency, not bandwidth).
+  const int t = blockIdx.x, head = blockIdx.y, i = threadIdx.x;
   const int half_dim = head_dim >> 1;
-  u16* row = qkv + (u64)t * qkv_stride;
-  const float* c = cos_table + (u64)pos * half_dim;
-  const float* s = sin_table + (u64)pos * half_dim;
+  if (i >= half_dim) return;
+  const int pos = positions[t];
   // A negative slot marks a padding row of a bucketed decode step: rotate it but leave the cache alone.
-  const bool append = k_cache != 0 && slots[t] >= 0;
-  u64 cache_base = 0;
-  if (append) cache_base = ((u64)slots[t] * num_layers + layer) * (u64)kv_heads * max_ctx * head_dim;
-
-  const int pairs = (heads + kv_heads) * half_dim;
-  for (int p = threadIdx.x; p < pairs; p += blockDim.x) {
-    const int head = p / half_dim, i = p - head * half_dim;
-    u16* h = row + head * head_dim;
-    const float x0 = h2f(h[i]), x1 = h2f(h[i + half_dim]);
-    const u16 y0 = f2h(x0 * c[i] - x1 * s[i]);
-    const u16 y1 = f2h(x1 * c[i] + x0 * s[i]);
-    h[i] = y0;
-    h[i + half_dim] = y1;
-    if (append && head >= heads) {
-      u16* k = k_cache + cache_base + ((u64)(head - heads) * max_ctx + pos) * head_dim;
-      k[i] = y0;
-      k[i + half_dim] = y1;
+  const int slot = k_cache != 0 ? slots[t] : -1;
+  const bool append = slot >= 0;
+  const u64 cache_base = append ? ((u64)slot * num_layers + layer) * (u64)kv_heads * max_ctx * head_dim : 0;
+  u16* h = qkv + (u64)t * qkv_stride + (u64)head * head_dim;
+  if (head >= heads + kv_heads) {  // a value head: only appended
+    if (append) {
+      u16* v = v_cache + cache_base + ((u64)(head - heads - kv_heads) * max_ctx + pos) * head_dim;
+      v[i] = h[i];
+      v[i + half_dim] = h[i + half_dim];
     }
+    return;
   }
-  if (append) {
-    const u16* v = row + (heads + kv_heads) * head_dim;
-    for (int e = threadIdx.x; e < kv_heads * head_dim; e += blockDim.x) {
-      const int kvh = e / head_dim, d = e - kvh * head_dim;
-      v_cache[cache_base + ((u64)kvh * max_ctx + pos) * head_dim + d] = v[e];
-    }
+  const float c = cos_table[(u64)pos * half_dim + i], s = sin_table[(u64)pos * half_dim + i];
+  const float x0 = h2f(h[i]), x1 = h2f(h[i + half_dim]);
+  const u16 y0 = f2h(x0 * c - x1 * s);
+  const u16 y1 = f2h(x1 * c + x0 * s);
+  h[i] = y0;
+  h[i + half_dim] = y1;
+  if (append && head >= heads) {
+    u16* k = k_cache + cache_base + ((u64)(head - heads) * max_ctx + pos) * head_dim;
+    k[i] = y0;
+    k[i + half_dim] = y1;
   }
 }
 
@@ -231,4 +294,15 @@ extern "C" __global__ void argmax_rows(const float* __restrict__ logits, int col
     }
     if (lane == 0) out[blockIdx.x] = idx == 0x7fffffff ? 0 : idx;
   }
+}
+
+// Spins for `ns` nanoseconds of the GPU's global timer. A profiled step is queued behind it, so that the host has
+// queued every launch of the step before the GPU reaches the first one: the per-op times then measure the GPU alone,
+// not the host's launch rate. Launched plainly (never as a programmatic dependent).
+extern "C" __global__ void hold(u64 ns) {
+  u64 t0, t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+  do {
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  } while (t - t0 < ns);
 }
