@@ -64,7 +64,7 @@ constexpr int p_kt = 32 * p_kpl;         // keys per tile
 // Decode
 constexpr int d_warps = hd <= 128 ? 4 : 2;
 constexpr int d_kt = 32 * d_warps;
-constexpr int d_vbatch = 8;               // value rows each lane loads before using them
+constexpr int d_vbatch = 64 / dpl < 8 ? 8 : (64 / dpl > 32 ? 32 : 64 / dpl);  // value rows in flight (64 registers)
 }  // namespace att
 
 static_assert(att::hd % 32 == 0 && att::hd <= 256, "LLAMA_HEAD_DIM must be a multiple of 32, at most 256");

@@ -681,6 +681,8 @@ __device__ __forceinline__ void store_c(const Problem& p, int row, int c, Float4
 __device__ __forceinline__ u32 first_tile(u32 cta, u32 total, u32 ctas) { return cta * total / ctas; }
 __device__ __forceinline__ u32 owner_of(u32 tile, u32 total, u32 ctas) { return ((tile + 1) * ctas + total - 1) / total - 1; }
 
+constexpr int reduce_batch = 4;  // workspace partials in flight per thread in the global reduction
+
 extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::ctas_per_sm) marlin_gemm(Problem p) {
   using namespace cfg;
   extern __shared__ Vec16 smem[];
@@ -824,11 +826,23 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::ctas_per_sm) mar
       if (last_arriver) {
         fence_gpu();
         for (int v = tid; v < m_blocks * tile_vecs4; v += threads) {
+          // The partials are L2 round trips: issue reduce_batch of them before adding any, so that a column
+          // split over many CTAs (small layers) costs a few round trips, not one per CTA. Still summed in CTA order.
           Float4 sum = {0.0f, 0.0f, 0.0f, 0.0f};
-          for (int cta = first_cta; cta <= last_cta; ++cta) {
-            const int cta_first_col = (int)(first_tile(cta, total, ctas) / k_tiles);
-            const Float4 t = load_cg(p.workspace + ((size_t)cta * 2 + (col == cta_first_col ? 0 : 1)) * (part_floats / 4) + v);
-            sum.x += t.x; sum.y += t.y; sum.z += t.z; sum.w += t.w;
+          for (int cta0 = first_cta; cta0 <= last_cta; cta0 += reduce_batch) {
+            Float4 t[reduce_batch];
+#pragma unroll
+            for (int u = 0; u < reduce_batch; ++u) {
+              const int cta = cta0 + u;
+              if (cta > last_cta) break;
+              const int cta_first_col = (int)(first_tile(cta, total, ctas) / k_tiles);
+              t[u] = load_cg(p.workspace + ((size_t)cta * 2 + (col == cta_first_col ? 0 : 1)) * (part_floats / 4) + v);
+            }
+#pragma unroll
+            for (int u = 0; u < reduce_batch; ++u) {
+              if (cta0 + u > last_cta) break;
+              sum.x += t[u].x; sum.y += t[u].y; sum.z += t[u].z; sum.w += t[u].w;
+            }
           }
           const int mb = v / tile_vecs4, w = v % tile_vecs4;
           store_c(p, mb * 16 + w / (tile_n / 4), col * tile_n + 4 * (w % (tile_n / 4)), sum);
