@@ -204,8 +204,11 @@ internal sealed unsafe class LlamaKernels : IDisposable
     public void GatherRows(DeviceSpan<Half> x, DeviceSpan<int> rows, DeviceSpan<Half> output, int count, int cols, CudaStream stream)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        if (cols < 8 || cols % 8 != 0) throw new NotSupportedException($"Row width {cols} must be a positive multiple of 8.");
         Need(rows, count, nameof(rows));
         Need(output, (long)count * cols, nameof(output));
+        Aligned(x, nameof(x));
+        Aligned(output, nameof(output));
         ulong xp = x.Pointer, r = rows.Pointer, o = output.Pointer;
         void** args = stackalloc void*[] { &xp, &r, &o, &cols };
         _gather.Launch(new Dim3((uint)count), new Dim3(256), 0, stream, args, overlapPrevious: Overlap);

@@ -136,20 +136,40 @@ __device__ __forceinline__ void load_dims(const u16* p, float* out) {
 
 // Copies keys [t0, t0 + rows) of a contiguous [position][hd] run into the padded tile ks (32-bit words),
 // zero-filling rows at or beyond limit. When vs is non-null the values go to vs [rows][hd] unpadded.
-__device__ __forceinline__ void stage_tile(const u16* __restrict__ kbase, const u16* __restrict__ vbase, int t0, int rows,
+// Every thread loads its share of the tile's 16-byte pieces in batches of up to MAX_BATCH before storing any, so a tile
+// costs two or three memory round trips rather than one per piece (a loop the compiler cannot unroll, because
+// the trip count depended on blockDim, did the latter). THREADS must equal blockDim.x.
+template <int ROWS, int THREADS, int MAX_BATCH>
+__device__ __forceinline__ void stage_tile(const u16* __restrict__ kbase, const u16* __restrict__ vbase, int t0,
                                            int limit, u32* ks, u16* vs) {
   constexpr int chunks = att::hd / 8;  // 16-byte pieces per row
-  for (int idx = threadIdx.x; idx < rows * chunks; idx += blockDim.x) {
-    const int r = idx / chunks, c = idx - r * chunks;
-    const int j = t0 + r;
-    Vec16 k = {0u, 0u, 0u, 0u}, v = {0u, 0u, 0u, 0u};
-    if (j < limit) {
-      k = *reinterpret_cast<const Vec16*>(kbase + (u64)j * att::hd + c * 8);
-      if (vs != 0) v = *reinterpret_cast<const Vec16*>(vbase + (u64)j * att::hd + c * 8);
+  constexpr int pieces = ROWS * chunks;
+  constexpr int per_thread = (pieces + THREADS - 1) / THREADS;
+  constexpr int batch = per_thread < MAX_BATCH ? per_thread : MAX_BATCH;
+#pragma unroll 1
+  for (int b0 = 0; b0 < per_thread; b0 += batch) {
+    Vec16 k[batch], v[batch];
+#pragma unroll
+    for (int u = 0; u < batch; u++) {
+      const int idx = (int)threadIdx.x + (b0 + u) * THREADS;
+      const int r = idx / chunks, c = idx - r * chunks;
+      const int j = t0 + r;
+      k[u] = Vec16{0u, 0u, 0u, 0u};
+      v[u] = Vec16{0u, 0u, 0u, 0u};
+      if (b0 + u < per_thread && idx < pieces && j < limit) {
+        k[u] = *reinterpret_cast<const Vec16*>(kbase + (u64)j * att::hd + c * 8);
+        if (vs != 0) v[u] = *reinterpret_cast<const Vec16*>(vbase + (u64)j * att::hd + c * 8);
+      }
     }
-    u32* kd = ks + r * att::krow + c * 4;
-    kd[0] = k.x; kd[1] = k.y; kd[2] = k.z; kd[3] = k.w;
-    if (vs != 0) *reinterpret_cast<Vec16*>(vs + r * att::hd + c * 8) = v;
+#pragma unroll
+    for (int u = 0; u < batch; u++) {
+      const int idx = (int)threadIdx.x + (b0 + u) * THREADS;
+      if (b0 + u >= per_thread || idx >= pieces) continue;
+      const int r = idx / chunks, c = idx - r * chunks;
+      u32* kd = ks + r * att::krow + c * 4;
+      kd[0] = k[u].x; kd[1] = k[u].y; kd[2] = k[u].z; kd[3] = k[u].w;
+      if (vs != 0) *reinterpret_cast<Vec16*>(vs + r * att::hd + c * 8) = v[u];
+    }
   }
 }
 
@@ -184,7 +204,10 @@ extern "C" __global__ void __launch_bounds__(128) attention_prefill(
   const int rows_here = min(p_rows, seq.length - row0);
   const int kv_end = seq.start + row0 + rows_here;  // keys [0, kv_end) are visible to some row of the block
 
-  for (int idx = threadIdx.x; idx < p_rows * hd / 2; idx += blockDim.x) {
+#pragma unroll
+  for (int i = 0; i < (p_rows * hd / 2 + 32 * p_warps - 1) / (32 * p_warps); i++) {
+    const int idx = (int)threadIdx.x + i * 32 * p_warps;
+    if (idx >= p_rows * hd / 2) break;
     const int r = idx / (hd / 2), c = idx - r * (hd / 2);
     qs[idx] = r < rows_here ? reinterpret_cast<const u32*>(qkv + (u64)(seq.offset + row0 + r) * qkv_stride + h * hd)[c] : 0u;
   }
@@ -204,7 +227,7 @@ extern "C" __global__ void __launch_bounds__(128) attention_prefill(
 
   for (int t0 = 0; t0 < kv_end; t0 += p_kt) {
     __syncthreads();  // previous tile fully consumed (and, the first time, qs written)
-    stage_tile(kbase, vbase, t0, p_kt, kv_end, ks, vs);
+    stage_tile<p_kt, 32 * p_warps, 4>(kbase, vbase, t0, kv_end, ks, vs);
     __syncthreads();
 
     float s[p_rpw][p_kpl];
@@ -306,8 +329,11 @@ extern "C" __global__ void __launch_bounds__(32 * att::d_warps) attention_decode
   const int lo = split * keys_per_split;
   const int hi = min(ctx, lo + keys_per_split);
 
-  for (int idx = threadIdx.x; idx < group * hd; idx += blockDim.x)
-    qs[idx] = h2f(qkv[(u64)tok * qkv_stride + kvh * group * hd + idx]) * scale_log2;
+#pragma unroll
+  for (int i = 0; i < (group * hd + 32 * d_warps - 1) / (32 * d_warps); i++) {
+    const int idx = (int)threadIdx.x + i * 32 * d_warps;
+    if (idx < group * hd) qs[idx] = h2f(qkv[(u64)tok * qkv_stride + kvh * group * hd + idx]) * scale_log2;
+  }
 
   const u64 cbase = cache_offset(seq.slot, layer, num_layers, kv_heads, kvh, max_ctx);
   const u16* kbase = k_cache + cbase;
@@ -324,7 +350,7 @@ extern "C" __global__ void __launch_bounds__(32 * att::d_warps) attention_decode
 
   for (int t0 = lo; t0 < hi; t0 += d_kt) {
     __syncthreads();
-    stage_tile(kbase, 0, t0, d_kt, hi, ks, 0);
+    stage_tile<d_kt, 32 * d_warps, (group * dpl <= 8 ? 8 : 4)>(kbase, nullptr, t0, hi, ks, nullptr);
     __syncthreads();
 
     const int key = warp * 32 + lane;

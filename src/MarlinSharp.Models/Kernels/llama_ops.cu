@@ -83,6 +83,7 @@ extern "C" __global__ void embed_gather(const u16* __restrict__ table, const int
   id = id < 0 ? 0 : (id >= vocab ? vocab - 1 : id);
   const Vec16* src = reinterpret_cast<const Vec16*>(table + (u64)id * hidden);
   Vec16* dst = reinterpret_cast<Vec16*>(out + (u64)blockIdx.x * hidden);
+#pragma unroll 4
   for (int i = threadIdx.x; i < hidden / 8; i += blockDim.x) dst[i] = src[i];
 }
 
@@ -250,9 +251,12 @@ extern "C" __global__ void swiglu(const u16* __restrict__ gate_up, u16* __restri
 // out[i][:] = x[rows[i]][:]: picks the last token of each sequence before the final norm and LM head.
 extern "C" __global__ void gather_rows(const u16* __restrict__ x, const int* __restrict__ rows, u16* __restrict__ out, int cols) {
   enter_after_previous_grid();
-  const u16* src = x + (u64)rows[blockIdx.x] * cols;
-  u16* dst = out + (u64)blockIdx.x * cols;
-  for (int i = threadIdx.x; i < cols; i += blockDim.x) dst[i] = src[i];
+  // 16-byte copies (cols % 8 == 0: hidden sizes are checked by the norm launchers), unrolled so that a thread's
+  // loads are in flight together.
+  const Vec16* src = reinterpret_cast<const Vec16*>(x + (u64)rows[blockIdx.x] * cols);
+  Vec16* dst = reinterpret_cast<Vec16*>(out + (u64)blockIdx.x * cols);
+#pragma unroll 4
+  for (int i = threadIdx.x; i < cols / 8; i += blockDim.x) dst[i] = src[i];
 }
 
 extern "C" __global__ void half_to_float(const u16* __restrict__ x, float* __restrict__ out, u64 count) {
@@ -270,9 +274,12 @@ extern "C" __global__ void argmax_rows(const float* __restrict__ logits, int col
   const float* x = logits + (u64)blockIdx.x * cols;
   float v = -__int_as_float(0x7f800000);
   int idx = 0x7fffffff;
+  // Each thread scans its indices in increasing order (so a strict > keeps the first maximum); unrolled so that
+  // several loads are in flight instead of one round trip per element.
+#pragma unroll 8
   for (int i = threadIdx.x; i < cols; i += blockDim.x) {
     const float y = x[i];
-    if (y > v) { v = y; idx = i; }  // i increases per thread, so the first maximum is kept
+    if (y > v) { v = y; idx = i; }
   }
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) {
