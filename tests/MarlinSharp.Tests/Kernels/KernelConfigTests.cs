@@ -97,6 +97,20 @@ public class KernelConfigTests
     }
 
     [Theory]
+    [InlineData(4096, 4096, 0, 64)]        // under 8 tiles per SM even 128 wide: plain 16-row tiles, 64 wide
+    [InlineData(4096, 12288, 0, 128)]      // small layer: plain 16-row tiles
+    [InlineData(11008, 4096, 0, 128)]
+    [InlineData(8192, 28672, 2, 256)]      // large layer: swapped operands
+    [InlineData(73728, 18432, 2, 256)]
+    public void SixteenRowsOnHopperUsePlainTilesOnSmallLayersOnly(int k, int n, int swap, int tileN)
+    {
+        MarlinKernelConfig c = MarlinKernelSelector.Select(16, n, k, 128, TestDevices.H100);
+        Assert.Equal((swap, tileN), (c.SwapAb, c.TileN));
+        Assert.Equal(2, c.CtasPerSm);
+        Assert.Contains(c, MarlinKernelSelector.Candidates(TestDevices.H100));
+    }
+
+    [Theory]
     [InlineData(0)]
     [InlineData(65)]
     public void SelectorRejectsRowCountsOutsideOneLaunch(int rows) =>
