@@ -92,7 +92,9 @@ public class KernelConfigTests
                     if (rows <= 8) Assert.Equal(1, c.SwapAb);
                     if (rows > 8 && (device.ComputeCapabilityMajor < 9 || groupSize == 32)) Assert.Equal(0, c.SwapAb);
                     if (rows > 32) Assert.Equal(0, c.SwapAb);
-                    Assert.Equal(c.SwapAb is 2 or 4, c.BulkWeights);
+                    if (c.SwapAb is 2 or 4) Assert.True(c.BulkWeights, $"{c}");
+                    if (c.BulkWeights) Assert.True(device.ComputeCapabilityMajor >= 9 && groupSize != 32, $"{c} on {device.Name}");
+                    if (c.SwapAb == 1 && c.BulkWeights) Assert.Equal((256, 3, 2), (c.TileN, c.Stages, c.CtasPerSm));
                 }
     }
 
@@ -107,6 +109,23 @@ public class KernelConfigTests
         MarlinKernelConfig c = MarlinKernelSelector.Select(16, n, k, 128, TestDevices.H100);
         Assert.Equal((swap, tileN), (c.SwapAb, c.TileN));
         Assert.Equal(2, c.CtasPerSm);
+        Assert.Contains(c, MarlinKernelSelector.Candidates(TestDevices.H100));
+    }
+
+    [Theory]
+    [InlineData(73728, 18432, 1, true)]    // large layer: TMA bulk copies, 256 wide, 3 stages
+    [InlineData(8192, 28672, 8, true)]
+    [InlineData(4096, 22016, 4, true)]     // 21 tiles of 256 columns per SM: still large enough
+    [InlineData(11008, 4096, 1, false)]    // small layers stream with cp.async
+    [InlineData(4096, 4096, 8, false)]
+    public void UpToEightRowsOnHopperUseBulkCopiesOnLargeLayers(int k, int n, int rows, bool bulk)
+    {
+        MarlinKernelConfig c = MarlinKernelSelector.Select(rows, n, k, 128, TestDevices.H100);
+        Assert.Equal(1, c.SwapAb);
+        Assert.Equal(bulk, c.BulkWeights);
+        Assert.Equal(bulk, MarlinKernelSelector.Select(rows, n, k, -1, TestDevices.H100).BulkWeights);
+        Assert.False(MarlinKernelSelector.Select(rows, n, k, 32, TestDevices.H100).BulkWeights);
+        Assert.False(MarlinKernelSelector.Select(rows, n, k, 128, TestDevices.A100).BulkWeights);
         Assert.Contains(c, MarlinKernelSelector.Candidates(TestDevices.H100));
     }
 
