@@ -64,8 +64,9 @@ public static class MarlinKernelSelector
         }
         else if (rows <= 32 && swapWide && widest == 256)
         {
-            // H200, peak shape, m = 32: 0.394 ms swapped against 0.425 ms plain; 0.368 ms with bulk weight copies.
-            config = new MarlinKernelConfig(2, 256, 128, Stages: 4, groupBlocks, SwapAb: 4, BulkWeights: true);
+            // H200, peak shape, m = 32: 0.394 ms swapped against 0.425 ms plain; 0.368 ms with bulk weight copies in a
+            // 4-deep ring, 0.335 ms in a 3-deep one (PDL on: 0.3577 -> 0.3354).
+            config = new MarlinKernelConfig(2, 256, 128, Stages: 3, groupBlocks, SwapAb: 4, BulkWeights: true);
         }
         else
         {
