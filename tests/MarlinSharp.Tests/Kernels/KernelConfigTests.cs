@@ -130,6 +130,18 @@ public class KernelConfigTests
     }
 
     [Theory]
+    [InlineData(33)]
+    [InlineData(48)]
+    [InlineData(64)]
+    public void LargeBatchesOnHopperUseAThreeDeepBulkRing(int rows)
+    {
+        MarlinKernelConfig c = MarlinKernelSelector.Select(rows, 18432, 73728, 128, TestDevices.H100);
+        Assert.Equal((0, 256, 3, true), (c.SwapAb, c.TileN, c.Stages, c.BulkWeights));
+        Assert.False(MarlinKernelSelector.Select(rows, 18432, 73728, 128, TestDevices.A100).BulkWeights);
+        Assert.False(MarlinKernelSelector.Select(rows, 18432, 73728, 32, TestDevices.H100).BulkWeights);
+    }
+
+    [Theory]
     [InlineData(0)]
     [InlineData(65)]
     public void SelectorRejectsRowCountsOutsideOneLaunch(int rows) =>
