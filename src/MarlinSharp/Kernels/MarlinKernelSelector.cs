@@ -74,9 +74,10 @@ public static class MarlinKernelSelector
             // (H200, peak shape, m = 64: 256x128 0.668 ms, 256x64 0.713 ms, 128x128 0.795 ms).
             int mBlocks = (rows + 15) / 16;
             config = new MarlinKernelConfig(mBlocks, widest, 128, Stages: 4, groupBlocks);
-            // Hopper, 256-wide tiles: TMA bulk weight copies into a 3-deep ring (H200, PDL on, peak shape, m = 64:
-            // 0.618 ms with a 3-deep cp.async ring, 0.625 with a 4-deep bulk one, 0.556 with a 3-deep bulk one).
-            if (rows > 32 && swapWide && widest == 256)
+            // Hopper: TMA bulk weight copies into a 3-deep ring (H200, PDL on, peak shape, m = 64: 0.618 ms with a
+            // 3-deep cp.async ring, 0.625 with a 4-deep bulk one, 0.556 with a 3-deep bulk one; 128-wide small layers
+            // 5-6% faster too: 4096x12288 0.0366 -> 0.0346 ms, 11008x4096 0.0384 -> 0.0363).
+            if (rows > 32 && swapWide && widest >= 128)
                 config = config with { Stages = 3, BulkWeights = true };
         }
 

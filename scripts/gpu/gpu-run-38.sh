@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Session 3, final: 3-deep bulk rings at 33..64 rows on 128-wide (small-layer) tiles too. Whole suite, verify, sanitizers, canonical sweep, e2e.
+set -uo pipefail
+B=.bundle
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv,noheader
+echo "== all tests (compile checks are CI's)"
+timeout 300 $B/run-tests -noclass MarlinSharp.Tests.Kernels.KernelCompileTests -noclass MarlinSharp.Tests.Engine.KernelCompileTests > $OUT/alltests.txt 2>&1
+grep -aE "\[FAIL\]" -A6 $OUT/alltests.txt | head -30; tail -1 $OUT/alltests.txt
+echo "== verify"; timeout 120 $B/marlin verify 2>&1 | tail -1
+echo "== memcheck / racecheck / synccheck"
+for tool in memcheck racecheck synccheck; do MARLINSHARP_CACHE_DIR=/tmp/kc2 timeout 150 compute-sanitizer --tool $tool --print-limit 10 $B/marlin verify --quick 2>&1 | tail -1; done
+echo "== bench gemm"; timeout 200 $B/marlin bench gemm --json $OUT/gemm.json --svg $OUT/gemm.svg > $OUT/gemm.txt 2>&1; grep -aE "^peak|^scaled" $OUT/gemm.txt | head -30; tail -9 $OUT/gemm.txt
+echo "== bench e2e"; timeout 150 $B/marlin bench e2e --shape llama2-7b --json $OUT/e2e.json > $OUT/e2e.txt 2>&1; tail -10 $OUT/e2e.txt
+echo "== llama3-8b"; timeout 120 $B/marlin bench e2e --shape llama3-8b --batch 1,16,64 --json $OUT/e2e-llama3.json 2>&1 | tail -5
