@@ -72,13 +72,15 @@ static_assert(att::group >= 1 && att::group * att::hd <= 2048, "LLAMA_GROUP * LL
 static_assert(att::d_warps * att::group * (att::hd + 2) <= att::d_kt * att::krow, "decode merge buffer must fit in the key tile");
 
 // Programmatic dependent launch (sm_90+): the engine launches every kernel of a step as a dependent of the
-// one before it, so a kernel may already be resident while its predecessor finishes. Each kernel therefore
-// waits for the previous grid (its writes become visible) before touching memory, and at once lets the
-// next kernel launch, which will do the same. No-ops without the launch attribute; compiled out before sm_90.
+// one before it, so a kernel may already be resident while its predecessor finishes. Each kernel first lets
+// the next one launch (so that a GEMM after it can fetch weights while it runs: these kernels are short and
+// latency-bound), then waits for the previous grid (its writes become visible) before touching memory. The
+// next kernel waits the same way, so the order of all memory effects is the stream's. No-ops without the
+// launch attribute; compiled out before sm_90.
 __device__ __forceinline__ void enter_after_previous_grid() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.wait;\n" ::: "memory");
   asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
 #endif
 }
 
