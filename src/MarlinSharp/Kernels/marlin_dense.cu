@@ -50,10 +50,10 @@
 //    on the stream is still running. Weights and scales are never written by earlier kernels, so the
 //    prologue issues the first STAGES-1 tiles of them at once and only then executes
 //    griddepcontrol.wait, which returns when the previous grid has finished and its writes are
-//    visible; activations, the workspace, the counters and C are touched only after it. Before
-//    waiting it also asks for the next ~96 KB of its weight stripe to be prefetched into L2 (sm_90
-//    bulk prefetch): the HBM is idle while the latency-bound kernels before a GEMM run. The kernel
-//    then signals launch_dependents so that the next kernel can do the same. Without the launch
+//    visible; activations, the workspace, the counters and C are touched only after it. Just before
+//    waiting it signals launch_dependents, so that the kernel after it can be resident (and do the
+//    same) by the time this one ends; every kernel waits for its predecessor before touching
+//    memory, so the stream's order of memory effects is kept. Without the launch
 //    attribute both instructions are no-ops, and before sm_90 they are compiled out.
 
 #ifndef MARLIN_M_BLOCKS
@@ -99,14 +99,8 @@
 #else
 #define MARLIN_USE_BULK 0
 #endif
-// L2 prefetch of the weight stripe while the previous grid finishes (sm_90 bulk prefetch, CUDA 12+ NVRTC).
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDACC_VER_MAJOR__) && __CUDACC_VER_MAJOR__ >= 12
-#define MARLIN_USE_L2_PREFETCH 1
-#else
-#define MARLIN_USE_L2_PREFETCH 0
-#endif
-#ifndef MARLIN_L2_PREFETCH_BYTES     // weight bytes per CTA prefetched into L2 beyond the ring (0: none)
-#define MARLIN_L2_PREFETCH_BYTES 98304
+#ifndef MARLIN_RELEASE_NEXT_FIRST    // 1: let the next grid launch before waiting for the previous one (timing switch)
+#define MARLIN_RELEASE_NEXT_FIRST 1
 #endif
 #ifndef MARLIN_CTAS_PER_SM           // resident CTAs per SM the register budget is sized for (1 or 2)
 #define MARLIN_CTAS_PER_SM 1
@@ -407,26 +401,6 @@ __device__ __forceinline__ void wait_for_previous_grid() {
 __device__ __forceinline__ void allow_next_grid() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
-#endif
-}
-
-// Asks the copy engine to pull the weight slabs of this CTA's tiles [first, first + count) into L2 (no shared
-// memory, no completion to wait for). Issued before waiting for the previous grid: the kernels before a GEMM in a
-// decode step are latency-bound and leave HBM idle, so the weights arrive in L2 for free and the main loop then
-// streams from L2. Limited to MARLIN_L2_PREFETCH_BYTES per CTA so that all CTAs together stay well inside L2.
-__device__ __forceinline__ void prefetch_weights_l2(const Problem& p, int first, int count, int k_tiles, int tid) {
-#if MARLIN_USE_L2_PREFETCH && MARLIN_L2_PREFETCH_BYTES > 0
-  using namespace cfg;
-  constexpr int budget = MARLIN_L2_PREFETCH_BYTES / (16 * b_stage_vecs);
-  const int tiles = count < budget ? count : budget;
-  for (int i = tid; i < tiles * slabs; i += threads) {
-    const int tile = first + i / slabs, slab = i % slabs;
-    const int col = tile / k_tiles, kt = tile - col * k_tiles;
-    const Vec16* row = p.b + (size_t)(kt * slabs + slab) * ((u32)p.n / 2) + (u32)(col * b_slab_vecs);
-    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(row), "r"((u32)(16 * b_slab_vecs)) : "memory");
-  }
-#else
-  (void)p; (void)first; (void)count; (void)k_tiles; (void)tid;
 #endif
 }
 
@@ -765,9 +739,13 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::ctas_per_sm) mar
     }
   }
   cp_async_commit();
-  if (end - begin > stages - 1) prefetch_weights_l2(p, begin + stages - 1, end - begin - (stages - 1), k_tiles, tid);
+#if MARLIN_RELEASE_NEXT_FIRST
+  allow_next_grid();
+  wait_for_previous_grid();
+#else
   wait_for_previous_grid();
   allow_next_grid();
+#endif
   next_fetch = start;
 #pragma unroll
   for (int s = 0; s < stages - 1; ++s) {
