@@ -47,7 +47,8 @@ public static class MarlinKernelSelector
                 if (widest > 64 && (long)(n / widest) * (k / 128) < 8L * device.MultiprocessorCount) widest = 64;
             }
             // 9..16 swapped rows: TMA bulk weight copies free the issue slots that per-thread copies take from the
-            // heavier compute (H200, peak shape, m = 16: 0.273 -> 0.236 ms); at 8 rows and less they are slower (0.205 -> 0.220).
+            // heavier compute (H200, peak shape, m = 16: 0.273 -> 0.236 ms). The deepest ring that fits twice is taken
+            // (3 stages for 256-wide bulk tiles). For 1..8 rows see the bulk ring below.
             config = new MarlinKernelConfig(1, widest, 128, Stages: 4, groupBlocks, CtasPerSm: 1, SwapAb: swap, BulkWeights: swap == 2);
             for (int stages = MaxStages; stages >= 3; stages--)
             {
