@@ -59,26 +59,40 @@ public sealed class CudaFunction
     /// Only for kernels that execute <c>griddepcontrol.wait</c> before touching memory the previous kernel writes or
     /// reads. Falls back to a plain launch when the driver has no cuLaunchKernelEx.
     /// </summary>
-    public unsafe void Launch(Dim3 grid, Dim3 block, int dynamicSharedBytes, CudaStream stream, void** arguments, bool overlapPrevious)
+    public unsafe void Launch(Dim3 grid, Dim3 block, int dynamicSharedBytes, CudaStream stream, void** arguments, bool overlapPrevious) =>
+        Launch(grid, block, dynamicSharedBytes, stream, arguments, overlapPrevious, clusterX: 1);
+
+    /// <summary>
+    /// As <see cref="Launch(Dim3, Dim3, int, CudaStream, void**, bool)"/>, with the CTAs grouped into thread-block clusters of
+    /// <paramref name="clusterX"/> × 1 × 1 (compute capability 9.0 and newer; grid.X must be a multiple of it). Clusters
+    /// need cuLaunchKernelEx: without it a cluster launch throws, it is never silently dropped.
+    /// </summary>
+    public unsafe void Launch(Dim3 grid, Dim3 block, int dynamicSharedBytes, CudaStream stream, void** arguments, bool overlapPrevious, uint clusterX)
     {
         ValidateLaunch(grid, block, dynamicSharedBytes, MaxThreadsPerBlock);
+        ValidateCluster(grid, clusterX);
         ArgumentNullException.ThrowIfNull(stream);
         _module.ThrowIfDisposed();
         nint s = stream.Handle;
         _module.MakeCurrent();
         int rc;
         string api;
-        if (overlapPrevious && s_extendedLaunch)
+        if ((overlapPrevious || clusterX > 1) && s_extendedLaunch)
         {
-            var attribute = new DriverApi.LaunchAttribute { Id = DriverApi.CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION, Value = 1 };
+            DriverApi.LaunchAttribute* attributes = stackalloc DriverApi.LaunchAttribute[2];
+            uint count = 0;
+            if (overlapPrevious)
+                attributes[count++] = new DriverApi.LaunchAttribute { Id = DriverApi.CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION, Value = 1 };
+            if (clusterX > 1)
+                attributes[count++] = new DriverApi.LaunchAttribute { Id = DriverApi.CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION, ClusterX = clusterX, ClusterY = 1, ClusterZ = 1 };
             var config = new DriverApi.LaunchConfig
             {
                 GridX = grid.X, GridY = grid.Y, GridZ = grid.Z,
                 BlockX = block.X, BlockY = block.Y, BlockZ = block.Z,
                 SharedMemBytes = (uint)dynamicSharedBytes,
                 Stream = s,
-                Attributes = &attribute,
-                AttributeCount = 1,
+                Attributes = attributes,
+                AttributeCount = count,
             };
             api = nameof(DriverApi.cuLaunchKernelEx);
             try
@@ -88,6 +102,9 @@ public sealed class CudaFunction
             catch (EntryPointNotFoundException)
             {
                 s_extendedLaunch = false;
+                if (clusterX > 1)
+                    throw new CudaException($"cuLaunchKernelEx({Name}): the driver has no extended launch, which clusters of {clusterX} CTAs need",
+                        DriverApi.CUDA_ERROR_NOT_SUPPORTED, "CUDA_ERROR_NOT_SUPPORTED", "operation not supported");
                 api = nameof(DriverApi.cuLaunchKernel);
                 rc = DriverApi.cuLaunchKernel(_function, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z, (uint)dynamicSharedBytes, s, arguments, null);
             }
@@ -103,6 +120,26 @@ public sealed class CudaFunction
     }
 
     private static volatile bool s_extendedLaunch = true;
+
+    internal static void ValidateCluster(Dim3 grid, uint clusterX)
+    {
+        if (clusterX is 0 or > 8)
+            throw new ArgumentOutOfRangeException(nameof(clusterX), clusterX, "Expected a cluster of 1..8 CTAs (the portable limit).");
+        if (grid.X % clusterX != 0)
+            throw new ArgumentException($"grid.X = {grid.X} is not a multiple of the cluster size {clusterX}.", nameof(clusterX));
+    }
+
+    /// <summary>How many CTAs of <paramref name="blockThreads"/> threads fit on one SM at once (cuOccupancyMaxActiveBlocksPerMultiprocessor).</summary>
+    public int MaxActiveBlocksPerMultiprocessor(int blockThreads, int dynamicSharedBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(blockThreads, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(dynamicSharedBytes);
+        _module.ThrowIfDisposed();
+        _module.MakeCurrent();
+        Driver.Check(DriverApi.cuOccupancyMaxActiveBlocksPerMultiprocessor(out int blocks, _function, blockThreads, (nuint)dynamicSharedBytes),
+            nameof(DriverApi.cuOccupancyMaxActiveBlocksPerMultiprocessor));
+        return blocks;
+    }
 
     internal static void ValidateLaunch(Dim3 grid, Dim3 block, int dynamicSharedBytes, int maxThreadsPerBlock)
     {

@@ -53,6 +53,13 @@ public sealed class MarlinRuntime : IDisposable
 
     private bool _overlapKernels;
 
+    /// <summary>
+    /// Whether launches of up to 16 rows use the register-streamed kernel (<c>marlin_stream.cu</c>) on GPUs with
+    /// thread-block clusters (compute capability 9.0+). Default: on, off when the environment variable
+    /// MARLINSHARP_NO_STREAM is 1 (for comparisons).
+    /// </summary>
+    public bool StreamSmallBatches { get; set; } = Environment.GetEnvironmentVariable("MARLINSHARP_NO_STREAM") != "1";
+
     public CudaStream CreateStream() => Context.CreateStream();
 
     /// <summary>
@@ -67,7 +74,7 @@ public sealed class MarlinRuntime : IDisposable
         ThrowIfDisposed();
         int groupSize = MarlinGemm.KernelGroupSize(layout);
         var configs = Enumerable.Range(1, Math.Min(MarlinGemm.MaxRowsPerLaunch, maxRows))
-            .Select(rows => MarlinKernelSelector.Select(rows, layout.OutFeatures, layout.InFeatures, groupSize, Device));
+            .Select(rows => MarlinKernelSelector.Choose(rows, layout.OutFeatures, layout.InFeatures, groupSize, Device, StreamSmallBatches));
         Kernels.WarmUp(configs, progress);
     }
 
@@ -75,7 +82,7 @@ public sealed class MarlinRuntime : IDisposable
     public void WarmUpAll(IProgress<string>? progress = null)
     {
         ThrowIfDisposed();
-        Kernels.WarmUp(MarlinKernelSelector.Candidates(Device), progress);
+        Kernels.WarmUp([.. MarlinKernelSelector.Candidates(Device), .. MarlinKernelSelector.StreamCandidates(Device)], progress);
     }
 
     /// <summary>

@@ -31,10 +31,10 @@ internal sealed class GemmBenchmark : IDisposable
     private readonly DeviceRandom _random;
     private readonly GpuTimer _timer;
     private readonly int _groupSize;
-    private readonly MarlinKernelConfig? _config;
+    private readonly IMarlinKernelVariant? _config;
     private ulong _seed;
 
-    public GemmBenchmark(MarlinRuntime runtime, int groupSize, ulong seed, MarlinKernelConfig? config = null)
+    public GemmBenchmark(MarlinRuntime runtime, int groupSize, ulong seed, IMarlinKernelVariant? config = null)
     {
         _runtime = runtime;
         _stream = runtime.CreateStream();
@@ -88,8 +88,10 @@ internal sealed class GemmBenchmark : IDisposable
             foreach (int m in batchSizes)
             {
                 double fp16Ms = _timer.MedianMilliseconds(i => fp16[i].Forward(a, c, m, _stream), fp16Copies);
-                double int4Ms = _timer.MedianMilliseconds(i => MarlinGemm.Multiply(_runtime, a, int4[i], c, m, _stream, _config), int4Copies);
-                string config = (_config ?? MarlinKernelSelector.Select(Math.Min(m, MarlinGemm.MaxRowsPerLaunch), n, k, MarlinGemm.KernelGroupSize(layout), _runtime.Device)).ToString();
+                // A forced streamed configuration follows the batch size (8 or 16 rows per launch).
+                IMarlinKernelVariant? forced = _config is MarlinStreamConfig s ? s with { BatchBlocks = m <= 8 ? 1 : 2 } : _config;
+                double int4Ms = _timer.MedianMilliseconds(i => MarlinGemm.Multiply(_runtime, a, int4[i], c, m, _stream, forced), int4Copies);
+                string config = (forced ?? MarlinKernelSelector.Choose(Math.Min(m, MarlinGemm.MaxRowsPerLaunch), n, k, MarlinGemm.KernelGroupSize(layout), _runtime.Device, _runtime.StreamSmallBatches)).ToString() ?? "";
                 int launches = (m + MarlinGemm.MaxRowsPerLaunch - 1) / MarlinGemm.MaxRowsPerLaunch;
                 double bytes = (double)int4Bytes * launches + 2.0 * m * (k + n);
                 var point = new GemmPoint(set, k, n, m, config, fp16Ms, int4Ms, bytes, copyBandwidthGBs);

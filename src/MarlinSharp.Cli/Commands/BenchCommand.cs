@@ -20,7 +20,7 @@ internal static class BenchCommand
         var group = new Option<int>("--group") { Description = "Group size: 128, 64, 32 or -1 (per output channel).", DefaultValueFactory = _ => 128 };
         var json = new Option<FileInfo?>("--json") { Description = "Write every figure to this JSON file." };
         var svg = new Option<FileInfo?>("--svg") { Description = "Draw speedup against batch size to this SVG file." };
-        var config = new Option<string?>("--config") { Description = "Force a kernel configuration: MBLOCKS,TILE_N,TILE_K,STAGES[,CTAS_PER_SM[,EVICT_FIRST[,PREFETCH[,SWAP_AB[,WHOLE_COLUMNS]]]]] (tuning)." };
+        var config = new Option<string?>("--config") { Description = "Force a kernel configuration: MBLOCKS,TILE_N,TILE_K,STAGES[,CTAS_PER_SM[,EVICT_FIRST[,PREFETCH[,SWAP_AB[,WHOLE_COLUMNS[,BULK]]]]]], 'dense' (the selector without the streamed kernel) or stream[,WARPS] (tuning)." };
         var command = new Command("gemm", "FP16xINT4 Marlin GEMM against cuBLAS FP16: the paper's peak shape sweep and model layer sets. With no --shape/--layers runs the full default set.")
             { shapes, layers, batches, layerBatches, group, json, svg, config };
         command.SetAction(r => CliAction.Run(() => RunGemm(r.GetValue(shapes) ?? [], r.GetValue(layers) ?? [], r.GetValue(batches), r.GetValue(layerBatches),
@@ -41,10 +41,12 @@ internal static class BenchCommand
             : layerArgs.Select(ShapeCatalog.Find).ToList();
 
         // Every argument is checked before the GPU is touched ("scaled" is resolved once the SM count is known).
-        MarlinKernelConfig? config = configArg is null ? null : ParseConfig(configArg, groupSize);
+        bool denseOnly = string.Equals(configArg, "dense", StringComparison.OrdinalIgnoreCase);
+        IMarlinKernelVariant? config = configArg is null || denseOnly ? null : ParseConfig(configArg, groupSize);
         foreach (string shape in shapeArgs) ShapeCatalog.ParseShape(shape, multiprocessors: 1);
 
         using var runtime = MarlinRuntime.Create();
+        if (denseOnly) runtime.StreamSmallBatches = false;
         DeviceInfo device = runtime.Device;
         var shapeList = shapeArgs.Select(s => ShapeCatalog.ParseShape(s, device.MultiprocessorCount)).ToList();
         ulong seed = (ulong)Random.Shared.NextInt64();
@@ -107,9 +109,24 @@ internal static class BenchCommand
         return 0;
     }
 
-    private static MarlinKernelConfig ParseConfig(string text, int groupSize)
+    /// <summary>
+    /// A forced configuration. "stream[,WARPS]" is the streamed kernel for every batch size it serves (its batch
+    /// blocks follow the largest m of the run, so --m must stay within 16 rows).
+    /// </summary>
+    internal static IMarlinKernelVariant ParseConfig(string text, int groupSize)
     {
-        int[] v = text.Split(',', StringSplitOptions.TrimEntries).Select(t => int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out int x) && x >= 0
+        string[] parts = text.Split(',', StringSplitOptions.TrimEntries);
+        if (string.Equals(parts[0], "stream", StringComparison.OrdinalIgnoreCase))
+        {
+            int warps = parts.Length > 1 && int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int w) ? w
+                : parts.Length > 1 ? throw new ArgumentException($"--config {text}: '{parts[1]}' is not a warp count (4 or 8).") : 4;
+            if (parts.Length > 2) throw new ArgumentException($"--config {text}: expected stream[,WARPS].");
+            var streamed = new MarlinStreamConfig(2, MarlinKernelConfig.GroupBlocksFor(groupSize), warps);
+            try { streamed.Validate(); }
+            catch (ArgumentException e) { throw new ArgumentException($"--config {text}: {e.Message}", e); }
+            return streamed;
+        }
+        int[] v = parts.Select(t => int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out int x) && x >= 0
             ? x : throw new ArgumentException($"--config: '{t}' is not a non-negative integer.")).ToArray();
         if (v.Length is < 4 or > 10)
             throw new ArgumentException("--config expects MBLOCKS,TILE_N,TILE_K,STAGES[,CTAS_PER_SM[,EVICT_FIRST 0|1[,PREFETCH 0|128|256[,SWAP_AB 0|1|2|4[,WHOLE_COLUMNS 0|1[,BULK 0|1]]]]]], e.g. 1,256,128,3,2,0,0,1.");

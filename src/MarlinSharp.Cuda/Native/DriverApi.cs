@@ -8,6 +8,7 @@ internal static unsafe partial class DriverApi
     private const string Lib = NativeLibraries.DriverName;
 
     internal const int CUDA_SUCCESS = 0;
+    internal const int CUDA_ERROR_NOT_SUPPORTED = 801;
     internal const int CUDA_ERROR_NOT_READY = 600;
 
     // CUdevice_attribute
@@ -84,6 +85,7 @@ internal static unsafe partial class DriverApi
     [LibraryImport(Lib)] internal static partial int cuStreamSynchronize(nint stream);
 
     // Extended launch (CUDA 11.8+; not in RequiredExports: without it every launch is a plain cuLaunchKernel).
+    internal const int CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION = 4;
     internal const int CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
 
     /// <summary>CUlaunchConfig (x86-64 layout: the stream handle sits at offset 32).</summary>
@@ -96,12 +98,18 @@ internal static unsafe partial class DriverApi
         public uint AttributeCount;
     }
 
-    /// <summary>CUlaunchAttribute: a 4-byte id, padding to 8, then a 64-byte value union (only its first int is used here).</summary>
+    /// <summary>
+    /// CUlaunchAttribute: a 4-byte id, padding to 8, then a 64-byte value union. Used here: its first int (a flag) or
+    /// its first three uints (clusterDim x, y, z).
+    /// </summary>
     [StructLayout(LayoutKind.Explicit, Size = 72)]
     internal struct LaunchAttribute
     {
         [FieldOffset(0)] public int Id;
         [FieldOffset(8)] public int Value;
+        [FieldOffset(8)] public uint ClusterX;
+        [FieldOffset(12)] public uint ClusterY;
+        [FieldOffset(16)] public uint ClusterZ;
     }
 
     [LibraryImport(Lib)] internal static partial int cuLaunchKernelEx(LaunchConfig* config, nint function, void** kernelParams, void** extra);
@@ -127,6 +135,7 @@ internal static unsafe partial class DriverApi
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int cuModuleGetFunction(out nint function, nint module, string name);
     [LibraryImport(Lib)] internal static partial int cuFuncGetAttribute(out int value, int attribute, nint function);
+    [LibraryImport(Lib)] internal static partial int cuOccupancyMaxActiveBlocksPerMultiprocessor(out int blocks, nint function, int blockSize, nuint dynamicSharedBytes);
     [LibraryImport(Lib)] internal static partial int cuFuncSetAttribute(nint function, int attribute, int value);
 
     [LibraryImport(Lib)]

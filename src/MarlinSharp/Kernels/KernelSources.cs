@@ -6,6 +6,7 @@ namespace MarlinSharp.Kernels;
 public static class KernelSources
 {
     public const string DenseMarlin = "marlin_dense.cu";
+    public const string StreamMarlin = "marlin_stream.cu";
 
     public static string Get(string fileName)
     {

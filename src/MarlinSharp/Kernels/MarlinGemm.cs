@@ -26,7 +26,7 @@ public static class MarlinGemm
     /// </summary>
     /// <param name="configOverride">Forces one kernel configuration (tuning and tests); null lets the selector choose.</param>
     public static void Multiply(MarlinRuntime runtime, DeviceSpan<Half> a, MarlinDeviceWeights weights, DeviceSpan<Half> c, int rows,
-        CudaStream stream, MarlinKernelConfig? configOverride = null)
+        CudaStream stream, IMarlinKernelVariant? configOverride = null)
     {
         ArgumentNullException.ThrowIfNull(runtime);
         ArgumentNullException.ThrowIfNull(weights);
@@ -42,32 +42,66 @@ public static class MarlinGemm
         if (configOverride is not null) ValidateOverride(configOverride, rows, n, k, groupSize);
 
         DeviceInfo device = runtime.Device;
-        StreamResources resources = runtime.ResourcesFor(stream);
         for (int row0 = 0; row0 < rows; row0 += MaxRowsPerLaunch)
         {
             int sliceRows = Math.Min(MaxRowsPerLaunch, rows - row0);
-            MarlinKernelConfig config = configOverride ?? MarlinKernelSelector.Select(sliceRows, n, k, groupSize, device);
-            var plan = new StripePlan(n, k, config.TileN, config.TileK, config.MaxCtas(device.MultiprocessorCount, n));
-            var (partials, counters) = resources.Workspace(plan.WorkspaceBytes(config), plan.ColumnTiles, stream);
-            CudaFunction function = runtime.Kernels.Get(config);
-            var problem = new Problem
-            {
-                A = a.Pointer + (ulong)row0 * (ulong)k * 2,
-                B = weights.B.Pointer,
-                S = weights.Scales.Pointer,
-                C = c.Pointer + (ulong)row0 * (ulong)n * 2,
-                Workspace = partials.Pointer,
-                Counters = counters.Pointer,
-                M = sliceRows,
-                N = n,
-                K = k,
-            };
-            unsafe
-            {
-                void* argument = &problem;
-                function.Launch(new Dim3((uint)plan.Ctas), new Dim3(MarlinKernelConfig.ThreadsPerBlock), config.SharedMemoryBytes, stream, &argument,
-                    overlapPrevious: runtime.OverlapKernels);
-            }
+            IMarlinKernelVariant variant = configOverride ?? MarlinKernelSelector.Choose(sliceRows, n, k, groupSize, device, runtime.StreamSmallBatches);
+            ulong aSlice = a.Pointer + (ulong)row0 * (ulong)k * 2, cSlice = c.Pointer + (ulong)row0 * (ulong)n * 2;
+            if (variant is MarlinStreamConfig streamed)
+                LaunchStreamed(runtime, streamed, aSlice, weights, cSlice, sliceRows, stream);
+            else
+                LaunchDense(runtime, (MarlinKernelConfig)variant, aSlice, weights, cSlice, sliceRows, stream);
+        }
+    }
+
+    private static void LaunchDense(MarlinRuntime runtime, MarlinKernelConfig config, ulong a, MarlinDeviceWeights weights, ulong c, int rows, CudaStream stream)
+    {
+        DeviceInfo device = runtime.Device;
+        int k = weights.Layout.InFeatures, n = weights.Layout.OutFeatures;
+        StreamResources resources = runtime.ResourcesFor(stream);
+        var plan = new StripePlan(n, k, config.TileN, config.TileK, config.MaxCtas(device.MultiprocessorCount, n));
+        var (partials, counters) = resources.Workspace(plan.WorkspaceBytes(config), plan.ColumnTiles, stream);
+        CudaFunction function = runtime.Kernels.Get(config);
+        var problem = new Problem
+        {
+            A = a,
+            B = weights.B.Pointer,
+            S = weights.Scales.Pointer,
+            C = c,
+            Workspace = partials.Pointer,
+            Counters = counters.Pointer,
+            M = rows,
+            N = n,
+            K = k,
+        };
+        unsafe
+        {
+            void* argument = &problem;
+            function.Launch(new Dim3((uint)plan.Ctas), new Dim3(MarlinKernelConfig.ThreadsPerBlock), config.SharedMemoryBytes, stream, &argument,
+                overlapPrevious: runtime.OverlapKernels);
+        }
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct StreamProblem   // mirrors `struct Problem` in marlin_stream.cu
+    {
+        public ulong A, B, S, C;
+        public int M, N, K;
+    }
+
+    private static void LaunchStreamed(MarlinRuntime runtime, MarlinStreamConfig config, ulong a, MarlinDeviceWeights weights, ulong c, int rows, CudaStream stream)
+    {
+        DeviceInfo device = runtime.Device;
+        int k = weights.Layout.InFeatures, n = weights.Layout.OutFeatures;
+        CudaFunction function = runtime.Kernels.Get(config);
+        var plan = new StreamPlan(n, k, config.Warps, device.MultiprocessorCount, runtime.Kernels.ResidentCtasPerSm(config),
+            clusters: device.ComputeCapabilityMajor >= 9);
+        var problem = new StreamProblem { A = a, B = weights.B.Pointer, S = weights.Scales.Pointer, C = c, M = rows, N = n, K = k };
+        unsafe
+        {
+            void* argument = &problem;
+            function.Launch(new Dim3((uint)plan.KParts, (uint)plan.Chunks), new Dim3((uint)config.ThreadsPerBlock), 0, stream, &argument,
+                overlapPrevious: runtime.OverlapKernels, clusterX: (uint)plan.KParts);
         }
     }
 
@@ -90,14 +124,15 @@ public static class MarlinGemm
         if (a.Pointer < cEnd && c.Pointer < aEnd) throw new ArgumentException("Input and output overlap; the kernel reads A while other blocks write C.", nameof(c));
     }
 
-    private static void ValidateOverride(MarlinKernelConfig config, int rows, int n, int k, int groupSize)
+    private static void ValidateOverride(IMarlinKernelVariant variant, int rows, int n, int k, int groupSize)
     {
-        config.Validate();
-        if (config.GroupSize != groupSize)
-            throw new ArgumentException($"Configuration {config} is for group size {config.GroupSize}; the weights use {groupSize}.", "configOverride");
+        variant.Validate();
+        if (variant.GroupSize != groupSize)
+            throw new ArgumentException($"Configuration {variant} is for group size {variant.GroupSize}; the weights use {groupSize}.", "configOverride");
+        if (variant.RowsPerLaunch < Math.Min(rows, MaxRowsPerLaunch))
+            throw new ArgumentException($"Configuration {variant} covers {variant.RowsPerLaunch} rows per launch; {Math.Min(rows, MaxRowsPerLaunch)} are needed.", "configOverride");
+        if (variant is not MarlinKernelConfig config) return;   // the streamed kernel takes every valid n and k
         if (n % config.TileN != 0) throw new ArgumentException($"n={n} is not a multiple of the configuration's TileN={config.TileN}.", "configOverride");
         if (k % config.TileK != 0) throw new ArgumentException($"k={k} is not a multiple of the configuration's TileK={config.TileK}.", "configOverride");
-        if (config.RowsPerLaunch < Math.Min(rows, MaxRowsPerLaunch))
-            throw new ArgumentException($"Configuration {config} covers {config.RowsPerLaunch} rows per launch; {Math.Min(rows, MaxRowsPerLaunch)} are needed.", "configOverride");
     }
 }

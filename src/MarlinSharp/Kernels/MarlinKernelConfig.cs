@@ -18,10 +18,14 @@ namespace MarlinSharp.Kernels;
 /// <param name="BulkWeights">Weight slabs arrive by TMA bulk copies completing on an mbarrier (sm_90 with NVRTC 12+; elsewhere
 /// the kernel falls back to per-thread copies).</param>
 public sealed record MarlinKernelConfig(int MBlocks, int TileN, int TileK, int Stages, int GroupBlocks, bool EvictFirst = false, int CtasPerSm = 1,
-    int PrefetchBytes = 0, int SwapAb = 0, bool WholeColumns = false, bool BulkWeights = false)
+    int PrefetchBytes = 0, int SwapAb = 0, bool WholeColumns = false, bool BulkWeights = false) : IMarlinKernelVariant
 {
     public const int ThreadsPerBlock = 256;
     public const string EntryPoint = "marlin_gemm";
+
+    string IMarlinKernelVariant.SourceName => KernelSources.DenseMarlin;
+    string IMarlinKernelVariant.EntryPoint => EntryPoint;
+    int IMarlinKernelVariant.DynamicSharedMemoryBytes => SharedMemoryBytes;
 
     public int WarpsN => TileN / 64;
     public int WarpsK => 8 / WarpsN;

@@ -4,17 +4,19 @@ using MarlinSharp.Cuda;
 namespace MarlinSharp.Kernels;
 
 /// <summary>
-/// Compiled <c>marlin_gemm</c> functions of one context, one per configuration: compiled by NVRTC for the
+/// Compiled GEMM kernels of one context, one per <see cref="IMarlinKernelVariant"/>: compiled by NVRTC for the
 /// device's own architecture on first use (or fetched from the disk cache), loaded once, kept for the
-/// context's lifetime. <see cref="WarmUp"/> compiles many configurations in parallel.
+/// context's lifetime. <see cref="WarmUp"/> compiles many variants in parallel.
 /// </summary>
 internal sealed class MarlinKernelLibrary : IDisposable
 {
     private readonly CudaContext _context;
     private readonly KernelCache _cache;
-    private readonly string _source = KernelSources.Get(KernelSources.DenseMarlin);
-    private readonly ConcurrentDictionary<MarlinKernelConfig, Lazy<(CudaModule Module, CudaFunction Function)>> _loaded = new();
+    private readonly ConcurrentDictionary<string, string> _sources = new();
+    private readonly ConcurrentDictionary<IMarlinKernelVariant, Lazy<LoadedKernel>> _loaded = new();
     private bool _disposed;
+
+    private sealed record LoadedKernel(CudaModule Module, CudaFunction Function, int ResidentCtasPerSm);
 
     public MarlinKernelLibrary(CudaContext context, KernelCache cache)
     {
@@ -24,10 +26,15 @@ internal sealed class MarlinKernelLibrary : IDisposable
 
     public string Architecture => _context.Device.Architecture;
 
-    public CudaFunction Get(MarlinKernelConfig config)
+    public CudaFunction Get(IMarlinKernelVariant variant) => Loaded(variant).Function;
+
+    /// <summary>CTAs of <paramref name="variant"/> one SM holds at once (the driver's occupancy calculation, cached).</summary>
+    public int ResidentCtasPerSm(IMarlinKernelVariant variant) => Loaded(variant).ResidentCtasPerSm;
+
+    private LoadedKernel Loaded(IMarlinKernelVariant variant)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return _loaded.GetOrAdd(config, c => new Lazy<(CudaModule, CudaFunction)>(() => Load(c))).Value.Function;
+        return _loaded.GetOrAdd(variant, v => new Lazy<LoadedKernel>(() => Load(v))).Value;
     }
 
     /// <summary>
@@ -37,30 +44,36 @@ internal sealed class MarlinKernelLibrary : IDisposable
     private static readonly string[] DevelopmentOptions =
         (Environment.GetEnvironmentVariable("MARLINSHARP_NVRTC_EXTRA") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
 
-    private static IReadOnlyList<string> OptionsFor(MarlinKernelConfig config) => [.. config.CompileOptions(), .. DevelopmentOptions];
+    private static IReadOnlyList<string> OptionsFor(IMarlinKernelVariant variant) => [.. variant.CompileOptions(), .. DevelopmentOptions];
 
-    private (CudaModule, CudaFunction) Load(MarlinKernelConfig config)
+    private string SourceOf(IMarlinKernelVariant variant) => _sources.GetOrAdd(variant.SourceName, KernelSources.Get);
+
+    private byte[] Compile(IMarlinKernelVariant variant) =>
+        _cache.GetOrCompile(SourceOf(variant), variant.SourceName, Architecture, OptionsFor(variant), out _);
+
+    private LoadedKernel Load(IMarlinKernelVariant variant)
     {
-        config.Validate();
-        byte[] cubin = _cache.GetOrCompile(_source, KernelSources.DenseMarlin, Architecture, OptionsFor(config), out _);
-        CudaModule module = _context.LoadModule(cubin);
-        CudaFunction function = module.GetFunction(MarlinKernelConfig.EntryPoint);
-        function.SetMaxDynamicSharedMemory(config.SharedMemoryBytes);
-        return (module, function);
+        variant.Validate();
+        CudaModule module = _context.LoadModule(Compile(variant));
+        CudaFunction function = module.GetFunction(variant.EntryPoint);
+        function.SetMaxDynamicSharedMemory(variant.DynamicSharedMemoryBytes);
+        int threads = variant is MarlinStreamConfig s ? s.ThreadsPerBlock : MarlinKernelConfig.ThreadsPerBlock;
+        int resident = Math.Max(1, function.MaxActiveBlocksPerMultiprocessor(threads, variant.DynamicSharedMemoryBytes));
+        return new LoadedKernel(module, function, resident);
     }
 
-    /// <summary>Compiles (or loads from the cache) every given configuration, in parallel.</summary>
-    public void WarmUp(IEnumerable<MarlinKernelConfig> configs, IProgress<string>? progress = null)
+    /// <summary>Compiles (or loads from the cache) every given variant, in parallel.</summary>
+    public void WarmUp(IEnumerable<IMarlinKernelVariant> variants, IProgress<string>? progress = null)
     {
-        var list = configs.Distinct().ToList();
+        var list = variants.Distinct().ToList();
         int done = 0;
-        Parallel.ForEach(list, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) }, config =>
+        Parallel.ForEach(list, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) }, variant =>
         {
             // NVRTC work is thread-safe; module loading needs the context current on this thread.
-            _cache.GetOrCompile(_source, KernelSources.DenseMarlin, Architecture, OptionsFor(config), out _);
-            progress?.Report($"compiled {config} ({Interlocked.Increment(ref done)}/{list.Count})");
+            Compile(variant);
+            progress?.Report($"compiled {variant} ({Interlocked.Increment(ref done)}/{list.Count})");
         });
-        foreach (var config in list) Get(config);
+        foreach (var variant in list) Get(variant);
     }
 
     public void Dispose()

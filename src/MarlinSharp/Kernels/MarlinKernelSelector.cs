@@ -92,6 +92,28 @@ public static class MarlinKernelSelector
         return config;
     }
 
+    /// <summary>
+    /// The kernel for one launch of at most 64 rows: the register-streamed <see cref="MarlinStreamConfig"/> for up to 16
+    /// rows where <paramref name="allowStream"/> and the GPU has thread-block clusters (compute capability 9.0+),
+    /// otherwise <see cref="Select"/>'s <c>marlin_dense.cu</c> configuration.
+    /// </summary>
+    public static IMarlinKernelVariant Choose(int rows, int n, int k, int groupSize, DeviceInfo device, bool allowStream = true)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (allowStream && rows is >= 1 and <= 16 && device.ComputeCapabilityMajor >= 9 && n % MarlinStreamConfig.ChunkWidth == 0
+            && k % MarlinStreamConfig.BlockDepth == 0)
+            return MarlinStreamConfig.For(rows, groupSize);
+        return Select(rows, n, k, groupSize, device);
+    }
+
+    /// <summary>Every streamed configuration <see cref="Choose"/> can return on <paramref name="device"/> (none before compute capability 9.0).</summary>
+    public static IReadOnlyList<MarlinStreamConfig> StreamCandidates(DeviceInfo device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (device.ComputeCapabilityMajor < 9) return [];
+        return [.. from groupSize in new[] { -1, 32, 64, 128 } from rows in new[] { 8, 16 } select MarlinStreamConfig.For(rows, groupSize)];
+    }
+
     private static bool FitsTwice(MarlinKernelConfig config, DeviceInfo device) =>
         2 * (config.SharedMemoryBytes + ReservedPerCta) <= device.MaxSharedMemoryPerBlockOptin + ReservedPerCta;
 

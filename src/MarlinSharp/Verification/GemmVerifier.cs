@@ -66,14 +66,14 @@ public sealed class GemmVerifier : IDisposable
     public MarlinDeviceWeights Weights => _weights;
 
     /// <summary>Runs the first <paramref name="rows"/> rows and compares them with the reference.</summary>
-    public GemmCheck Check(int rows, CudaStream stream, MarlinKernelConfig? config = null)
+    public GemmCheck Check(int rows, CudaStream stream, IMarlinKernelVariant? config = null)
     {
         Half[] output = Run(rows, stream, config);
         return Compare(rows, output, config);
     }
 
     /// <summary>Poisons the output, launches, and returns the FP16 result of the first <paramref name="rows"/> rows.</summary>
-    public Half[] Run(int rows, CudaStream stream, MarlinKernelConfig? config = null)
+    public Half[] Run(int rows, CudaStream stream, IMarlinKernelVariant? config = null)
     {
         if (rows < 1 || rows > MaxRows) throw new ArgumentOutOfRangeException(nameof(rows), rows, $"Expected 1..{MaxRows}.");
         _c.Fill32(PoisonPattern, stream);
@@ -84,7 +84,7 @@ public sealed class GemmVerifier : IDisposable
         return output;
     }
 
-    public GemmCheck Compare(int rows, ReadOnlySpan<Half> output, MarlinKernelConfig? config = null)
+    public GemmCheck Compare(int rows, ReadOnlySpan<Half> output, IMarlinKernelVariant? config = null)
     {
         int n = Layout.OutFeatures;
         double absDiff = 0, absRef = 0, maxAbs = 0;
@@ -101,7 +101,7 @@ public sealed class GemmVerifier : IDisposable
             maxAbs = Math.Max(maxAbs, d);
         }
         double rel = absRef > 0 ? absDiff / absRef : (absDiff > 0 ? double.PositiveInfinity : 0);
-        string configName = config?.ToString() ?? MarlinKernelSelector.Select(Math.Min(rows, MarlinGemm.MaxRowsPerLaunch), n, Layout.InFeatures, MarlinGemm.KernelGroupSize(Layout), _runtime.Device).ToString();
+        string configName = (config ?? MarlinKernelSelector.Choose(Math.Min(rows, MarlinGemm.MaxRowsPerLaunch), n, Layout.InFeatures, MarlinGemm.KernelGroupSize(Layout), _runtime.Device, _runtime.StreamSmallBatches)).ToString() ?? "";
         return new GemmCheck(rows, Layout.InFeatures, n, Layout.GroupSize, configName, rel, maxAbs, nonFinite, unwritten, Seed);
     }
 

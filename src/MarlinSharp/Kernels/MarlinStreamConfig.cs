@@ -1,0 +1,54 @@
+namespace MarlinSharp.Kernels;
+
+/// <summary>
+/// One compile-time instantiation of <c>marlin_stream.cu</c>, the register-streamed kernel for up to 16 rows: weights go
+/// from HBM straight into registers, one 64-column chunk per warp, and a chunk's k range is split over the CTAs of a
+/// thread-block cluster (see <see cref="StreamPlan"/>).
+/// </summary>
+/// <param name="BatchBlocks">8-row batch blocks per launch: 1 (up to 8 rows) or 2 (up to 16).</param>
+/// <param name="GroupBlocks">Group size / 16 (2, 4 or 8), or 0 for per-output-channel scales.</param>
+/// <param name="Warps">Warps per CTA: 4 or 8.</param>
+public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Warps = 4) : IMarlinKernelVariant
+{
+    public const string KernelEntryPoint = "marlin_stream_gemm";
+
+    /// <summary>k depth of the unit of work one warp streams at a time (8 slabs of 16).</summary>
+    public const int BlockDepth = 128;
+
+    /// <summary>Output columns one CTA (and each of its warps) covers.</summary>
+    public const int ChunkWidth = 64;
+
+    /// <summary>Most CTAs that share one chunk's k range (the portable cluster size limit).</summary>
+    public const int MaxKParts = 8;
+
+    public string SourceName => KernelSources.StreamMarlin;
+    public string EntryPoint => KernelEntryPoint;
+    public int DynamicSharedMemoryBytes => 0;
+    public int RowsPerLaunch => 8 * BatchBlocks;
+    public int ThreadsPerBlock => 32 * Warps;
+    public int GroupSize => GroupBlocks == 0 ? -1 : GroupBlocks * 16;
+
+    public void Validate()
+    {
+        if (BatchBlocks is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(BatchBlocks), BatchBlocks, "Expected 1 (8 rows) or 2 (16 rows).");
+        if (GroupBlocks is not (0 or 2 or 4 or 8)) throw new ArgumentOutOfRangeException(nameof(GroupBlocks), GroupBlocks, "Expected 0 (per-channel), 2, 4 or 8.");
+        if (Warps is not (4 or 8)) throw new ArgumentOutOfRangeException(nameof(Warps), Warps, "Expected 4 or 8.");
+    }
+
+    public IReadOnlyList<string> CompileOptions() =>
+    [
+        "-std=c++17",
+        $"-DMARLIN_BATCH_BLOCKS={BatchBlocks}",
+        $"-DMARLIN_GROUP_BLOCKS={GroupBlocks}",
+        $"-DMARLIN_WARPS={Warps}",
+    ];
+
+    /// <summary>The configuration for <paramref name="rows"/> (1..16) rows.</summary>
+    public static MarlinStreamConfig For(int rows, int groupSize, int warps = 4)
+    {
+        if (rows is < 1 or > 16) throw new ArgumentOutOfRangeException(nameof(rows), rows, "The streamed kernel serves 1..16 rows.");
+        return new MarlinStreamConfig(rows <= 8 ? 1 : 2, MarlinKernelConfig.GroupBlocksFor(groupSize), warps);
+    }
+
+    public override string ToString() => $"stream_m{RowsPerLaunch}_w{Warps}_g{(GroupBlocks == 0 ? "ch" : (GroupBlocks * 16).ToString())}";
+}

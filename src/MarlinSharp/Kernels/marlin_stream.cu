@@ -1,0 +1,393 @@
+// marlin_stream.cu — FP16 x INT4 multiply for small batches (1..16 rows): C[m][n] = A[m][k] * dequant(B)[k][n].
+//
+// Why a second kernel
+// -------------------
+// At a few rows the product is nothing but a weight stream, and a decode step is a chain of small layers
+// (a 4096 x 4096 INT4 layer is 8 MB: two microseconds of HBM time). marlin_dense.cu moves every weight
+// through a shared-memory ring: a copy instruction per 16 bytes, a shared load back, a CTA-wide barrier per
+// stage, and on small layers a split column summed through an L2 workspace by the last CTA to arrive. Its
+// instruction stream is about 41 thread instructions per packed word, and its fixed cost (pipeline fill,
+// barrier, reduction round trips) is several times the transfer time of a small layer. This kernel keeps
+// only what a weight stream needs:
+//  * Weights go straight from HBM into registers (ld.global.nc, no L1 allocation). Each warp owns a 64-column
+//    chunk and a run of whole 128-deep k blocks, and keeps one block (8 slabs x 512 bytes) of loads in flight
+//    ahead of the one it computes: a ring of registers, refilled slot by slot, so no warp ever waits for another
+//    and there is no barrier in the main loop. With all CTAs resident at once, every outstanding request is
+//    served at the HBM's pace, so equal work per warp means equal finishing times.
+//  * The packed layout (see marlin_dense.cu and MarlinPacker.cs) gives lane t, in one 16-byte word per slab,
+//    exactly the mma.m16n8k16 A fragments of four 16-column x 16-k weight tiles (columns g and g+8 of each tile,
+//    k rows 2t, 2t+1, 2t+8, 2t+9, with g = lane/4 and t = lane%4). The activations are therefore the B operand:
+//    lane (g, t) needs batch row g at k = 16s + 2t, +1 and 16s + 8 + 2t, +9 — two 32-bit loads per slab and per
+//    8 batch rows, served by L2 (ld.global.cg: A was written by the previous kernel, and L1 is not coherent).
+//  * Dequantisation is the lop3 / FP16 magic-number sequence (q | 0x6400 is 1024 + q) with the zero point
+//    folded into the subtraction. Grouped scales are not multiplied into the weights: each group's unscaled
+//    products are summed by the tensor cores in FP32 and scaled once per column and group in FP32, so a packed
+//    word costs about ten instructions and one mma.
+//  * A column chunk's k range is split over the CTAs of a thread-block cluster (sm_90) when there are too few
+//    chunks to occupy every SM. Each warp leaves its FP32 partial in its own shared memory; after one cluster
+//    barrier the CTAs read the partials of all warps of all CTAs through distributed shared memory, in a fixed
+//    order (so results are bitwise reproducible), and write C. No workspace, no counters, no global round trip.
+//    Before sm_90 the kernel runs without clusters (one CTA per chunk).
+//  * Overlap with the previous kernel (programmatic dependent launch, sm_90+): the weights and scales of the
+//    first block are requested before griddepcontrol.wait, activations and C only after it.
+//
+// Data layout
+//  * B int32 [k/16][2n] in the reference Marlin order; scales FP16 [k/g][n] (g = 32, 64, 128) or [1][n]
+//    (per output channel), permuted as MarlinPacker writes them; A FP16 row-major [m][k] with m <= 8 * BATCH_BLOCKS;
+//    C FP16 row-major [m][n]. Rows past m are read as zeros and never written, so callers pad nothing.
+//  * n is a multiple of 64 and k a multiple of 128 (the launcher checks). Grid: (k parts, n / 64), cluster (k parts, 1, 1).
+
+#ifndef MARLIN_BATCH_BLOCKS          // 8-row batch blocks: 1 (up to 8 rows) or 2 (up to 16 rows)
+#define MARLIN_BATCH_BLOCKS 1
+#endif
+#ifndef MARLIN_GROUP_BLOCKS          // group size / 16; 0 = per-output-channel scales
+#define MARLIN_GROUP_BLOCKS 8
+#endif
+#ifndef MARLIN_WARPS                 // warps per CTA (4 or 8)
+#define MARLIN_WARPS 8
+#endif
+// Development switch for timing experiments (results are wrong when set): leave out the dequantisation and
+// tensor-core work, to see what the load stream alone costs.
+#ifndef MARLIN_DEBUG_SKIP_COMPUTE
+#define MARLIN_DEBUG_SKIP_COMPUTE 0
+#endif
+
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+#define MARLIN_CLUSTERS 1
+#else
+#define MARLIN_CLUSTERS 0
+#endif
+
+typedef unsigned int u32;
+typedef unsigned short u16;
+
+struct __align__(16) Vec16 { u32 x, y, z, w; };
+struct __align__(16) Float4 { float x, y, z, w; };
+
+namespace cfg {
+constexpr int warps = MARLIN_WARPS;
+constexpr int threads = 32 * warps;
+constexpr int batch_blocks = MARLIN_BATCH_BLOCKS;
+constexpr int group_blocks = MARLIN_GROUP_BLOCKS;
+constexpr bool per_channel = group_blocks == 0;
+constexpr int ring = 8;                                   // slabs in flight per warp: one 128-deep k block
+constexpr int groups_per_block = per_channel ? 1 : ring / group_blocks;
+constexpr int partial_vecs = batch_blocks * 4 * 32;       // Float4s one warp leaves behind
+
+static_assert(warps == 4 || warps == 8, "warps");
+static_assert(batch_blocks == 1 || batch_blocks == 2, "batch_blocks");
+static_assert(per_channel || group_blocks == 2 || group_blocks == 4 || group_blocks == 8, "group size");
+}  // namespace cfg
+
+// ---------------------------------------------------------------------------------------------
+// PTX helpers (header-free so that any NVRTC from 11.8 on compiles this file)
+// ---------------------------------------------------------------------------------------------
+// Weights: read once, never written by anyone, so the non-coherent path without L1 allocation.
+__device__ __forceinline__ Vec16 load_weights(const Vec16* p) {
+  Vec16 v;
+  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+  return v;
+}
+
+// Activations: written by the previous kernel, possibly while this grid was already resident, so L2 only.
+__device__ __forceinline__ u32 load_activation(const u32* p) {
+  u32 v;
+  asm volatile("ld.global.cg.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
+  return v;
+}
+
+// Volatile, like the loads: the compiler keeps the ring's order (refill slot i, then compute slot i) instead of
+// hoisting a whole block of refills above the compute, which would need two blocks of registers.
+__device__ __forceinline__ void mma_16816(float (&d)[4], const u32 (&a)[4], u32 b0, u32 b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// (a & b) | c in one instruction.
+__device__ __forceinline__ u32 and_or(u32 a, u32 b, u32 c) {
+  u32 d;
+  asm("lop3.b32 %0, %1, %2, %3, 0xEA;\n" : "=r"(d) : "r"(a), "r"(b), "r"(c));
+  return d;
+}
+
+__device__ __forceinline__ u32 hsub2(u32 a, u32 b) {
+  u32 d;
+  asm("sub.rn.f16x2 %0, %1, %2;\n" : "=r"(d) : "r"(a), "r"(b));
+  return d;
+}
+
+__device__ __forceinline__ u32 hfma2(u32 a, u32 b, u32 c) {
+  u32 d;
+  asm("fma.rn.f16x2 %0, %1, %2, %3;\n" : "=r"(d) : "r"(a), "r"(b), "r"(c));
+  return d;
+}
+
+__device__ __forceinline__ float half_to_float(u16 h) {
+  float f;
+  asm("cvt.f32.f16 %0, %1;\n" : "=f"(f) : "h"(h));
+  return f;
+}
+
+__device__ __forceinline__ u16 float_to_half(float f) {
+  u16 h;
+  asm("cvt.rn.f16.f32 %0, %1;\n" : "=h"(h) : "f"(f));
+  return h;
+}
+
+// Programmatic dependent launch. Compiled out before sm_90, no-ops without the launch attribute.
+__device__ __forceinline__ void wait_for_previous_grid() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void allow_next_grid() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ u32 smem_addr(const void* p) {
+  u32 r;
+  asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(r) : "l"(p));
+  return r;
+}
+
+// Every thread of every CTA of the cluster arrives; shared-memory writes before it are visible to the peers after it.
+__device__ __forceinline__ void cluster_barrier() {
+#if MARLIN_CLUSTERS
+  asm volatile("barrier.cluster.arrive.aligned;\nbarrier.cluster.wait.aligned;\n" ::: "memory");
+#else
+  __syncthreads();
+#endif
+}
+
+__device__ __forceinline__ u32 cluster_size() {
+#if MARLIN_CLUSTERS
+  u32 r;
+  asm("mov.u32 %0, %%cluster_nctarank;\n" : "=r"(r));
+  return r;
+#else
+  return 1;
+#endif
+}
+
+// Float4 at shared-memory address `local` (of this CTA's layout) in the shared memory of cluster CTA `rank`.
+__device__ __forceinline__ Float4 load_peer(u32 local, u32 rank) {
+  Float4 v;
+#if MARLIN_CLUSTERS
+  u32 remote;
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(remote) : "r"(local), "r"(rank));
+  asm volatile("ld.shared::cluster.v4.f32 {%0,%1,%2,%3}, [%4];\n" : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w) : "r"(remote) : "memory");
+#else
+  (void)rank;
+  asm volatile("ld.shared.v4.f32 {%0,%1,%2,%3}, [%4];\n" : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w) : "r"(local) : "memory");
+#endif
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dequantisation: one 32-bit word = 8 codes = the four A registers of one 16 x 16 weight tile.
+// ---------------------------------------------------------------------------------------------
+__device__ __forceinline__ void dequant_tile(u32 q, u32 (&a)[4]) {
+  const u32 lo_mask = 0x000f000f, hi_mask = 0x00f000f0, magic = 0x64006400;  // 1024 in both halves
+  const u32 lo_bias = 0x64086408;                    // 1032 = 1024 + 8 (zero point)
+  const u32 hi_scale = 0x2c002c00, hi_bias = 0xd480d480;  // 1/16 and -72 = -(1024/16 + 8)
+  const u32 lo = and_or(q, lo_mask, magic), hi = and_or(q, hi_mask, magic);
+  q >>= 8;
+  const u32 lo2 = and_or(q, lo_mask, magic), hi2 = and_or(q, hi_mask, magic);
+  a[0] = hsub2(lo, lo_bias);             // column g,   k 2t, 2t+1
+  a[1] = hsub2(lo2, lo_bias);            // column g+8, k 2t, 2t+1
+  a[2] = hfma2(hi, hi_scale, hi_bias);   // column g,   k 2t+8, 2t+9
+  a[3] = hfma2(hi2, hi_scale, hi_bias);  // column g+8, k 2t+8, 2t+9
+}
+
+// ---------------------------------------------------------------------------------------------
+// The kernel
+// ---------------------------------------------------------------------------------------------
+struct Problem {
+  const u32* a;     // [m][k] fp16, read as half2 pairs
+  const Vec16* b;   // [k/16][2n] int32
+  const Vec16* s;   // packed scales
+  u16* c;           // [m][n] fp16
+  int m, n, k;
+};
+
+// One slab (16 k) of one warp's chunk: the lane's four weight words and its activation pairs.
+struct Slab {
+  Vec16 w;
+  u32 x[cfg::batch_blocks][2];
+};
+
+extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm(Problem p) {
+  using namespace cfg;
+  __shared__ Float4 partials[warps * partial_vecs];
+
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
+  const u32 parts = gridDim.x;
+  if (parts != cluster_size()) asm volatile("trap;");  // the k parts of a chunk must share one cluster
+  const int chunk = blockIdx.y;
+  const u32 blocks = (u32)p.k / 128, warps_total = parts * warps, my_warp = blockIdx.x * warps + warp;
+  // The launcher checks blocks * warps_total < 2^32.
+  const int blk0 = (int)(my_warp * blocks / warps_total), blk1 = (int)((my_warp + 1) * blocks / warps_total);
+
+  const size_t b_slab = (u32)p.n / 2;  // Vec16s per slab row of B
+  const Vec16* bp = p.b + (size_t)blk0 * ring * b_slab + (u32)chunk * 32 + lane;
+  const Vec16* sp = p.s + (per_channel ? 0 : (size_t)blk0 * groups_per_block * ((u32)p.n / 8) + (u32)chunk * 8 + g);
+  const u32* ap[batch_blocks];
+  bool live[batch_blocks];
+#pragma unroll
+  for (int bb = 0; bb < batch_blocks; ++bb) {
+    live[bb] = 8 * bb + g < p.m;
+    ap[bb] = p.a + (size_t)(live[bb] ? 8 * bb + g : 0) * ((u32)p.k / 2) + (size_t)blk0 * (ring * 8) + t;
+  }
+
+  // Prologue: the first block's weights and scales (nothing an earlier kernel writes), then the wait,
+  // then its activations.
+  Slab slot[ring];
+  Vec16 scale_next[groups_per_block];
+  const bool any = blk0 < blk1;
+  if (any) {
+#pragma unroll
+    for (int i = 0; i < ring; ++i) {  // a running pointer: eight precomputed 64-bit addresses would cost 16 registers
+      slot[i].w = load_weights(bp);
+      bp += b_slab;
+    }
+    if constexpr (!per_channel) {
+#pragma unroll
+      for (int q = 0; q < groups_per_block; ++q) scale_next[q] = load_weights(sp + q * ((u32)p.n / 8));
+    }
+  }
+  allow_next_grid();
+  wait_for_previous_grid();
+  if (any) {
+#pragma unroll
+    for (int i = 0; i < ring; ++i)
+#pragma unroll
+      for (int bb = 0; bb < batch_blocks; ++bb) {
+        slot[i].x[bb][0] = live[bb] ? load_activation(ap[bb] + 8 * i) : 0u;
+        slot[i].x[bb][1] = live[bb] ? load_activation(ap[bb] + 8 * i + 4) : 0u;
+      }
+  }
+
+  float acc[batch_blocks][4][4];
+  float grp[batch_blocks][4][4];
+#pragma unroll
+  for (int bb = 0; bb < batch_blocks; ++bb)
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[bb][j][e] = grp[bb][j][e] = 0.0f;
+
+  for (int blk = blk0; blk < blk1; ++blk) {
+    const bool more = blk + 1 < blk1;
+    Vec16 scale[groups_per_block];
+    if constexpr (!per_channel) {
+#pragma unroll
+      for (int q = 0; q < groups_per_block; ++q) scale[q] = scale_next[q];
+      sp += groups_per_block * ((u32)p.n / 8);
+      if (more) {
+#pragma unroll
+        for (int q = 0; q < groups_per_block; ++q) scale_next[q] = load_weights(sp + q * ((u32)p.n / 8));
+      }
+    }
+#pragma unroll
+    for (int bb = 0; bb < batch_blocks; ++bb) ap[bb] += ring * 8;
+
+#pragma unroll
+    for (int i = 0; i < ring; ++i) {
+      const Slab cur = slot[i];
+      if (more) {  // refill this slot with the same slab of the next block
+        slot[i].w = load_weights(bp);
+        bp += b_slab;
+#pragma unroll
+        for (int bb = 0; bb < batch_blocks; ++bb) {
+          slot[i].x[bb][0] = live[bb] ? load_activation(ap[bb] + 8 * i) : 0u;
+          slot[i].x[bb][1] = live[bb] ? load_activation(ap[bb] + 8 * i + 4) : 0u;
+        }
+      }
+      if constexpr (!MARLIN_DEBUG_SKIP_COMPUTE) {
+        const u32 words[4] = {cur.w.x, cur.w.y, cur.w.z, cur.w.w};
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          u32 a[4];
+          dequant_tile(words[j], a);
+#pragma unroll
+          for (int bb = 0; bb < batch_blocks; ++bb) {
+            if constexpr (per_channel)
+              mma_16816(acc[bb][j], a, cur.x[bb][0], cur.x[bb][1]);
+            else
+              mma_16816(grp[bb][j], a, cur.x[bb][0], cur.x[bb][1]);
+          }
+        }
+        if constexpr (!per_channel) {
+          if ((i + 1) % group_blocks == 0) {  // end of a group: scale its sums once per column, in FP32
+            const Vec16 sc = scale[i / group_blocks];
+            const u32 sw[4] = {sc.x, sc.y, sc.z, sc.w};
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+              const float s_lo = half_to_float((u16)(sw[j] & 0xffff)), s_hi = half_to_float((u16)(sw[j] >> 16));
+#pragma unroll
+              for (int bb = 0; bb < batch_blocks; ++bb) {
+                acc[bb][j][0] += s_lo * grp[bb][j][0];
+                acc[bb][j][1] += s_lo * grp[bb][j][1];
+                acc[bb][j][2] += s_hi * grp[bb][j][2];
+                acc[bb][j][3] += s_hi * grp[bb][j][3];
+#pragma unroll
+                for (int e = 0; e < 4; ++e) grp[bb][j][e] = 0.0f;
+              }
+            }
+          }
+        }
+      } else {
+        acc[0][0][0] += __int_as_float(cur.w.x ^ cur.w.y ^ cur.w.z ^ cur.w.w ^ cur.x[0][0]);
+      }
+    }
+  }
+
+  // ---- Reduction over the warps of every CTA of the cluster, in a fixed order ----
+  // acc[bb][j] holds columns 16j + g (e = 0, 1) and 16j + g + 8 (e = 2, 3) of the chunk for batch rows
+  // 8bb + 2t (e = 0, 2) and 8bb + 2t + 1 (e = 1, 3).
+#pragma unroll
+  for (int bb = 0; bb < batch_blocks; ++bb)
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+      partials[warp * partial_vecs + (bb * 4 + j) * 32 + lane] = Float4{acc[bb][j][0], acc[bb][j][1], acc[bb][j][2], acc[bb][j][3]};
+  cluster_barrier();
+
+  const u32 base = smem_addr(partials);
+  for (int u = blockIdx.x * threads + tid; u < partial_vecs; u += parts * threads) {
+    const int ul = u & 31, j = (u >> 5) & 3, bb = u >> 7, ug = ul >> 2, ut = ul & 3;
+    const int row = 8 * bb + 2 * ut;
+    if (row >= p.m) continue;
+    Float4 sum = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (u32 rank = 0; rank < parts; ++rank) {
+      Float4 v[warps];
+#pragma unroll
+      for (int w = 0; w < warps; ++w) v[w] = load_peer(base + 16 * (w * partial_vecs + u), rank);
+#pragma unroll
+      for (int w = 0; w < warps; ++w) { sum.x += v[w].x; sum.y += v[w].y; sum.z += v[w].z; sum.w += v[w].w; }
+    }
+    const int col = chunk * 64 + 16 * j + ug;
+    if constexpr (per_channel) {
+      // Per-channel scales are packed in chunks of 32 columns; column w of a chunk sits at
+      // 8 * ((w % 8) / 2) + 2 * (w / 8) + (w % 2).
+      const u16* s = reinterpret_cast<const u16*>(p.s);
+      const int w0 = col & 31, w1 = (col + 8) & 31;
+      const float s0 = half_to_float(s[(col & ~31) + 8 * ((w0 & 7) >> 1) + 2 * (w0 >> 3) + (w0 & 1)]);
+      const float s1 = half_to_float(s[((col + 8) & ~31) + 8 * ((w1 & 7) >> 1) + 2 * (w1 >> 3) + (w1 & 1)]);
+      sum.x *= s0; sum.y *= s0; sum.z *= s1; sum.w *= s1;
+    }
+    u16* c0 = p.c + (size_t)row * (u32)p.n + col;
+    c0[0] = float_to_half(sum.x);
+    c0[8] = float_to_half(sum.z);
+    if (row + 1 < p.m) {
+      c0[p.n] = float_to_half(sum.y);
+      c0[p.n + 8] = float_to_half(sum.w);
+    }
+  }
+  cluster_barrier();  // the peers' partials stay in place until every CTA has read them
+}

@@ -1,0 +1,178 @@
+using System.Text.RegularExpressions;
+using MarlinSharp.Cuda;
+using MarlinSharp.Kernels;
+
+namespace MarlinSharp.Tests.Kernels;
+
+/// <summary>
+/// The streamed small-batch kernel without a GPU: its work partition (every 128-deep block streamed by exactly one warp,
+/// the cluster split bounded by residency and by the work there is), its configuration, when the selector picks it, and
+/// that every instantiation compiles through NVRTC 11.8 without spills.
+/// </summary>
+public partial class StreamKernelTests
+{
+    public static TheoryData<int, int, int, int, int> Problems() => new()
+    {
+        { 4096, 4096, 4, 132, 3 },     // Llama-2-7B o: 64 chunks, split 8 ways
+        { 12288, 4096, 4, 132, 3 },    // qkv: 192 chunks, split 2 ways
+        { 4096, 11008, 4, 132, 3 },    // down: 86 blocks, uneven runs
+        { 22016, 4096, 4, 132, 3 },    // gate/up: more chunks than one split fits
+        { 18432, 73728, 8, 132, 2 },   // peak shape
+        { 64, 128, 4, 132, 3 },        // one chunk, one block
+        { 64, 4096, 8, 132, 1 },
+        { 192, 1408, 4, 7, 2 },
+        { 4194240, 128, 4, 132, 3 },   // the widest n a grid holds
+    };
+
+    [Theory]
+    [MemberData(nameof(Problems))]
+    public void EveryBlockIsStreamedByExactlyOneWarpInOrder(int n, int k, int warps, int sms, int resident)
+    {
+        var plan = new StreamPlan(n, k, warps, sms, resident, clusters: true);
+        Assert.Equal(n / 64, plan.Chunks);
+        Assert.Equal(k / 128, plan.Blocks);
+        Assert.Equal(plan.Chunks * plan.KParts, plan.Ctas);
+        int next = 0;
+        for (int part = 0; part < plan.KParts; part++)
+            for (int warp = 0; warp < warps; warp++)
+            {
+                var (first, end) = plan.WarpBlocks(part, warp);
+                Assert.Equal(next, first);
+                Assert.InRange(end - first, plan.Blocks / (plan.KParts * warps), plan.Blocks / (plan.KParts * warps) + 1);
+                next = end;
+            }
+        Assert.Equal(plan.Blocks, next);
+    }
+
+    [Theory]
+    [MemberData(nameof(Problems))]
+    public void TheClusterSplitKeepsEveryCtaResidentAndEveryWarpBusy(int n, int k, int warps, int sms, int resident)
+    {
+        var plan = new StreamPlan(n, k, warps, sms, resident, clusters: true);
+        Assert.InRange(plan.KParts, 1, MarlinStreamConfig.MaxKParts);
+        if (plan.KParts > 1)
+        {
+            Assert.True(plan.Ctas <= sms * resident, $"{plan.Ctas} CTAs do not fit at once on {sms} SMs x {resident}.");
+            Assert.True(plan.KParts * warps <= plan.Blocks, $"{plan.KParts} parts x {warps} warps leave warps without a block of {plan.Blocks}.");
+        }
+        // Maximal: one more part would break a rule (or the cluster limit).
+        int more = plan.KParts + 1;
+        Assert.True(more > MarlinStreamConfig.MaxKParts || (long)plan.Chunks * more > (long)sms * resident || more * warps > plan.Blocks,
+            $"KParts = {plan.KParts} but {more} would also fit.");
+        Assert.Equal(1, new StreamPlan(n, k, warps, sms, resident, clusters: false).KParts);
+    }
+
+    [Fact]
+    public void SmallDecodeLayersAreSplitAndLargeOnesAreNot()
+    {
+        Assert.Equal(8, new StreamPlan(4096, 4096, 4, 132, 4, clusters: true).KParts);   // 64 chunks x 8 = 512 CTAs <= 528
+        Assert.Equal(4, new StreamPlan(4096, 4096, 4, 132, 2, clusters: true).KParts);   // 264 resident: 64 x 4
+        Assert.Equal(2, new StreamPlan(12288, 4096, 4, 132, 3, clusters: true).KParts);
+        Assert.Equal(1, new StreamPlan(18432, 73728, 4, 132, 3, clusters: true).KParts);
+        Assert.Equal(1, new StreamPlan(64, 128, 4, 132, 3, clusters: true).KParts);      // one block: nothing to split
+    }
+
+    [Theory]
+    [InlineData(0, 128, "n")]
+    [InlineData(96, 128, "n")]
+    [InlineData(4194304, 128, "n")]
+    [InlineData(64, 0, "k")]
+    [InlineData(64, 192, "k")]
+    public void BadShapesNameTheParameter(int n, int k, string parameter)
+    {
+        var e = Assert.ThrowsAny<ArgumentException>(() => new StreamPlan(n, k, 4, 132, 2, clusters: true));
+        Assert.Equal(parameter, e.ParamName);
+    }
+
+    [Fact]
+    public void BadPlanSettingsAndWarpIndicesAreRejected()
+    {
+        Assert.Equal("warps", Assert.ThrowsAny<ArgumentException>(() => new StreamPlan(64, 128, 6, 132, 2, true)).ParamName);
+        Assert.Equal("multiprocessors", Assert.ThrowsAny<ArgumentException>(() => new StreamPlan(64, 128, 4, 0, 2, true)).ParamName);
+        Assert.Equal("residentCtasPerSm", Assert.ThrowsAny<ArgumentException>(() => new StreamPlan(64, 128, 4, 132, 0, true)).ParamName);
+        var plan = new StreamPlan(4096, 4096, 4, 132, 2, true);
+        Assert.Equal("part", Assert.ThrowsAny<ArgumentException>(() => plan.WarpBlocks(plan.KParts, 0)).ParamName);
+        Assert.Equal("warp", Assert.ThrowsAny<ArgumentException>(() => plan.WarpBlocks(0, 4)).ParamName);
+        Assert.Equal("warp", Assert.ThrowsAny<ArgumentException>(() => plan.WarpBlocks(0, -1)).ParamName);
+    }
+
+    [Theory]
+    [InlineData(1, -1, "stream_m8_w4_gch", 1, 0)]
+    [InlineData(8, 128, "stream_m8_w4_g128", 1, 8)]
+    [InlineData(9, 64, "stream_m16_w4_g64", 2, 4)]
+    [InlineData(16, 32, "stream_m16_w4_g32", 2, 2)]
+    public void ConfigurationFollowsRowsAndGroupSize(int rows, int groupSize, string name, int batchBlocks, int groupBlocks)
+    {
+        MarlinStreamConfig c = MarlinStreamConfig.For(rows, groupSize);
+        Assert.Equal(name, c.ToString());
+        Assert.Equal(batchBlocks, c.BatchBlocks);
+        Assert.Equal(groupBlocks, c.GroupBlocks);
+        Assert.Equal(groupSize, c.GroupSize);
+        Assert.Equal(8 * batchBlocks, c.RowsPerLaunch);
+        Assert.Contains($"-DMARLIN_BATCH_BLOCKS={batchBlocks}", c.CompileOptions());
+        Assert.Contains($"-DMARLIN_GROUP_BLOCKS={groupBlocks}", c.CompileOptions());
+        Assert.Equal(KernelSources.StreamMarlin, ((IMarlinKernelVariant)c).SourceName);
+    }
+
+    [Fact]
+    public void InvalidConfigurationsAreRejected()
+    {
+        Assert.Equal("rows", Assert.Throws<ArgumentOutOfRangeException>(() => MarlinStreamConfig.For(0, 128)).ParamName);
+        Assert.Equal("rows", Assert.Throws<ArgumentOutOfRangeException>(() => MarlinStreamConfig.For(17, 128)).ParamName);
+        Assert.Equal("groupSize", Assert.Throws<ArgumentOutOfRangeException>(() => MarlinStreamConfig.For(4, 256)).ParamName);
+        Assert.Equal("BatchBlocks", Assert.Throws<ArgumentOutOfRangeException>(() => new MarlinStreamConfig(3, 8).Validate()).ParamName);
+        Assert.Equal("GroupBlocks", Assert.Throws<ArgumentOutOfRangeException>(() => new MarlinStreamConfig(1, 16).Validate()).ParamName);
+        Assert.Equal("Warps", Assert.Throws<ArgumentOutOfRangeException>(() => new MarlinStreamConfig(1, 8, 16).Validate()).ParamName);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(8)]
+    [InlineData(9)]
+    [InlineData(16)]
+    public void HopperStreamsUpTo16RowsAndOlderGpusKeepTheDenseKernel(int rows)
+    {
+        var hopper = MarlinKernelSelector.Choose(rows, 4096, 4096, 128, TestDevices.H100);
+        Assert.Equal(MarlinStreamConfig.For(rows, 128), hopper);
+        Assert.Contains((MarlinStreamConfig)hopper, MarlinKernelSelector.StreamCandidates(TestDevices.H100));
+        Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(rows, 4096, 4096, 128, TestDevices.H100, allowStream: false));
+        Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(rows, 4096, 4096, 128, TestDevices.A100));
+        Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(17, 4096, 4096, 128, TestDevices.H100));
+        Assert.Empty(MarlinKernelSelector.StreamCandidates(TestDevices.A100));
+    }
+
+    public static TheoryData<string, int, int, int> CompileCases()
+    {
+        var data = new TheoryData<string, int, int, int>();
+        foreach (string arch in new[] { "sm_90", "sm_80" })
+            foreach (int bb in new[] { 1, 2 })
+                foreach (int gb in new[] { 0, 2, 4, 8 })
+                    foreach (int warps in new[] { 4, 8 })
+                        data.Add(arch, bb, gb, warps);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(CompileCases))]
+    public void StreamKernelCompilesWithoutSpills(string architecture, int batchBlocks, int groupBlocks, int warps)
+    {
+        NvrtcRequirement.Require();
+        var config = new MarlinStreamConfig(batchBlocks, groupBlocks, warps);
+        var options = config.CompileOptions().Append("--ptxas-options=-v").ToList();
+        NvrtcOutput output = Nvrtc.Compile(KernelSources.Get(KernelSources.StreamMarlin), KernelSources.StreamMarlin, architecture, options);
+        Assert.True(output.Cubin.Length > 4 && output.Cubin[0] == 0x7F && output.Cubin[1] == (byte)'E', "NVRTC returned no ELF cubin.");
+        Match registers = UsedRegisters().Match(output.Log);
+        Assert.True(registers.Success, $"No resource report in the NVRTC log:\n{output.Log}");
+        Assert.InRange(int.Parse(registers.Groups[1].Value), 1, 255);
+        var spills = SpillBytes().Matches(output.Log);
+        Assert.True(spills.Count >= 2, $"The report lists no spill counts:\n{output.Log}");
+        foreach (Match spill in spills)
+            Assert.True(spill.Groups[1].Value == "0", $"{config} spills on {architecture}:\n{output.Log}");
+    }
+
+    [GeneratedRegex(@"Used (\d+) registers")]
+    private static partial Regex UsedRegisters();
+
+    [GeneratedRegex(@"(\d+) bytes spill (?:stores|loads)")]
+    private static partial Regex SpillBytes();
+}
