@@ -129,6 +129,30 @@ public sealed class CudaFunction
             throw new ArgumentException($"grid.X = {grid.X} is not a multiple of the cluster size {clusterX}.", nameof(clusterX));
     }
 
+    /// <summary>
+    /// How many clusters of <paramref name="clusterX"/> CTAs of <paramref name="blockThreads"/> threads the whole GPU holds at
+    /// once (cuOccupancyMaxActiveClusters, which knows that a cluster must fit in one GPC). Compute capability 9.0+.
+    /// </summary>
+    public unsafe int MaxActiveClusters(uint clusterX, int blockThreads, int dynamicSharedBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(blockThreads, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(dynamicSharedBytes);
+        ValidateCluster(new Dim3(clusterX), clusterX);
+        _module.ThrowIfDisposed();
+        _module.MakeCurrent();
+        var attribute = new DriverApi.LaunchAttribute { Id = DriverApi.CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION, ClusterX = clusterX, ClusterY = 1, ClusterZ = 1 };
+        var config = new DriverApi.LaunchConfig
+        {
+            GridX = clusterX, GridY = 1, GridZ = 1,
+            BlockX = (uint)blockThreads, BlockY = 1, BlockZ = 1,
+            SharedMemBytes = (uint)dynamicSharedBytes,
+            Attributes = &attribute,
+            AttributeCount = 1,
+        };
+        Driver.Check(DriverApi.cuOccupancyMaxActiveClusters(out int clusters, _function, &config), nameof(DriverApi.cuOccupancyMaxActiveClusters));
+        return clusters;
+    }
+
     /// <summary>How many CTAs of <paramref name="blockThreads"/> threads fit on one SM at once (cuOccupancyMaxActiveBlocksPerMultiprocessor).</summary>
     public int MaxActiveBlocksPerMultiprocessor(int blockThreads, int dynamicSharedBytes)
     {

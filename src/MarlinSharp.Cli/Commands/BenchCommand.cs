@@ -20,7 +20,7 @@ internal static class BenchCommand
         var group = new Option<int>("--group") { Description = "Group size: 128, 64, 32 or -1 (per output channel).", DefaultValueFactory = _ => 128 };
         var json = new Option<FileInfo?>("--json") { Description = "Write every figure to this JSON file." };
         var svg = new Option<FileInfo?>("--svg") { Description = "Draw speedup against batch size to this SVG file." };
-        var config = new Option<string?>("--config") { Description = "Force a kernel configuration: MBLOCKS,TILE_N,TILE_K,STAGES[,CTAS_PER_SM[,EVICT_FIRST[,PREFETCH[,SWAP_AB[,WHOLE_COLUMNS[,BULK]]]]]], 'dense' (the selector without the streamed kernel) or stream[,WARPS] (tuning)." };
+        var config = new Option<string?>("--config") { Description = "Force a kernel configuration: MBLOCKS,TILE_N,TILE_K,STAGES[,CTAS_PER_SM[,EVICT_FIRST[,PREFETCH[,SWAP_AB[,WHOLE_COLUMNS[,BULK]]]]]], 'dense' (the selector without the streamed kernel) or stream[,WARPS[,STAGE_DEPTH]] (tuning)." };
         var command = new Command("gemm", "FP16xINT4 Marlin GEMM against cuBLAS FP16: the paper's peak shape sweep and model layer sets. With no --shape/--layers runs the full default set.")
             { shapes, layers, batches, layerBatches, group, json, svg, config };
         command.SetAction(r => CliAction.Run(() => RunGemm(r.GetValue(shapes) ?? [], r.GetValue(layers) ?? [], r.GetValue(batches), r.GetValue(layerBatches),
@@ -110,7 +110,7 @@ internal static class BenchCommand
     }
 
     /// <summary>
-    /// A forced configuration. "stream[,WARPS]" is the streamed kernel for every batch size it serves (its batch
+    /// A forced configuration. "stream[,WARPS[,STAGE_DEPTH]]" is the streamed kernel for every batch size it serves (its batch
     /// blocks follow the largest m of the run, so --m must stay within 16 rows).
     /// </summary>
     internal static IMarlinKernelVariant ParseConfig(string text, int groupSize)
@@ -118,10 +118,12 @@ internal static class BenchCommand
         string[] parts = text.Split(',', StringSplitOptions.TrimEntries);
         if (string.Equals(parts[0], "stream", StringComparison.OrdinalIgnoreCase))
         {
-            int warps = parts.Length > 1 && int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int w) ? w
-                : parts.Length > 1 ? throw new ArgumentException($"--config {text}: '{parts[1]}' is not a warp count (4 or 8).") : 4;
-            if (parts.Length > 2) throw new ArgumentException($"--config {text}: expected stream[,WARPS].");
-            var streamed = new MarlinStreamConfig(2, MarlinKernelConfig.GroupBlocksFor(groupSize), warps);
+            int Field(int i, int fallback, string what) => parts.Length <= i ? fallback
+                : int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out int x) ? x
+                : throw new ArgumentException($"--config {text}: '{parts[i]}' is not {what}.");
+            if (parts.Length > 3) throw new ArgumentException($"--config {text}: expected stream[,WARPS[,STAGE_DEPTH]].");
+            var streamed = new MarlinStreamConfig(2, MarlinKernelConfig.GroupBlocksFor(groupSize), Field(1, 4, "a warp count (4 or 8)"),
+                Field(2, 0, "a stage depth (0, 16 or 32)"));
             try { streamed.Validate(); }
             catch (ArgumentException e) { throw new ArgumentException($"--config {text}: {e.Message}", e); }
             return streamed;

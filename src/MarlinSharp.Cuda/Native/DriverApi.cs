@@ -112,6 +112,7 @@ internal static unsafe partial class DriverApi
         [FieldOffset(16)] public uint ClusterZ;
     }
 
+    [LibraryImport(Lib)] internal static partial int cuOccupancyMaxActiveClusters(out int clusters, nint function, LaunchConfig* config);
     [LibraryImport(Lib)] internal static partial int cuLaunchKernelEx(LaunchConfig* config, nint function, void** kernelParams, void** extra);
 
     // Graphs (CUDA 11.4+; not in RequiredExports so that older drivers can still run everything else).

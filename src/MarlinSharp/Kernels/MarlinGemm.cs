@@ -94,8 +94,8 @@ public static class MarlinGemm
         DeviceInfo device = runtime.Device;
         int k = weights.Layout.InFeatures, n = weights.Layout.OutFeatures;
         CudaFunction function = runtime.Kernels.Get(config);
-        var plan = new StreamPlan(n, k, config.Warps, device.MultiprocessorCount, runtime.Kernels.ResidentCtasPerSm(config),
-            clusters: device.ComputeCapabilityMajor >= 9);
+        var plan = new StreamPlan(n, k, config.Warps, parts => runtime.Kernels.ResidentClusters(config, parts),
+            maxKParts: device.ComputeCapabilityMajor >= 9 ? MarlinStreamConfig.MaxKParts : 1);
         var problem = new StreamProblem { A = a, B = weights.B.Pointer, S = weights.Scales.Pointer, C = c, M = rows, N = n, K = k };
         unsafe
         {

@@ -31,6 +31,20 @@ internal sealed class MarlinKernelLibrary : IDisposable
     /// <summary>CTAs of <paramref name="variant"/> one SM holds at once (the driver's occupancy calculation, cached).</summary>
     public int ResidentCtasPerSm(IMarlinKernelVariant variant) => Loaded(variant).ResidentCtasPerSm;
 
+    private readonly ConcurrentDictionary<(MarlinStreamConfig, int), long> _residentClusters = new();
+
+    /// <summary>
+    /// Clusters of <paramref name="clusterSize"/> CTAs of the streamed kernel <paramref name="config"/> the GPU holds at once
+    /// (1: resident CTAs of the whole GPU), cached.
+    /// </summary>
+    public long ResidentClusters(MarlinStreamConfig config, int clusterSize) => _residentClusters.GetOrAdd((config, clusterSize), key =>
+    {
+        LoadedKernel kernel = Loaded(key.Item1);
+        return key.Item2 == 1
+            ? (long)kernel.ResidentCtasPerSm * _context.Device.MultiprocessorCount
+            : kernel.Function.MaxActiveClusters((uint)key.Item2, key.Item1.ThreadsPerBlock, key.Item1.DynamicSharedMemoryBytes);
+    });
+
     private LoadedKernel Loaded(IMarlinKernelVariant variant)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

@@ -8,7 +8,9 @@ namespace MarlinSharp.Kernels;
 /// <param name="BatchBlocks">8-row batch blocks per launch: 1 (up to 8 rows) or 2 (up to 16).</param>
 /// <param name="GroupBlocks">Group size / 16 (2, 4 or 8), or 0 for per-output-channel scales.</param>
 /// <param name="Warps">Warps per CTA: 4 or 8.</param>
-public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Warps = 4) : IMarlinKernelVariant
+/// <param name="StageDepth">0: each warp keeps one 128-deep block of weights in flight in registers. 16 or 32: that many
+/// 16-deep slabs in flight per warp through a per-lane shared-memory ring (fewer registers, more bytes in flight).</param>
+public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Warps = 4, int StageDepth = 0) : IMarlinKernelVariant
 {
     public const string KernelEntryPoint = "marlin_stream_gemm";
 
@@ -23,7 +25,7 @@ public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Wa
 
     public string SourceName => KernelSources.StreamMarlin;
     public string EntryPoint => KernelEntryPoint;
-    public int DynamicSharedMemoryBytes => 0;
+    public int DynamicSharedMemoryBytes => Warps * StageDepth * 32 * 16;
     public int RowsPerLaunch => 8 * BatchBlocks;
     public int ThreadsPerBlock => 32 * Warps;
     public int GroupSize => GroupBlocks == 0 ? -1 : GroupBlocks * 16;
@@ -33,6 +35,7 @@ public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Wa
         if (BatchBlocks is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(BatchBlocks), BatchBlocks, "Expected 1 (8 rows) or 2 (16 rows).");
         if (GroupBlocks is not (0 or 2 or 4 or 8)) throw new ArgumentOutOfRangeException(nameof(GroupBlocks), GroupBlocks, "Expected 0 (per-channel), 2, 4 or 8.");
         if (Warps is not (4 or 8)) throw new ArgumentOutOfRangeException(nameof(Warps), Warps, "Expected 4 or 8.");
+        if (StageDepth is not (0 or 16 or 32)) throw new ArgumentOutOfRangeException(nameof(StageDepth), StageDepth, "Expected 0 (registers), 16 or 32.");
     }
 
     public IReadOnlyList<string> CompileOptions() =>
@@ -41,14 +44,16 @@ public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Wa
         $"-DMARLIN_BATCH_BLOCKS={BatchBlocks}",
         $"-DMARLIN_GROUP_BLOCKS={GroupBlocks}",
         $"-DMARLIN_WARPS={Warps}",
+        $"-DMARLIN_STAGE_DEPTH={StageDepth}",
     ];
 
     /// <summary>The configuration for <paramref name="rows"/> (1..16) rows.</summary>
-    public static MarlinStreamConfig For(int rows, int groupSize, int warps = 4)
+    public static MarlinStreamConfig For(int rows, int groupSize, int warps = 4, int stageDepth = 0)
     {
         if (rows is < 1 or > 16) throw new ArgumentOutOfRangeException(nameof(rows), rows, "The streamed kernel serves 1..16 rows.");
-        return new MarlinStreamConfig(rows <= 8 ? 1 : 2, MarlinKernelConfig.GroupBlocksFor(groupSize), warps);
+        return new MarlinStreamConfig(rows <= 8 ? 1 : 2, MarlinKernelConfig.GroupBlocksFor(groupSize), warps, stageDepth);
     }
 
-    public override string ToString() => $"stream_m{RowsPerLaunch}_w{Warps}_g{(GroupBlocks == 0 ? "ch" : (GroupBlocks * 16).ToString())}";
+    public override string ToString() =>
+        $"stream_m{RowsPerLaunch}_w{Warps}_g{(GroupBlocks == 0 ? "ch" : (GroupBlocks * 16).ToString())}{(StageDepth > 0 ? $"_d{StageDepth}" : "")}";
 }

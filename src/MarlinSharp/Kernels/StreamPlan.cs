@@ -6,32 +6,34 @@ namespace MarlinSharp.Kernels;
 /// partials through distributed shared memory. Inside, the k range is cut into 128-deep blocks dealt to the
 /// KParts × warps warps in contiguous runs (<see cref="WarpBlocks"/>, the kernel's exact arithmetic).
 /// <para>
-/// KParts is the largest split (at most 8, the portable cluster size) that keeps every CTA resident at once
-/// (chunks × KParts ≤ SMs × resident CTAs per SM) and gives every warp at least one block: a weight stream with all its
-/// CTAs resident finishes when the HBM has delivered the bytes, so a split only pays while it fills idle SMs.
+/// KParts is the largest split (at most <paramref name="maxKParts"/>; 8 is the portable cluster size) that keeps every
+/// cluster resident at once (chunks ≤ the clusters of that size the GPU holds together, which the driver computes with
+/// the GPC placement of clusters in mind) and gives every warp at least one block: a weight stream with all its CTAs
+/// resident finishes when the HBM has delivered the bytes, so a split only pays while it fills idle SMs.
 /// </para>
 /// </summary>
 public sealed class StreamPlan
 {
-    public StreamPlan(int n, int k, int warps, int multiprocessors, int residentCtasPerSm, bool clusters)
+    /// <param name="residentClusters">How many clusters of s CTAs the GPU holds at once, for s = 1..maxKParts (s = 1: CTAs).</param>
+    /// <param name="maxKParts">Largest cluster to consider: 1 without thread-block clusters (before compute capability 9.0), at most 8.</param>
+    public StreamPlan(int n, int k, int warps, Func<int, long> residentClusters, int maxKParts)
     {
+        ArgumentNullException.ThrowIfNull(residentClusters);
         if (n <= 0 || n % MarlinStreamConfig.ChunkWidth != 0)
             throw new ArgumentException($"n={n} must be a positive multiple of {MarlinStreamConfig.ChunkWidth}.", nameof(n));
         if (k <= 0 || k % MarlinStreamConfig.BlockDepth != 0)
             throw new ArgumentException($"k={k} must be a positive multiple of {MarlinStreamConfig.BlockDepth}.", nameof(k));
         if (warps is not (4 or 8)) throw new ArgumentOutOfRangeException(nameof(warps), warps, "Expected 4 or 8.");
-        ArgumentOutOfRangeException.ThrowIfLessThan(multiprocessors, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(residentCtasPerSm, 1);
+        if (maxKParts is < 1 or > MarlinStreamConfig.MaxKParts)
+            throw new ArgumentOutOfRangeException(nameof(maxKParts), maxKParts, $"Expected 1..{MarlinStreamConfig.MaxKParts}.");
         Chunks = n / MarlinStreamConfig.ChunkWidth;
         if (Chunks > 65535)
             throw new ArgumentException($"n={n} gives {Chunks} column chunks; a launch's grid.y holds at most 65535.", nameof(n));
         Blocks = k / MarlinStreamConfig.BlockDepth;
         Warps = warps;
-        long capacity = (long)multiprocessors * residentCtasPerSm;
         int parts = 1;
-        if (clusters)
-            for (int s = MarlinStreamConfig.MaxKParts; s > 1; s--)
-                if ((long)Chunks * s <= capacity && s * warps <= Blocks) { parts = s; break; }
+        for (int s = maxKParts; s > 1; s--)
+            if (s * warps <= Blocks && Chunks <= residentClusters(s)) { parts = s; break; }
         KParts = parts;
         if ((long)Blocks * KParts * warps >= 1L << 32)
             throw new ArgumentException($"k={k} is too deep for the kernel's 32-bit block arithmetic.", nameof(k));

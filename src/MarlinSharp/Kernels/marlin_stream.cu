@@ -46,6 +46,9 @@
 #ifndef MARLIN_WARPS                 // warps per CTA (4 or 8)
 #define MARLIN_WARPS 8
 #endif
+#ifndef MARLIN_STAGE_DEPTH           // 0: weights ride a ring of 8 slabs in registers; 16 or 32: a per-lane shared-memory ring of that many slabs
+#define MARLIN_STAGE_DEPTH 0
+#endif
 // Development switch for timing experiments (results are wrong when set): leave out the dequantisation and
 // tensor-core work, to see what the load stream alone costs.
 #ifndef MARLIN_DEBUG_SKIP_COMPUTE
@@ -73,10 +76,13 @@ constexpr bool per_channel = group_blocks == 0;
 constexpr int ring = 8;                                   // slabs in flight per warp: one 128-deep k block
 constexpr int groups_per_block = per_channel ? 1 : ring / group_blocks;
 constexpr int partial_vecs = batch_blocks * 4 * 32;       // Float4s one warp leaves behind
+constexpr int stage_depth = MARLIN_STAGE_DEPTH;
+constexpr int stage_bytes = stage_depth * 32 * 16;        // one warp's shared ring
 
 static_assert(warps == 4 || warps == 8, "warps");
 static_assert(batch_blocks == 1 || batch_blocks == 2, "batch_blocks");
 static_assert(per_channel || group_blocks == 2 || group_blocks == 4 || group_blocks == 8, "group size");
+static_assert(stage_depth == 0 || stage_depth == 16 || stage_depth == 32, "stage depth");
 }  // namespace cfg
 
 // ---------------------------------------------------------------------------------------------
@@ -87,6 +93,25 @@ __device__ __forceinline__ Vec16 load_weights(const Vec16* p) {
   Vec16 v;
   asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
   return v;
+}
+
+// Shared ring: each lane copies, and later reads back, only its own 16 bytes of a slab, so its own
+// cp.async.wait_group is all the synchronisation there is — no barrier, not even between the lanes of a warp.
+__device__ __forceinline__ void copy_weights(u32 dst, const Vec16* src) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src) : "memory");
+}
+__device__ __forceinline__ void copy_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+template <int n>
+__device__ __forceinline__ void copy_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(n) : "memory"); }
+__device__ __forceinline__ Vec16 lds128(u32 addr) {
+  Vec16 v;
+  asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "r"(addr) : "memory");
+  return v;
+}
+__device__ __forceinline__ u32 dynamic_smem_bytes() {
+  u32 r;
+  asm("mov.u32 %0, %%dynamic_smem_size;\n" : "=r"(r));
+  return r;
 }
 
 // Activations: written by the previous kernel, possibly while this grid was already resident, so L2 only.
@@ -225,6 +250,8 @@ struct Slab {
 extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm(Problem p) {
   using namespace cfg;
   __shared__ Float4 partials[warps * partial_vecs];
+  extern __shared__ Vec16 stage_ring[];   // stage_depth > 0: warps x stage_depth slabs x 32 lanes
+  if (stage_depth > 0 && dynamic_smem_bytes() < (u32)(warps * stage_bytes)) asm volatile("trap;");
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
   const u32 parts = gridDim.x;
@@ -250,11 +277,23 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm
   Slab slot[ring];
   Vec16 scale_next[groups_per_block];
   const bool any = blk0 < blk1;
-  if (any) {
+  const u32 my_ring = smem_addr(stage_ring) + warp * stage_bytes + 16 * lane;
+  const int slabs = (blk1 - blk0) * ring;
+  if constexpr (stage_depth > 0) {
 #pragma unroll
-    for (int i = 0; i < ring; ++i) {  // a running pointer: eight precomputed 64-bit addresses would cost 16 registers
-      slot[i].w = load_weights(bp);
+    for (int j = 0; j < stage_depth; ++j) {  // one commit group per slab, empty past the end, so the count stays uniform
+      if (j < slabs) copy_weights(my_ring + j * 512, bp);
       bp += b_slab;
+      copy_commit();
+    }
+  }
+  if (any) {
+    if constexpr (stage_depth == 0) {
+#pragma unroll
+      for (int i = 0; i < ring; ++i) {  // a running pointer: eight precomputed 64-bit addresses would cost 16 registers
+        slot[i].w = load_weights(bp);
+        bp += b_slab;
+      }
     }
     if constexpr (!per_channel) {
 #pragma unroll
@@ -299,10 +338,24 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm
 
 #pragma unroll
     for (int i = 0; i < ring; ++i) {
-      const Slab cur = slot[i];
+      Slab cur = slot[i];
+      if constexpr (stage_depth > 0) {
+        // Refill the slot read one slab ago (its value is in registers by now) with the slab stage_depth ahead of it,
+        // then wait for this slab's own copy: at most stage_depth - 1 newer groups may still be in flight.
+        const int r = (blk - blk0) * ring + i;
+        if (r >= 1 && r - 1 + stage_depth < slabs) {
+          copy_weights(my_ring + ((r - 1) & (stage_depth - 1)) * 512, bp);
+          bp += b_slab;
+        }
+        copy_commit();
+        copy_wait<stage_depth - 1>();
+        cur.w = lds128(my_ring + (r & (stage_depth - 1)) * 512);
+      }
       if (more) {  // refill this slot with the same slab of the next block
-        slot[i].w = load_weights(bp);
-        bp += b_slab;
+        if constexpr (stage_depth == 0) {
+          slot[i].w = load_weights(bp);
+          bp += b_slab;
+        }
 #pragma unroll
         for (int bb = 0; bb < batch_blocks; ++bb) {
           slot[i].x[bb][0] = live[bb] ? load_activation(ap[bb] + 8 * i) : 0u;
@@ -390,4 +443,5 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm
     }
   }
   cluster_barrier();  // the peers' partials stay in place until every CTA has read them
+  if constexpr (stage_depth > 0) copy_wait<0>();
 }

@@ -10,19 +10,20 @@ namespace MarlinSharp.Tests.Kernels;
 /// </summary>
 public class StreamKernelGpuTests
 {
-    public static TheoryData<int, int, int, int> Cases()
+    public static TheoryData<int, int, int, int, int> Cases()
     {
-        var data = new TheoryData<int, int, int, int>();
+        var data = new TheoryData<int, int, int, int, int>();
         foreach (int groupSize in new[] { -1, 32, 64, 128 })
             foreach (int warps in new[] { 4, 8 })
-                foreach (var (k, n) in new[] { (4096, 64), (1408, 192), (128, 320), (2048, 1024) })
-                    data.Add(k, n, groupSize, warps);
+                foreach (int depth in new[] { 0, 16, 32 })
+                    foreach (var (k, n) in new[] { (4096, 64), (1408, 192), (256, 320), (2048, 1024) })
+                        data.Add(k, n, groupSize, warps, depth);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void EveryInstantiationMatchesTheFloat64Reference(int k, int n, int groupSize, int warps)
+    public void EveryInstantiationMatchesTheFloat64Reference(int k, int n, int groupSize, int warps, int stageDepth)
     {
         MarlinRuntime runtime = GpuRuntime.Get();
         using var stream = runtime.CreateStream();
@@ -30,7 +31,7 @@ public class StreamKernelGpuTests
         var failures = new List<GemmCheck>();
         foreach (int rows in new[] { 1, 2, 3, 7, 8, 9, 12, 15, 16 })
         {
-            var config = MarlinStreamConfig.For(rows, groupSize, warps);
+            var config = MarlinStreamConfig.For(rows, groupSize, warps, stageDepth);
             GemmCheck check = verifier.Check(rows, stream, config);
             if (!check.Passed) failures.Add(check);
         }

@@ -11,6 +11,10 @@ namespace MarlinSharp.Tests.Kernels;
 /// </summary>
 public partial class StreamKernelTests
 {
+    /// <summary>A GPU of <paramref name="sms"/> SMs holding <paramref name="resident"/> CTAs each, clusters packed perfectly.</summary>
+    private static StreamPlan Plan(int n, int k, int warps, int sms, int resident, bool clusters) =>
+        new(n, k, warps, s => (long)sms * resident / s, clusters ? MarlinStreamConfig.MaxKParts : 1);
+
     public static TheoryData<int, int, int, int, int> Problems() => new()
     {
         { 4096, 4096, 4, 132, 3 },     // Llama-2-7B o: 64 chunks, split 8 ways
@@ -28,7 +32,7 @@ public partial class StreamKernelTests
     [MemberData(nameof(Problems))]
     public void EveryBlockIsStreamedByExactlyOneWarpInOrder(int n, int k, int warps, int sms, int resident)
     {
-        var plan = new StreamPlan(n, k, warps, sms, resident, clusters: true);
+        var plan = Plan(n, k, warps, sms, resident, clusters: true);
         Assert.Equal(n / 64, plan.Chunks);
         Assert.Equal(k / 128, plan.Blocks);
         Assert.Equal(plan.Chunks * plan.KParts, plan.Ctas);
@@ -48,28 +52,38 @@ public partial class StreamKernelTests
     [MemberData(nameof(Problems))]
     public void TheClusterSplitKeepsEveryCtaResidentAndEveryWarpBusy(int n, int k, int warps, int sms, int resident)
     {
-        var plan = new StreamPlan(n, k, warps, sms, resident, clusters: true);
+        var plan = Plan(n, k, warps, sms, resident, clusters: true);
         Assert.InRange(plan.KParts, 1, MarlinStreamConfig.MaxKParts);
         if (plan.KParts > 1)
         {
-            Assert.True(plan.Ctas <= sms * resident, $"{plan.Ctas} CTAs do not fit at once on {sms} SMs x {resident}.");
+            Assert.True(plan.Chunks <= sms * resident / plan.KParts, $"{plan.Chunks} clusters of {plan.KParts} do not fit at once on {sms} SMs x {resident}.");
             Assert.True(plan.KParts * warps <= plan.Blocks, $"{plan.KParts} parts x {warps} warps leave warps without a block of {plan.Blocks}.");
         }
         // Maximal: one more part would break a rule (or the cluster limit).
         int more = plan.KParts + 1;
-        Assert.True(more > MarlinStreamConfig.MaxKParts || (long)plan.Chunks * more > (long)sms * resident || more * warps > plan.Blocks,
+        Assert.True(more > MarlinStreamConfig.MaxKParts || plan.Chunks > sms * resident / more || more * warps > plan.Blocks,
             $"KParts = {plan.KParts} but {more} would also fit.");
-        Assert.Equal(1, new StreamPlan(n, k, warps, sms, resident, clusters: false).KParts);
+        Assert.Equal(1, Plan(n, k, warps, sms, resident, clusters: false).KParts);
     }
 
     [Fact]
     public void SmallDecodeLayersAreSplitAndLargeOnesAreNot()
     {
-        Assert.Equal(8, new StreamPlan(4096, 4096, 4, 132, 4, clusters: true).KParts);   // 64 chunks x 8 = 512 CTAs <= 528
-        Assert.Equal(4, new StreamPlan(4096, 4096, 4, 132, 2, clusters: true).KParts);   // 264 resident: 64 x 4
-        Assert.Equal(2, new StreamPlan(12288, 4096, 4, 132, 3, clusters: true).KParts);
-        Assert.Equal(1, new StreamPlan(18432, 73728, 4, 132, 3, clusters: true).KParts);
-        Assert.Equal(1, new StreamPlan(64, 128, 4, 132, 3, clusters: true).KParts);      // one block: nothing to split
+        Assert.Equal(8, Plan(4096, 4096, 4, 132, 4, clusters: true).KParts);   // 64 chunks x 8 = 512 CTAs <= 528
+        Assert.Equal(4, Plan(4096, 4096, 4, 132, 2, clusters: true).KParts);   // 264 resident: 64 x 4
+        Assert.Equal(2, Plan(12288, 4096, 4, 132, 3, clusters: true).KParts);
+        Assert.Equal(1, Plan(18432, 73728, 4, 132, 3, clusters: true).KParts);
+        Assert.Equal(1, Plan(64, 128, 4, 132, 3, clusters: true).KParts);      // one block: nothing to split
+    }
+
+    [Fact]
+    public void TheSplitFollowsHowManyClustersTheDriverSaysFitNotTheCtaCount()
+    {
+        // 64 chunks: clusters of 8 would need 512 CTAs, which 132 x 4 slots hold, but if GPC placement leaves room for only
+        // 60 clusters of 8 and 70 of 7, the split must be 7.
+        var plan = new StreamPlan(4096, 4096, 4, s => s switch { 8 => 60, 7 => 70, _ => 528 / s }, 8);
+        Assert.Equal(7, plan.KParts);
+        Assert.Equal(448, plan.Ctas);
     }
 
     [Theory]
@@ -80,17 +94,18 @@ public partial class StreamKernelTests
     [InlineData(64, 192, "k")]
     public void BadShapesNameTheParameter(int n, int k, string parameter)
     {
-        var e = Assert.ThrowsAny<ArgumentException>(() => new StreamPlan(n, k, 4, 132, 2, clusters: true));
+        var e = Assert.ThrowsAny<ArgumentException>(() => Plan(n, k, 4, 132, 2, clusters: true));
         Assert.Equal(parameter, e.ParamName);
     }
 
     [Fact]
     public void BadPlanSettingsAndWarpIndicesAreRejected()
     {
-        Assert.Equal("warps", Assert.ThrowsAny<ArgumentException>(() => new StreamPlan(64, 128, 6, 132, 2, true)).ParamName);
-        Assert.Equal("multiprocessors", Assert.ThrowsAny<ArgumentException>(() => new StreamPlan(64, 128, 4, 0, 2, true)).ParamName);
-        Assert.Equal("residentCtasPerSm", Assert.ThrowsAny<ArgumentException>(() => new StreamPlan(64, 128, 4, 132, 0, true)).ParamName);
-        var plan = new StreamPlan(4096, 4096, 4, 132, 2, true);
+        Assert.Equal("warps", Assert.ThrowsAny<ArgumentException>(() => Plan(64, 128, 6, 132, 2, true)).ParamName);
+        Assert.Equal("maxKParts", Assert.ThrowsAny<ArgumentException>(() => new StreamPlan(64, 128, 4, _ => 100, 0)).ParamName);
+        Assert.Equal("maxKParts", Assert.ThrowsAny<ArgumentException>(() => new StreamPlan(64, 128, 4, _ => 100, 9)).ParamName);
+        Assert.Equal("residentClusters", Assert.ThrowsAny<ArgumentException>(() => new StreamPlan(64, 128, 4, null!, 8)).ParamName);
+        var plan = Plan(4096, 4096, 4, 132, 2, true);
         Assert.Equal("part", Assert.ThrowsAny<ArgumentException>(() => plan.WarpBlocks(plan.KParts, 0)).ParamName);
         Assert.Equal("warp", Assert.ThrowsAny<ArgumentException>(() => plan.WarpBlocks(0, 4)).ParamName);
         Assert.Equal("warp", Assert.ThrowsAny<ArgumentException>(() => plan.WarpBlocks(0, -1)).ParamName);
@@ -123,6 +138,9 @@ public partial class StreamKernelTests
         Assert.Equal("BatchBlocks", Assert.Throws<ArgumentOutOfRangeException>(() => new MarlinStreamConfig(3, 8).Validate()).ParamName);
         Assert.Equal("GroupBlocks", Assert.Throws<ArgumentOutOfRangeException>(() => new MarlinStreamConfig(1, 16).Validate()).ParamName);
         Assert.Equal("Warps", Assert.Throws<ArgumentOutOfRangeException>(() => new MarlinStreamConfig(1, 8, 16).Validate()).ParamName);
+        Assert.Equal("StageDepth", Assert.Throws<ArgumentOutOfRangeException>(() => new MarlinStreamConfig(1, 8, 4, 8).Validate()).ParamName);
+        Assert.Equal(8 * 32 * 512, new MarlinStreamConfig(1, 8, 8, 32).DynamicSharedMemoryBytes);
+        Assert.Equal("stream_m16_w8_g128_d16", new MarlinStreamConfig(2, 8, 8, 16).ToString());
     }
 
     [Theory]
@@ -141,23 +159,24 @@ public partial class StreamKernelTests
         Assert.Empty(MarlinKernelSelector.StreamCandidates(TestDevices.A100));
     }
 
-    public static TheoryData<string, int, int, int> CompileCases()
+    public static TheoryData<string, int, int, int, int> CompileCases()
     {
-        var data = new TheoryData<string, int, int, int>();
+        var data = new TheoryData<string, int, int, int, int>();
         foreach (string arch in new[] { "sm_90", "sm_80" })
             foreach (int bb in new[] { 1, 2 })
                 foreach (int gb in new[] { 0, 2, 4, 8 })
                     foreach (int warps in new[] { 4, 8 })
-                        data.Add(arch, bb, gb, warps);
+                        foreach (int depth in new[] { 0, 16, 32 })
+                            data.Add(arch, bb, gb, warps, depth);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(CompileCases))]
-    public void StreamKernelCompilesWithoutSpills(string architecture, int batchBlocks, int groupBlocks, int warps)
+    public void StreamKernelCompilesWithoutSpills(string architecture, int batchBlocks, int groupBlocks, int warps, int stageDepth)
     {
         NvrtcRequirement.Require();
-        var config = new MarlinStreamConfig(batchBlocks, groupBlocks, warps);
+        var config = new MarlinStreamConfig(batchBlocks, groupBlocks, warps, stageDepth);
         var options = config.CompileOptions().Append("--ptxas-options=-v").ToList();
         NvrtcOutput output = Nvrtc.Compile(KernelSources.Get(KernelSources.StreamMarlin), KernelSources.StreamMarlin, architecture, options);
         Assert.True(output.Cubin.Length > 4 && output.Cubin[0] == 0x7F && output.Cubin[1] == (byte)'E', "NVRTC returned no ELF cubin.");
