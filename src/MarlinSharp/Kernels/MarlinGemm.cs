@@ -100,7 +100,7 @@ public static class MarlinGemm
         unsafe
         {
             void* argument = &problem;
-            function.Launch(new Dim3((uint)plan.KParts, (uint)plan.Chunks), new Dim3((uint)config.ThreadsPerBlock), 0, stream, &argument,
+            function.Launch(new Dim3((uint)plan.KParts, (uint)plan.Chunks), new Dim3((uint)config.ThreadsPerBlock), config.DynamicSharedMemoryBytes, stream, &argument,
                 overlapPrevious: runtime.OverlapKernels, clusterX: (uint)plan.KParts);
         }
     }
