@@ -92,17 +92,32 @@ public static class MarlinKernelSelector
         return config;
     }
 
+    /// <summary>Deepest k the streamed kernel is chosen for: deeper layers stream better through the dense kernel's ring.</summary>
+    private const int MaxStreamedDepth = 16384;
+
     /// <summary>
-    /// The kernel for one launch of at most 64 rows: the register-streamed <see cref="MarlinStreamConfig"/> for up to 16
-    /// rows where <paramref name="allowStream"/> and the GPU has thread-block clusters (compute capability 9.0+),
-    /// otherwise <see cref="Select"/>'s <c>marlin_dense.cu</c> configuration.
+    /// The kernel for one launch of at most 64 rows. Where <paramref name="allowStream"/> and the GPU has thread-block
+    /// clusters (compute capability 9.0+), small layers at up to 16 rows take the register-streamed
+    /// <see cref="MarlinStreamConfig"/>; everything else <see cref="Select"/>'s <c>marlin_dense.cu</c> configuration.
+    /// <para>
+    /// Measured on an H200 (docs/NOTES.md, session 4), INT4 ms against the dense kernel: 8 warps per CTA where the 64-column
+    /// chunks fit one per SM (4096x4096 m = 1 0.0056 against 0.0086, m = 16 0.0086 against 0.0103; 11008x4096 m = 1 0.0102
+    /// against 0.0128, m = 16 0.0168 against 0.0181; 8192x8192 m = 1 0.0125 against 0.0152); 4 warps at 1..2 rows where they
+    /// fit one and a half per SM (4096x12288 m = 1 0.0101 against 0.0125; even at m = 2, slower from m = 4). Wider layers
+    /// (4096x22016 m = 1 0.0199 against 0.0181), deeper ones (28672x8192 m = 4 0.0453 against 0.0388) and the peak shape
+    /// keep the dense kernel, whose deeper ring keeps more bytes in flight per SM.
+    /// </para>
     /// </summary>
     public static IMarlinKernelVariant Choose(int rows, int n, int k, int groupSize, DeviceInfo device, bool allowStream = true)
     {
         ArgumentNullException.ThrowIfNull(device);
         if (allowStream && rows is >= 1 and <= 16 && device.ComputeCapabilityMajor >= 9 && n % MarlinStreamConfig.ChunkWidth == 0
-            && k % MarlinStreamConfig.BlockDepth == 0)
-            return MarlinStreamConfig.For(rows, groupSize);
+            && k % MarlinStreamConfig.BlockDepth == 0 && k <= MaxStreamedDepth)
+        {
+            long chunks = n / MarlinStreamConfig.ChunkWidth;
+            if (chunks <= device.MultiprocessorCount) return MarlinStreamConfig.For(rows, groupSize, warps: 8);
+            if (rows <= 2 && 2 * chunks <= 3L * device.MultiprocessorCount) return MarlinStreamConfig.For(rows, groupSize, warps: 4);
+        }
         return Select(rows, n, k, groupSize, device);
     }
 
@@ -111,7 +126,11 @@ public static class MarlinKernelSelector
     {
         ArgumentNullException.ThrowIfNull(device);
         if (device.ComputeCapabilityMajor < 9) return [];
-        return [.. from groupSize in new[] { -1, 32, 64, 128 } from rows in new[] { 8, 16 } select MarlinStreamConfig.For(rows, groupSize)];
+        return
+        [
+            .. from groupSize in new[] { -1, 32, 64, 128 } from rows in new[] { 8, 16 } select MarlinStreamConfig.For(rows, groupSize, warps: 8),
+            .. from groupSize in new[] { -1, 32, 64, 128 } select MarlinStreamConfig.For(2, groupSize, warps: 4),
+        ];
     }
 
     private static bool FitsTwice(MarlinKernelConfig config, DeviceInfo device) =>

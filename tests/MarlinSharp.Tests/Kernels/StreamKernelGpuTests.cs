@@ -49,7 +49,7 @@ public class StreamKernelGpuTests
             "On Hopper the selector should stream this batch size.");
         using var stream = runtime.CreateStream();
         using var verifier = new GemmVerifier(runtime, k, n, groupSize, rows, GpuRuntime.FreshSeed());
-        var config = MarlinStreamConfig.For(rows, groupSize);
+        var config = MarlinKernelSelector.Choose(rows, n, k, groupSize, runtime.Device) as MarlinStreamConfig ?? MarlinStreamConfig.For(rows, groupSize, warps: 8);
         Half[] first = verifier.Run(rows, stream, config);
         Assert.True(verifier.Compare(rows, first, config).Passed, verifier.Compare(rows, first, config).ToString());
         for (int run = 1; run < 20; run++)

@@ -151,12 +151,37 @@ public partial class StreamKernelTests
     public void HopperStreamsUpTo16RowsAndOlderGpusKeepTheDenseKernel(int rows)
     {
         var hopper = MarlinKernelSelector.Choose(rows, 4096, 4096, 128, TestDevices.H100);
-        Assert.Equal(MarlinStreamConfig.For(rows, 128), hopper);
+        Assert.Equal(MarlinStreamConfig.For(rows, 128, warps: 8), hopper);
         Assert.Contains((MarlinStreamConfig)hopper, MarlinKernelSelector.StreamCandidates(TestDevices.H100));
         Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(rows, 4096, 4096, 128, TestDevices.H100, allowStream: false));
         Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(rows, 4096, 4096, 128, TestDevices.A100));
         Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(17, 4096, 4096, 128, TestDevices.H100));
         Assert.Empty(MarlinKernelSelector.StreamCandidates(TestDevices.A100));
+    }
+
+    [Theory]
+    [InlineData(1, 4096, 4096, 8)]      // 64 chunks: one per SM at most
+    [InlineData(16, 4096, 11008, 8)]
+    [InlineData(1, 8192, 8192, 8)]      // 128 chunks on 132 SMs
+    [InlineData(1, 12288, 4096, 4)]     // 192 chunks: 4 warps, one or two rows only
+    [InlineData(2, 12288, 4096, 4)]
+    [InlineData(3, 12288, 4096, 0)]
+    [InlineData(1, 22016, 4096, 0)]     // 344 chunks: the dense kernel
+    [InlineData(1, 8192, 28672, 0)]     // deeper than 16384: the dense kernel
+    [InlineData(1, 18432, 73728, 0)]    // peak shape
+    public void HopperStreamsOnlySmallLayers(int rows, int n, int k, int warps)
+    {
+        IMarlinKernelVariant chosen = MarlinKernelSelector.Choose(rows, n, k, 128, TestDevices.H100);
+        if (warps == 0)
+        {
+            Assert.IsType<MarlinKernelConfig>(chosen);
+            Assert.Equal(MarlinKernelSelector.Select(rows, n, k, 128, TestDevices.H100), chosen);
+        }
+        else
+        {
+            Assert.Equal(MarlinStreamConfig.For(rows, 128, warps), chosen);
+            Assert.Contains((MarlinStreamConfig)chosen, MarlinKernelSelector.StreamCandidates(TestDevices.H100));
+        }
     }
 
     public static TheoryData<string, int, int, int, int> CompileCases()
