@@ -92,12 +92,19 @@ public static class MarlinKernelSelector
         return config;
     }
 
+    /// <summary>
+    /// Most rows the streamed kernel is chosen for. It serves 16, and 9..16-row layers alone measured faster with it (4096x4096
+    /// m = 16 0.0086 against 0.0103 ms), but a whole Llama-2-7B decode step at batch 16 was slower (3.27 against 3.10 ms
+    /// per token, H200, same call): at 16 rows every 64-column chunk re-reads all activations from L2.
+    /// </summary>
+    public const int MaxStreamedRows = 8;
+
     /// <summary>Deepest k the streamed kernel is chosen for: deeper layers stream better through the dense kernel's ring.</summary>
     private const int MaxStreamedDepth = 16384;
 
     /// <summary>
     /// The kernel for one launch of at most 64 rows. Where <paramref name="allowStream"/> and the GPU has thread-block
-    /// clusters (compute capability 9.0+), small layers at up to 16 rows take the register-streamed
+    /// clusters (compute capability 9.0+), small layers at up to <see cref="MaxStreamedRows"/> rows take the register-streamed
     /// <see cref="MarlinStreamConfig"/>; everything else <see cref="Select"/>'s <c>marlin_dense.cu</c> configuration.
     /// <para>
     /// Measured on an H200 (docs/NOTES.md, session 4), INT4 ms against the dense kernel: 8 warps per CTA where the 64-column
@@ -111,7 +118,7 @@ public static class MarlinKernelSelector
     public static IMarlinKernelVariant Choose(int rows, int n, int k, int groupSize, DeviceInfo device, bool allowStream = true)
     {
         ArgumentNullException.ThrowIfNull(device);
-        if (allowStream && rows is >= 1 and <= 16 && device.ComputeCapabilityMajor >= 9 && n % MarlinStreamConfig.ChunkWidth == 0
+        if (allowStream && rows is >= 1 and <= MaxStreamedRows && device.ComputeCapabilityMajor >= 9 && n % MarlinStreamConfig.ChunkWidth == 0
             && k % MarlinStreamConfig.BlockDepth == 0 && k <= MaxStreamedDepth)
         {
             long chunks = n / MarlinStreamConfig.ChunkWidth;
@@ -128,7 +135,7 @@ public static class MarlinKernelSelector
         if (device.ComputeCapabilityMajor < 9) return [];
         return
         [
-            .. from groupSize in new[] { -1, 32, 64, 128 } from rows in new[] { 8, 16 } select MarlinStreamConfig.For(rows, groupSize, warps: 8),
+            .. from groupSize in new[] { -1, 32, 64, 128 } select MarlinStreamConfig.For(MaxStreamedRows, groupSize, warps: 8),
             .. from groupSize in new[] { -1, 32, 64, 128 } select MarlinStreamConfig.For(2, groupSize, warps: 4),
         ];
     }

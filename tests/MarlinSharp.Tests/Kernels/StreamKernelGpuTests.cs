@@ -40,7 +40,7 @@ public class StreamKernelGpuTests
 
     [Theory]
     [InlineData(4096, 4096, 128, 1)]    // eight CTAs per chunk summed across the cluster
-    [InlineData(11008, 4096, 128, 16)]
+    [InlineData(11008, 4096, 128, 8)]
     [InlineData(4096, 192, -1, 5)]
     public void RepeatedRunsAreBitwiseIdentical(int k, int n, int groupSize, int rows)
     {

@@ -145,23 +145,24 @@ public partial class StreamKernelTests
 
     [Theory]
     [InlineData(1)]
+    [InlineData(5)]
     [InlineData(8)]
-    [InlineData(9)]
-    [InlineData(16)]
-    public void HopperStreamsUpTo16RowsAndOlderGpusKeepTheDenseKernel(int rows)
+    public void HopperStreamsUpTo8RowsAndOlderGpusKeepTheDenseKernel(int rows)
     {
         var hopper = MarlinKernelSelector.Choose(rows, 4096, 4096, 128, TestDevices.H100);
         Assert.Equal(MarlinStreamConfig.For(rows, 128, warps: 8), hopper);
         Assert.Contains((MarlinStreamConfig)hopper, MarlinKernelSelector.StreamCandidates(TestDevices.H100));
         Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(rows, 4096, 4096, 128, TestDevices.H100, allowStream: false));
         Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(rows, 4096, 4096, 128, TestDevices.A100));
-        Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(17, 4096, 4096, 128, TestDevices.H100));
+        Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(9, 4096, 4096, 128, TestDevices.H100));
+        Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(16, 4096, 4096, 128, TestDevices.H100));
         Assert.Empty(MarlinKernelSelector.StreamCandidates(TestDevices.A100));
     }
 
     [Theory]
     [InlineData(1, 4096, 4096, 8)]      // 64 chunks: one per SM at most
-    [InlineData(16, 4096, 11008, 8)]
+    [InlineData(8, 4096, 11008, 8)]
+    [InlineData(16, 4096, 11008, 0)]    // 9..16 rows: the dense kernel (see MaxStreamedRows)
     [InlineData(1, 8192, 8192, 8)]      // 128 chunks on 132 SMs
     [InlineData(1, 12288, 4096, 4)]     // 192 chunks: 4 warps, one or two rows only
     [InlineData(2, 12288, 4096, 4)]
