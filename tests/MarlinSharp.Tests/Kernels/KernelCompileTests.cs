@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using MarlinSharp.Cuda;
 using MarlinSharp.Kernels;
 
@@ -31,13 +30,7 @@ public partial class KernelCompileTests
         var options = config.CompileOptions().Append("--ptxas-options=-v").ToList();
         NvrtcOutput output = Nvrtc.Compile(KernelSources.Get(KernelSources.DenseMarlin), KernelSources.DenseMarlin, architecture, options);
 
-        Assert.True(output.Cubin.Length > 4 && output.Cubin[0] == 0x7F && output.Cubin[1] == (byte)'E', "NVRTC returned no ELF cubin.");
-        Match registers = UsedRegisters().Match(output.Log);
-        Assert.True(registers.Success, $"No resource report in the NVRTC log:\n{output.Log}");
-        Assert.InRange(int.Parse(registers.Groups[1].Value), 1, 255);
-        foreach (Match spill in SpillBytes().Matches(output.Log))
-            Assert.True(spill.Groups[1].Value == "0", $"{config} spills on {architecture}:\n{output.Log}");
-        Assert.True(SpillBytes().Matches(output.Log).Count >= 2, $"The report lists no spill counts:\n{output.Log}");
+        CompileReport.AssertCubinWithoutSpills(output, config.ToString(), architecture);
     }
 
     [Theory]
@@ -80,9 +73,5 @@ public partial class KernelCompileTests
         }
     }
 
-    [GeneratedRegex(@"Used (\d+) registers")]
-    private static partial Regex UsedRegisters();
 
-    [GeneratedRegex(@"(\d+) bytes spill (?:stores|loads)")]
-    private static partial Regex SpillBytes();
 }

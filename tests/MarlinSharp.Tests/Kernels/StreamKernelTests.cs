@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using MarlinSharp.Cuda;
 using MarlinSharp.Kernels;
 
@@ -205,19 +204,6 @@ public partial class StreamKernelTests
         var config = new MarlinStreamConfig(batchBlocks, groupBlocks, warps, stageDepth);
         var options = config.CompileOptions().Append("--ptxas-options=-v").ToList();
         NvrtcOutput output = Nvrtc.Compile(KernelSources.Get(KernelSources.StreamMarlin), KernelSources.StreamMarlin, architecture, options);
-        Assert.True(output.Cubin.Length > 4 && output.Cubin[0] == 0x7F && output.Cubin[1] == (byte)'E', "NVRTC returned no ELF cubin.");
-        Match registers = UsedRegisters().Match(output.Log);
-        Assert.True(registers.Success, $"No resource report in the NVRTC log:\n{output.Log}");
-        Assert.InRange(int.Parse(registers.Groups[1].Value), 1, 255);
-        var spills = SpillBytes().Matches(output.Log);
-        Assert.True(spills.Count >= 2, $"The report lists no spill counts:\n{output.Log}");
-        foreach (Match spill in spills)
-            Assert.True(spill.Groups[1].Value == "0", $"{config} spills on {architecture}:\n{output.Log}");
+        CompileReport.AssertCubinWithoutSpills(output, config.ToString(), architecture);
     }
-
-    [GeneratedRegex(@"Used (\d+) registers")]
-    private static partial Regex UsedRegisters();
-
-    [GeneratedRegex(@"(\d+) bytes spill (?:stores|loads)")]
-    private static partial Regex SpillBytes();
 }

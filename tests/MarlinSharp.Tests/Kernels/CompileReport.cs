@@ -1,0 +1,26 @@
+using System.Text.RegularExpressions;
+using MarlinSharp.Cuda;
+
+namespace MarlinSharp.Tests.Kernels;
+
+/// <summary>Checks on an NVRTC compilation made with --ptxas-options=-v: an ELF cubin, a resource report, no spills.</summary>
+internal static partial class CompileReport
+{
+    public static void AssertCubinWithoutSpills(NvrtcOutput output, string what, string architecture)
+    {
+        Assert.True(output.Cubin.Length > 4 && output.Cubin[0] == 0x7F && output.Cubin[1] == (byte)'E', "NVRTC returned no ELF cubin.");
+        Match registers = UsedRegisters().Match(output.Log);
+        Assert.True(registers.Success, $"No resource report in the NVRTC log:\n{output.Log}");
+        Assert.InRange(int.Parse(registers.Groups[1].Value), 1, 255);
+        var spills = SpillBytes().Matches(output.Log);
+        Assert.True(spills.Count >= 2, $"The report lists no spill counts:\n{output.Log}");
+        foreach (Match spill in spills)
+            Assert.True(spill.Groups[1].Value == "0", $"{what} spills on {architecture}:\n{output.Log}");
+    }
+
+    [GeneratedRegex(@"Used (\d+) registers")]
+    private static partial Regex UsedRegisters();
+
+    [GeneratedRegex(@"(\d+) bytes spill (?:stores|loads)")]
+    private static partial Regex SpillBytes();
+}
