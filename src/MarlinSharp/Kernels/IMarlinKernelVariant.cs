@@ -12,6 +12,9 @@ public interface IMarlinKernelVariant
 
     string EntryPoint { get; }
 
+    /// <summary>Threads per CTA.</summary>
+    int BlockThreads { get; }
+
     /// <summary>Dynamic shared memory a launch asks for.</summary>
     int DynamicSharedMemoryBytes { get; }
 

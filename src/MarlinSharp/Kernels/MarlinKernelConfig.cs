@@ -26,6 +26,7 @@ public sealed record MarlinKernelConfig(int MBlocks, int TileN, int TileK, int S
     string IMarlinKernelVariant.SourceName => KernelSources.DenseMarlin;
     string IMarlinKernelVariant.EntryPoint => EntryPoint;
     int IMarlinKernelVariant.DynamicSharedMemoryBytes => SharedMemoryBytes;
+    int IMarlinKernelVariant.BlockThreads => ThreadsPerBlock;
 
     public int WarpsN => TileN / 64;
     public int WarpsK => 8 / WarpsN;

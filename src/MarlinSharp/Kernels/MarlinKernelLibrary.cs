@@ -71,8 +71,7 @@ internal sealed class MarlinKernelLibrary : IDisposable
         CudaModule module = _context.LoadModule(Compile(variant));
         CudaFunction function = module.GetFunction(variant.EntryPoint);
         function.SetMaxDynamicSharedMemory(variant.DynamicSharedMemoryBytes);
-        int threads = variant is MarlinStreamConfig s ? s.ThreadsPerBlock : MarlinKernelConfig.ThreadsPerBlock;
-        int resident = Math.Max(1, function.MaxActiveBlocksPerMultiprocessor(threads, variant.DynamicSharedMemoryBytes));
+        int resident = Math.Max(1, function.MaxActiveBlocksPerMultiprocessor(variant.BlockThreads, variant.DynamicSharedMemoryBytes));
         return new LoadedKernel(module, function, resident);
     }
 

@@ -28,6 +28,7 @@ public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Wa
     public int DynamicSharedMemoryBytes => Warps * StageDepth * 32 * 16;
     public int RowsPerLaunch => 8 * BatchBlocks;
     public int ThreadsPerBlock => 32 * Warps;
+    int IMarlinKernelVariant.BlockThreads => ThreadsPerBlock;
     public int GroupSize => GroupBlocks == 0 ? -1 : GroupBlocks * 16;
 
     public void Validate()
