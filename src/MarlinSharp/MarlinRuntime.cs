@@ -78,11 +78,12 @@ public sealed class MarlinRuntime : IDisposable
         Kernels.WarmUp(configs, progress);
     }
 
-    /// <summary>Compiles every configuration the selector can choose on this GPU, in parallel.</summary>
+    /// <summary>Compiles every configuration the selectors can choose on this GPU (fused epilogues included), in parallel.</summary>
     public void WarmUpAll(IProgress<string>? progress = null)
     {
         ThrowIfDisposed();
-        Kernels.WarmUp([.. MarlinKernelSelector.Candidates(Device), .. MarlinKernelSelector.StreamCandidates(Device)], progress);
+        Kernels.WarmUp([.. MarlinKernelSelector.Candidates(Device), .. MarlinKernelSelector.StreamCandidates(Device),
+            .. MarlinKernelSelector.FusedCandidates(Device)], progress);
     }
 
     /// <summary>

@@ -43,6 +43,14 @@ internal sealed class Int4Linear(MarlinRuntime runtime, MarlinDeviceWeights weig
         MarlinGemm.Multiply(runtime, input, weights, output, rows, stream);
     public override void Dispose() => weights.Dispose();
 
+    /// <summary>The streamed kernel with a fused epilogue (decode layers; see <see cref="MarlinGemm.MultiplyFused"/>).</summary>
+    public void ForwardFused(DeviceSpan<Half> input, DeviceSpan<Half> output, int rows, CudaStream stream, StreamEpilogue epilogue,
+        DeviceSpan<float> rowSquares, float eps)
+    {
+        var config = MarlinKernelSelector.ChooseFused(rows, OutFeatures, MarlinGemm.KernelGroupSize(weights.Layout), runtime.Device, epilogue);
+        MarlinGemm.MultiplyFused(runtime, input, weights, output, rows, stream, config, rowSquares, eps);
+    }
+
     /// <summary>Why a projection of this shape cannot be 4-bit, or null when it can.</summary>
     public static string? Unsupported(int inFeatures, int outFeatures) =>
         inFeatures % 128 != 0 ? $"its input size {inFeatures} is not a multiple of 128"

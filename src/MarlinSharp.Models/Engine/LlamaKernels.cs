@@ -13,7 +13,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
 
     private readonly CudaModule _ops;
     private readonly CudaModule _attention;
-    private readonly CudaFunction _hold, _embed, _rmsnorm, _addRmsnorm, _addBias, _rope, _swiglu, _gather, _toFloat, _argmax;
+    private readonly CudaFunction _hold, _embed, _rmsnorm, _addRmsnorm, _addBias, _rope, _swiglu, _gather, _toFloat, _argmax, _rowSquares;
     private readonly CudaFunction _prefill, _decode, _combine;
     private readonly int _sms;
     private readonly MarlinRuntime _runtime;
@@ -42,6 +42,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
         _addBias = _ops.GetFunction("add_bias");
         _rope = _ops.GetFunction("rope_append");
         _swiglu = _ops.GetFunction("swiglu");
+        _rowSquares = _ops.GetFunction("row_squares");
         _gather = _ops.GetFunction("gather_rows");
         _toFloat = _ops.GetFunction("half_to_float");
         _argmax = _ops.GetFunction("argmax_rows");
@@ -190,15 +191,35 @@ internal sealed unsafe class LlamaKernels : IDisposable
         _rope.Launch(new Dim3((uint)tokens, (uint)(heads + 2 * kvHeads)), new Dim3((uint)(headDim / 2)), 0, stream, args, overlapPrevious: Overlap);
     }
 
-    public void SwiGlu(DeviceSpan<Half> gateUp, DeviceSpan<Half> output, int rows, int inter, CudaStream stream)
+    /// <summary>
+    /// output = silu(gate) · up from a fused gate|up buffer whose columns alternate in blocks of <paramref name="block"/>
+    /// (gate block, then the matching up block); <paramref name="block"/> = <paramref name="inter"/> is the plain [gate | up] order.
+    /// </summary>
+    public void SwiGlu(DeviceSpan<Half> gateUp, DeviceSpan<Half> output, int rows, int inter, int block, CudaStream stream)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(inter, 1);
+        if (block < 1 || inter % block != 0)
+            throw new ArgumentOutOfRangeException(nameof(block), block, $"The column block must divide the intermediate size {inter}.");
         ulong total = (ulong)rows * (ulong)inter;
         Need(gateUp, 2 * (long)total, nameof(gateUp));
         Need(output, (long)total, nameof(output));
         ulong g = gateUp.Pointer, o = output.Pointer;
-        void** args = stackalloc void*[] { &g, &o, &inter, &total };
+        void** args = stackalloc void*[] { &g, &o, &inter, &block, &total };
         _swiglu.Launch(GridFor((long)total), new Dim3(256), 0, stream, args, overlapPrevious: Overlap);
+    }
+
+    /// <summary>rowSquares[r][b] = Σ x[r][16b..16b+15]² (FP32), what the streamed GEMM's normed epilogues read.</summary>
+    public void RowSquares(DeviceSpan<Half> x, DeviceSpan<float> rowSquares, int rows, int hidden, CudaStream stream)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        if (hidden < 16 || hidden % 16 != 0) throw new NotSupportedException($"hidden_size {hidden} must be a positive multiple of 16.");
+        Need(x, (long)rows * hidden, nameof(x));
+        Need(rowSquares, (long)rows * (hidden / 16), nameof(rowSquares));
+        Aligned(x, nameof(x));
+        ulong xp = x.Pointer, sq = rowSquares.Pointer;
+        void** args = stackalloc void*[] { &xp, &sq, &hidden };
+        _rowSquares.Launch(new Dim3((uint)rows), new Dim3(128), 0, stream, args, overlapPrevious: Overlap);
     }
 
     public void GatherRows(DeviceSpan<Half> x, DeviceSpan<int> rows, DeviceSpan<Half> output, int count, int cols, CudaStream stream)
@@ -270,6 +291,84 @@ internal sealed unsafe class LlamaKernels : IDisposable
             void** cargs = stackalloc void*[] { &po, &pm, &si, &o, &heads, &splits };
             _combine.Launch(new Dim3((uint)sequences, (uint)heads), new Dim3((uint)HeadDim), 0, stream, cargs, overlapPrevious: Overlap);
         }
+    }
+
+    /// <summary>attention_decode_rope, looked up on first use.</summary>
+    private CudaFunction? _decodeRope;
+
+    /// <summary>
+    /// A decode step's rotary embedding, KV-cache append and attention in one launch (attention_decode_rope): the same
+    /// results as <see cref="RopeAppend"/> followed by <see cref="AttentionDecode"/>, one kernel fewer. One token row per
+    /// sequence: rows 0..sequences-1 of <paramref name="qkv"/>, unrotated (and left so). <paramref name="positions"/> and
+    /// <paramref name="slots"/> are per row; the rotated key and the value of a row go to the cache at (slots[row],
+    /// <paramref name="layer"/>, positions[row]), which must be the last context position of the row's sequence in its
+    /// own slot; slot -1 marks a padding row, which writes nothing and reads the cache like <see cref="AttentionDecode"/>.
+    /// cos/sin as for <see cref="RopeAppend"/>, covering at least <paramref name="longestContext"/> positions.
+    /// </summary>
+    public void AttentionDecodeRope(DeviceSpan<Half> qkv, DeviceSpan<Half> output, KvCache cache, DeviceSpan<int> seqInfo,
+        DeviceSpan<int> positions, DeviceSpan<int> slots, DeviceSpan<float> cos, DeviceSpan<float> sin,
+        int sequences, int longestContext, int heads, int kvHeads, int layer, DeviceSpan<float> partO, DeviceSpan<float> partMl, CudaStream stream)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        ArgumentNullException.ThrowIfNull(stream);
+        var (splits, keysPerSplit) = ValidateDecodeRope(HeadDim, Group, _sms, (cache.Layers, cache.KvHeads, cache.HeadDim, cache.MaxContext),
+            qkv, output, seqInfo, positions, slots, cos, sin, sequences, longestContext, heads, kvHeads, layer, partO, partMl);
+        _decodeRope ??= _attention.GetFunction("attention_decode_rope");
+        int stride = (heads + 2 * kvHeads) * HeadDim, numLayers = cache.Layers, maxCtx = cache.MaxContext;
+        float scaleLog2 = ScaleLog2;
+        ulong q = qkv.Pointer, o = output.Pointer, k = cache.Keys.Pointer, v = cache.Values.Pointer, si = seqInfo.Pointer;
+        ulong p = positions.Pointer, sl = slots.Pointer, c = cos.Pointer, sn = sin.Pointer, po = partO.Pointer, pm = partMl.Pointer;
+        void** args = stackalloc void*[] { &q, &o, &k, &v, &si, &p, &sl, &c, &sn, &po, &pm, &stride, &heads, &kvHeads, &layer, &numLayers, &maxCtx, &scaleLog2, &keysPerSplit };
+        uint threads = (uint)(32 * (HeadDim <= 128 ? 4 : 2));
+        _decodeRope.Launch(new Dim3((uint)sequences, (uint)kvHeads, (uint)splits), new Dim3(threads), 0, stream, args, overlapPrevious: Overlap);
+        if (splits > 1) LaunchCombine(partO, partMl, seqInfo, output, sequences, heads, splits, stream);
+    }
+
+    /// <summary>attention_combine: merges the decode splits of each (sequence, head) into <paramref name="output"/>.</summary>
+    private void LaunchCombine(DeviceSpan<float> partO, DeviceSpan<float> partMl, DeviceSpan<int> seqInfo, DeviceSpan<Half> output,
+        int sequences, int heads, int splits, CudaStream stream)
+    {
+        ulong po = partO.Pointer, pm = partMl.Pointer, si = seqInfo.Pointer, o = output.Pointer;
+        void** args = stackalloc void*[] { &po, &pm, &si, &o, &heads, &splits };
+        _combine.Launch(new Dim3((uint)sequences, (uint)heads), new Dim3((uint)HeadDim), 0, stream, args, overlapPrevious: Overlap);
+    }
+
+    /// <summary>
+    /// Every check of <see cref="AttentionDecodeRope"/> (no GPU needed): head shape against the compiled
+    /// <paramref name="headDim"/> and <paramref name="group"/>, the cache's shape, and that every buffer holds what the
+    /// kernel reads or writes. Returns the split plan. Throws naming the offending parameter.
+    /// </summary>
+    internal static (int Splits, int KeysPerSplit) ValidateDecodeRope(int headDim, int group, int multiprocessors,
+        (int Layers, int KvHeads, int HeadDim, int MaxContext) cache, DeviceSpan<Half> qkv, DeviceSpan<Half> output, DeviceSpan<int> seqInfo,
+        DeviceSpan<int> positions, DeviceSpan<int> slots, DeviceSpan<float> cos, DeviceSpan<float> sin,
+        int sequences, int longestContext, int heads, int kvHeads, int layer, DeviceSpan<float> partO, DeviceSpan<float> partMl)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(sequences, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(kvHeads, 1);
+        if (heads != kvHeads * group) throw new ArgumentException($"heads ({heads}) must be kv_heads ({kvHeads}) × {group}, the group these kernels were compiled for.", nameof(heads));
+        if (cache.HeadDim != headDim || cache.KvHeads != kvHeads) throw new ArgumentException("The cache was made for a different head shape.", nameof(cache));
+        if (layer < 0 || layer >= cache.Layers) throw new ArgumentOutOfRangeException(nameof(layer));
+        ArgumentOutOfRangeException.ThrowIfLessThan(longestContext, 1);
+        if (longestContext > cache.MaxContext)
+            throw new ArgumentOutOfRangeException(nameof(longestContext), longestContext, $"The cache holds {cache.MaxContext} positions per slot.");
+        int half = headDim / 2;
+        long stride = (long)(heads + 2 * kvHeads) * headDim;
+        Need(qkv, sequences * stride, nameof(qkv));
+        Need(output, (long)sequences * heads * headDim, nameof(output));
+        Need(seqInfo, 4L * sequences, nameof(seqInfo));
+        Need(positions, sequences, nameof(positions));
+        Need(slots, sequences, nameof(slots));
+        if (cos.Length != sin.Length || cos.Length % half != 0)
+            throw new ArgumentException("cos and sin must both be [positions][head_dim/2].", nameof(sin));
+        if (cos.Length < (long)longestContext * half)
+            throw new ArgumentException($"cos and sin cover {cos.Length / half} positions; the context reaches {longestContext}.", nameof(cos));
+        var plan = AttentionPlan.Decode(sequences, kvHeads, longestContext, headDim, multiprocessors);
+        if (plan.Splits > 1)
+        {
+            Need(partO, (long)sequences * heads * plan.Splits * headDim, nameof(partO));
+            Need(partMl, (long)sequences * heads * plan.Splits * 2, nameof(partMl));
+        }
+        return plan;
     }
 
     private float ScaleLog2 => (float)(1.0 / Math.Sqrt(HeadDim) / Math.Log(2.0));

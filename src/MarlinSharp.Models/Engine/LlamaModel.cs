@@ -1,4 +1,5 @@
 using MarlinSharp.Cuda;
+using MarlinSharp.Kernels;
 using MarlinSharp.Models.Configuration;
 
 namespace MarlinSharp.Models.Engine;
@@ -29,7 +30,8 @@ public sealed class LlamaModel : IStepModel, IDisposable
     private readonly int _sms;
     private readonly Dictionary<(int Rows, int Splits, int KeysPerSplit), CudaGraph> _graphs = [];
     private long _graphScratchVersion = -1;
-    private readonly DeviceBuffer<float> _cos, _sin, _partO, _partMl, _logits;
+    private readonly DeviceBuffer<float> _cos, _sin, _partO, _partMl, _logits, _rowSquares;
+    private readonly string? _unfusableReason;
     private readonly DeviceBuffer<Half> _hidden, _normed, _qkv, _attn, _delta, _gateUp, _act, _gathered, _logitsHalf;
     private int _lastSequences;
     private StepProfiler? _profiler;    // created by the first profiled step; its events are reused
@@ -53,6 +55,8 @@ public sealed class LlamaModel : IStepModel, IDisposable
         _runtime = runtime;
         _sms = runtime.Device.MultiprocessorCount;
         UseCudaGraphs = Environment.GetEnvironmentVariable("MARLINSHARP_NO_GRAPHS") != "1";
+        FuseDecodeLayers = Environment.GetEnvironmentVariable("MARLINSHARP_NO_FUSE") != "1";
+        _unfusableReason = UnfusableReason(runtime, weights);
         Weights = weights;
         Config = c;
         SlotCount = slots;
@@ -92,6 +96,7 @@ public sealed class LlamaModel : IStepModel, IDisposable
             _logits = Own(ctx.Allocate<float>((long)slots * c.VocabSize));
             _partO = Own(ctx.Allocate<float>((long)slots * c.NumAttentionHeads * AttentionPlan.MaxSplits * c.HeadDim));
             _partMl = Own(ctx.Allocate<float>((long)slots * c.NumAttentionHeads * AttentionPlan.MaxSplits * 2));
+            _rowSquares = Own(ctx.Allocate<float>((long)MarlinKernelSelector.MaxFusedRows * Math.Max(1, h / 16)));
         }
         catch
         {
@@ -115,6 +120,41 @@ public sealed class LlamaModel : IStepModel, IDisposable
         long ints = 3 * t + 6L * slots;
         return KvCache.BytesFor(config, slots, maxContext) + 2 * halves + 4 * floats + 4 * ints;
     }
+
+    /// <summary>
+    /// Whether steps run fused kernels (default true; false when the environment variable MARLINSHARP_NO_FUSE is 1).
+    /// Decode steps run rotary embedding, KV-cache append and attention as one kernel. Steps of at most
+    /// <see cref="MarlinKernelSelector.MaxFusedRows"/> tokens also run the residual adds, RMSNorms and SwiGLU in the
+    /// epilogues of the streamed INT4 GEMMs (<see cref="StreamEpilogue"/>), so a decoder layer is four GEMMs and attention;
+    /// that part takes effect only where <see cref="FusionUnavailableReason"/> is null.
+    /// </summary>
+    public bool FuseDecodeLayers
+    {
+        get => _fuse;
+        set
+        {
+            if (value != _fuse) DropGraphs();
+            _fuse = value;
+        }
+    }
+
+    private bool _fuse;
+
+
+    /// <summary>Why this model's layers cannot run fused, or null when they can.</summary>
+    public string? FusionUnavailableReason => _unfusableReason;
+
+    private static string? UnfusableReason(MarlinRuntime runtime, LlamaWeights weights)
+    {
+        if (weights.Format != LinearFormat.Int4) return "the linear layers are FP16";
+        if (!weights.FusedLayout) return "the INT4 weights are not in the fused layout (intermediate size not a multiple of 32 or hidden size not of 16)";
+        if (weights.Layers.Any(l => l.QkvBias is not null || l.OBias is not null)) return "the attention projections have biases";
+        if (!runtime.StreamSmallBatches) return "the streamed kernel is turned off (MARLINSHARP_NO_STREAM)";
+        if (runtime.Device.ComputeCapabilityMajor < 9) return "the GPU has no thread-block clusters (compute capability below 9.0)";
+        return null;
+    }
+
+    private bool FusedStep(int tokens) => _fuse && _unfusableReason is null && tokens <= MarlinKernelSelector.MaxFusedRows;
 
     public LlamaConfig Config { get; }
     public LlamaWeights Weights { get; }
@@ -363,6 +403,14 @@ public sealed class LlamaModel : IStepModel, IDisposable
         // Mark(op) ends the op just queued for a profiled step (ProfileForward) and does nothing otherwise.
         k.EmbedGather(w.Embedding, _ids, _hidden, tokens, h, VocabSize, st);
         Mark(StepOps.Embed);
+        if (FusedStep(tokens))
+        {
+            EnqueueFusedLayers(tokens, seqs, longestNew, longestContext);
+            k.RmsNorm(_hidden, w.FinalNorm, _normed, tokens, h, eps, st);
+            Mark(StepOps.Norm);
+            EnqueueHead(seqs);
+            return;
+        }
         for (int l = 0; l < w.Layers.Length; l++)
         {
             var layer = w.Layers[l];
@@ -377,13 +425,7 @@ public sealed class LlamaModel : IStepModel, IDisposable
                 k.AddBias(_qkv, layer.QkvBias, tokens, layer.Qkv.OutFeatures, st);
                 Mark(StepOps.Bias);
             }
-            k.RopeAppend(_qkv, _positions, _slots, _cos, _sin, Cache, tokens, heads, kvh, l, st);
-            Mark(StepOps.RopeAppend);
-            if (longestNew == 1)
-                k.AttentionDecode(_qkv, _attn, Cache, _seqInfo, seqs, longestContext, heads, kvh, l, _partO, _partMl, st);
-            else
-                k.AttentionPrefill(_qkv, _attn, Cache, _seqInfo, seqs, longestNew, heads, kvh, l, st);
-            Mark(StepOps.Attention);
+            EnqueueAttention(tokens, seqs, longestNew, longestContext, l);
             layer.O.Forward(_attn, _delta, tokens, st);
             Mark(StepOps.OGemm);
             if (layer.OBias is not null)
@@ -396,7 +438,7 @@ public sealed class LlamaModel : IStepModel, IDisposable
             Mark(StepOps.Norm);
             layer.GateUp.Forward(_normed, _gateUp, tokens, st);
             Mark(StepOps.GateUpGemm);
-            k.SwiGlu(_gateUp, _act, tokens, inter, st);
+            k.SwiGlu(_gateUp, _act, tokens, inter, w.GateUpBlock, st);
             Mark(StepOps.SwiGlu);
             layer.Down.Forward(_act, _delta, tokens, st);
             Mark(StepOps.DownGemm);
@@ -404,6 +446,74 @@ public sealed class LlamaModel : IStepModel, IDisposable
         // Only the last token of each sequence needs logits: add the last residual, gather those rows, then norm and LM head.
         k.AddRmsNorm(_hidden, _delta, w.FinalNorm, _normed, tokens, h, eps, st);
         Mark(StepOps.Norm);
+        EnqueueHead(seqs);
+    }
+
+    /// <summary>
+    /// The decoder layers of a step of at most <see cref="MarlinKernelSelector.MaxFusedRows"/> tokens with fused epilogues:
+    /// _hidden is the residual stream, updated in place by the O and down GEMMs, which also leave the row sums of squares
+    /// that the next QKV or gate|up GEMM turns into its RMSNorm (the norm weights are folded into those projections).
+    /// </summary>
+    private void EnqueueFusedLayers(int tokens, int seqs, int longestNew, int longestContext)
+    {
+        var c = Config;
+        var k = _kernels;
+        var st = _stream;
+        int h = c.HiddenSize, heads = c.NumAttentionHeads, kvh = c.NumKeyValueHeads;
+        float eps = (float)c.RmsNormEps;
+        k.RowSquares(_hidden, _rowSquares, tokens, h, st);
+        Mark(StepOps.Norm);
+        var layers = Weights.Layers;
+        for (int l = 0; l < layers.Length; l++)
+        {
+            var layer = layers[l];
+            Fused(layer.Qkv).ForwardFused(_hidden, _qkv, tokens, st, StreamEpilogue.Normed, _rowSquares, eps);
+            Mark(StepOps.QkvGemm);
+            EnqueueAttention(tokens, seqs, longestNew, longestContext, l);
+            Fused(layer.O).ForwardFused(_attn, _hidden, tokens, st, StreamEpilogue.Residual, _rowSquares, eps);
+            Mark(StepOps.OGemm);
+            Fused(layer.GateUp).ForwardFused(_hidden, _act, tokens, st, StreamEpilogue.NormedSwiGlu, _rowSquares, eps);
+            Mark(StepOps.GateUpGemm);
+            Fused(layer.Down).ForwardFused(_act, _hidden, tokens, st, StreamEpilogue.Residual, _rowSquares, eps);
+            Mark(StepOps.DownGemm);
+        }
+    }
+
+    private static Int4Linear Fused(LinearLayer layer) => (Int4Linear)layer;
+
+    /// <summary>
+    /// Rotary embedding, KV-cache append and attention of layer <paramref name="layer"/>. Decode steps (one new token per
+    /// sequence) run them as one kernel when <see cref="FuseDecodeLayers"/>; prefill chunks as rope_append + prefill
+    /// attention.
+    /// </summary>
+    private void EnqueueAttention(int tokens, int seqs, int longestNew, int longestContext, int layer)
+    {
+        var c = Config;
+        var k = _kernels;
+        var st = _stream;
+        int heads = c.NumAttentionHeads, kvh = c.NumKeyValueHeads;
+        bool fusedRope = _fuse && longestNew == 1;
+        if (!fusedRope)
+        {
+            k.RopeAppend(_qkv, _positions, _slots, _cos, _sin, Cache, tokens, heads, kvh, layer, st);
+            Mark(StepOps.RopeAppend);
+        }
+        if (fusedRope)
+            k.AttentionDecodeRope(_qkv, _attn, Cache, _seqInfo, _positions, _slots, _cos, _sin, seqs, longestContext, heads, kvh, layer, _partO, _partMl, st);
+        else if (longestNew == 1)
+            k.AttentionDecode(_qkv, _attn, Cache, _seqInfo, seqs, longestContext, heads, kvh, layer, _partO, _partMl, st);
+        else
+            k.AttentionPrefill(_qkv, _attn, Cache, _seqInfo, seqs, longestNew, heads, kvh, layer, st);
+        Mark(StepOps.Attention);
+    }
+
+    /// <summary>Gathers the last row of each sequence from _normed and runs the LM head.</summary>
+    private void EnqueueHead(int seqs)
+    {
+        var k = _kernels;
+        var st = _stream;
+        int h = Config.HiddenSize;
+        var w = Weights;
         k.GatherRows(_normed, _lastRows, _gathered, seqs, h, st);
         Mark(StepOps.Gather);
         w.LmHead.Forward(_gathered, _logitsHalf, seqs, st);

@@ -51,6 +51,23 @@ public sealed class LlamaWeights : IDisposable
 
     public LlamaConfig Config { get; }
     public LinearFormat Format { get; }
+
+    /// <summary>
+    /// INT4 weights laid out for fused decode layers (<see cref="StreamEpilogue"/>): each RMSNorm weight is folded into
+    /// the input features of the projection after it (QKV, gate|up), whose norm buffers then hold ones, and gate|up
+    /// columns are interleaved in blocks of <see cref="NormFolding.GateUpBlock"/>. See <see cref="FusedLayoutPossible"/>.
+    /// </summary>
+    public bool FusedLayout { get; private set; }
+
+    /// <summary>The column block of the gate|up output: 32 in the fused layout, the intermediate size otherwise.</summary>
+    internal int GateUpBlock => FusedLayout ? NormFolding.GateUpBlock : Config.IntermediateSize;
+
+    /// <summary>Whether INT4 weights of this shape get the fused layout (the intermediate size a multiple of 32, the hidden size of 16).</summary>
+    public static bool FusedLayoutPossible(LlamaConfig config, LinearFormat format)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return format == LinearFormat.Int4 && config.IntermediateSize % NormFolding.GateUpBlock == 0 && config.HiddenSize % 16 == 0;
+    }
     internal DeviceBuffer<Half> Embedding { get; private set; } = null!;
     internal LlamaLayerWeights[] Layers { get; private set; } = [];
     internal DeviceBuffer<Half> FinalNorm { get; private set; } = null!;
@@ -112,14 +129,16 @@ public sealed class LlamaWeights : IDisposable
         ArgumentNullException.ThrowIfNull(checkpoint);
         var c = checkpoint.Config;
         ValidateFormat(c, format);
-        var w = new LlamaWeights(c, format);
+        var w = new LlamaWeights(c, format) { FusedLayout = FusedLayoutPossible(c, format) };
         try
         {
             var ctx = runtime.Context;
             DeviceBuffer<Half> Vector(string name) => w.Own(ctx.Upload<Half>(checkpoint.ReadHalf(name)));
-            LinearLayer Linear(string[] names, int inFeatures, LinearFormat fmt)
+            LinearLayer Linear(string[] names, int inFeatures, LinearFormat fmt, Half[]? foldedNorm = null, bool interleaveGateUp = false)
             {
                 Half[] weights = checkpoint.ReadConcatenated(names);
+                if (foldedNorm is not null) NormFolding.FoldIntoInputs(weights, inFeatures, foldedNorm);
+                if (interleaveGateUp) weights = NormFolding.InterleaveGateUp(weights, inFeatures);
                 int outFeatures = (int)(weights.LongLength / inFeatures);
                 return fmt == LinearFormat.Int4
                     ? new Int4Linear(runtime, MarlinLinear.FromWeights(runtime, weights, inFeatures, outFeatures, Int4Linear.GroupSize).Weights)
@@ -138,15 +157,17 @@ public sealed class LlamaWeights : IDisposable
                 DeviceBuffer<Half>? qkvBias = c.AttentionBias
                     ? ctx.Upload<Half>(checkpoint.ReadConcatenated([L("self_attn.q_proj.bias"), L("self_attn.k_proj.bias"), L("self_attn.v_proj.bias")]))
                     : null;
+                Half[] inputNorm = checkpoint.ReadHalf(L("input_layernorm.weight")), postNorm = checkpoint.ReadHalf(L("post_attention_layernorm.weight"));
+                bool fold = w.FusedLayout;
                 layers[i] = new LlamaLayerWeights
                 {
-                    InputNorm = ctx.Upload<Half>(checkpoint.ReadHalf(L("input_layernorm.weight"))),
-                    Qkv = Linear(qkvNames, h, format),
+                    InputNorm = ctx.Upload<Half>(fold ? Ones(h) : inputNorm),
+                    Qkv = Linear(qkvNames, h, format, fold ? inputNorm : null),
                     QkvBias = qkvBias,
                     O = Linear([L("self_attn.o_proj.weight")], q, format),
                     OBias = checkpoint.Contains(L("self_attn.o_proj.bias")) ? ctx.Upload<Half>(checkpoint.ReadHalf(L("self_attn.o_proj.bias"))) : null,
-                    PostNorm = ctx.Upload<Half>(checkpoint.ReadHalf(L("post_attention_layernorm.weight"))),
-                    GateUp = Linear([L("mlp.gate_proj.weight"), L("mlp.up_proj.weight")], h, format),
+                    PostNorm = ctx.Upload<Half>(fold ? Ones(h) : postNorm),
+                    GateUp = Linear([L("mlp.gate_proj.weight"), L("mlp.up_proj.weight")], h, format, fold ? postNorm : null, interleaveGateUp: fold),
                     Down = Linear([L("mlp.down_proj.weight")], c.IntermediateSize, format),
                 };
                 w._owned.Add(layers[i]);
@@ -165,16 +186,24 @@ public sealed class LlamaWeights : IDisposable
         }
     }
 
+    private static Half[] Ones(int count)
+    {
+        var ones = new Half[count];
+        Array.Fill(ones, Half.One);
+        return ones;
+    }
+
     /// <summary>
     /// Random weights made directly on the GPU (no host arrays): FP16 projections uniform in ±sqrt(3/in) (unit-variance
     /// outputs for unit-variance inputs), INT4 projections with random codes and positive scales of the matching size,
-    /// norms near 1, embeddings small. The same seed gives the same model.
+    /// norms near 1 (INT4 in the <see cref="FusedLayout"/>: ones, as if folded into the random projections), embeddings
+    /// small. The same seed gives the same model.
     /// </summary>
     public static LlamaWeights Random(MarlinRuntime runtime, LlamaConfig config, ulong seed, LinearFormat format = LinearFormat.Fp16)
     {
         ArgumentNullException.ThrowIfNull(runtime);
         ValidateFormat(config, format);
-        var w = new LlamaWeights(config, format);
+        var w = new LlamaWeights(config, format) { FusedLayout = FusedLayoutPossible(config, format) };
         using var random = new DeviceRandom(runtime);
         using var stream = runtime.CreateStream();
         ulong next = seed;
@@ -206,13 +235,14 @@ public sealed class LlamaWeights : IDisposable
             var layers = new LlamaLayerWeights[config.NumHiddenLayers];
             for (int i = 0; i < layers.Length; i++)
             {
+                DeviceBuffer<Half> Norm() => w.FusedLayout ? ctx.Upload<Half>(Ones(h)) : Uniform(h, 0.9f, 1.1f);
                 layers[i] = new LlamaLayerWeights
                 {
-                    InputNorm = Uniform(h, 0.9f, 1.1f),
+                    InputNorm = Norm(),
                     Qkv = Linear(h, q + 2 * kv, format),
                     QkvBias = config.AttentionBias ? Uniform(q + 2 * kv, -0.1f, 0.1f) : null,
                     O = Linear(q, h, format),
-                    PostNorm = Uniform(h, 0.9f, 1.1f),
+                    PostNorm = Norm(),
                     GateUp = Linear(h, 2 * inter, format),
                     Down = Linear(inter, h, format),
                 };

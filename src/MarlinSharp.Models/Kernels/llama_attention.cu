@@ -1,6 +1,7 @@
 // llama_attention.cu — causal grouped-query attention over the KV cache: a prefill kernel (many query
 // tokens per sequence), a decode kernel (one query token per sequence, many sequences of different
-// lengths at once, optionally split over the cache) and the kernel that merges decode splits.
+// lengths at once, optionally split over the cache; also in a variant that applies the rotary embedding
+// and appends the new key and value to the cache itself) and the kernel that merges decode splits.
 //
 // KV cache choice: per-sequence contiguous slots
 // ----------------------------------------------
@@ -32,6 +33,24 @@
 //    scores; values are read straight from global memory (a warp reads whole rows, fully coalesced)
 //    because each value is used by exactly one warp. The warps' partial softmax states are merged in
 //    shared memory; with several splits they go to a workspace merged by attention_combine.
+//  * Fused decode (attention_decode_rope): a decode step's rotary embedding and cache append cost a launch of
+//    their own per layer (rope_append, ~5 us at batch 1, for a few kilobytes of work), so this variant takes
+//    the unrotated QKV row and does both. Every block rotates its group's query heads while loading them into
+//    shared memory (each rotated value rounded to FP16 first, exactly as rope_append stores it, so the scores
+//    are the two-kernel path's bit for bit). Only the block whose split holds the new position ctx - 1
+//    handles the new key and value: it rotates the key, keeps key and value in shared memory, and writes both
+//    to the cache for later steps. Within the kernel the new key and value never travel through the cache:
+//    the key tile takes that row from shared memory and the new value is accumulated from shared memory after
+//    the warp's other rows (the same order of FP32 additions as the two-kernel path). Reading them back from
+//    the cache instead would need the write to be visible to the reads of the same kernel, and the cache
+//    loads are read-only-path loads (ld.global.nc, from const __restrict__) in attention_decode; a coherent
+//    reload would also put a store-then-load round trip on the step's critical path. Every other position a
+//    block reads is < ctx - 1, which no block of the launch writes. A row with slot -1 (a padding row of a
+//    bucketed step) writes nothing and reads the cache as attention_decode does. The engine's padding rows
+//    read position 0 of the first real sequence's slot: if that sequence's new token is at position 0 in the
+//    same step, the padding row races with its write and may see the old contents (the two-kernel path sees
+//    the new one); padding outputs are never used. The QKV row itself is left unrotated: nothing reads it
+//    after attention in a decode step. Prefill keeps rope_append.
 //
 // Compile-time parameters (-D): LLAMA_HEAD_DIM (multiple of 32, at most 256) and LLAMA_GROUP (query
 // heads per KV head). Header-free like every MarlinSharp kernel.
@@ -136,14 +155,26 @@ __device__ __forceinline__ void load_dims(const u16* p, float* out) {
   }
 }
 
+// Rotary embedding of one pair (i, i + hd/2) with the table's cos c and sin s, each result rounded to FP16: the
+// same expression as rope_append in llama_ops.cu, so that the compiler contracts it into the same FMAs and the
+// fused decode kernel produces the same bits.
+// Rounded products and sums, never contracted into FMAs: rope_append in llama_ops.cu computes the same way, so both
+// kernels write bitwise the same keys (the compiler may contract a*b - c*d either way round otherwise).
+__device__ __forceinline__ void rope_pair(float x0, float x1, float c, float s, u16& y0, u16& y1) {
+  y0 = f2h(__fadd_rn(__fmul_rn(x0, c), -__fmul_rn(x1, s)));
+  y1 = f2h(__fadd_rn(__fmul_rn(x1, c), __fmul_rn(x0, s)));
+}
+
 // Copies keys [t0, t0 + rows) of a contiguous [position][hd] run into the padded tile ks (32-bit words),
 // zero-filling rows at or beyond limit. When vs is non-null the values go to vs [rows][hd] unpadded.
+// With SUB, row jnew (if the tile holds it) comes from knew (shared memory, hd halves, 16-byte aligned) instead of
+// the cache: the fused decode kernel's new key, which it writes to the cache in the same launch.
 // Every thread loads its share of the tile's 16-byte pieces in batches of up to MAX_BATCH before storing any, so a tile
 // costs two or three memory round trips rather than one per piece (a loop the compiler cannot unroll, because
 // the trip count depended on blockDim, did the latter). THREADS must equal blockDim.x.
-template <int ROWS, int THREADS, int MAX_BATCH>
+template <int ROWS, int THREADS, int MAX_BATCH, bool SUB = false>
 __device__ __forceinline__ void stage_tile(const u16* __restrict__ kbase, const u16* __restrict__ vbase, int t0,
-                                           int limit, u32* ks, u16* vs) {
+                                           int limit, u32* ks, u16* vs, const u16* knew = nullptr, int jnew = -1) {
   constexpr int chunks = att::hd / 8;  // 16-byte pieces per row
   constexpr int pieces = ROWS * chunks;
   constexpr int per_thread = (pieces + THREADS - 1) / THREADS;
@@ -159,7 +190,8 @@ __device__ __forceinline__ void stage_tile(const u16* __restrict__ kbase, const 
       k[u] = Vec16{0u, 0u, 0u, 0u};
       v[u] = Vec16{0u, 0u, 0u, 0u};
       if (b0 + u < per_thread && idx < pieces && j < limit) {
-        k[u] = *reinterpret_cast<const Vec16*>(kbase + (u64)j * att::hd + c * 8);
+        if (SUB && j == jnew) k[u] = *reinterpret_cast<const Vec16*>(knew + c * 8);
+        else k[u] = *reinterpret_cast<const Vec16*>(kbase + (u64)j * att::hd + c * 8);
         if (vs != 0) v[u] = *reinterpret_cast<const Vec16*>(vbase + (u64)j * att::hd + c * 8);
       }
     }
@@ -310,18 +342,30 @@ extern "C" __global__ void __launch_bounds__(128) attention_prefill(
   }
 }
 
-// grid (sequences, kv_heads, splits), block 32 * att::d_warps. Attends the last new token of each sequence
-// to cache positions [0, start + length). Split z covers positions [z * keys_per_split, (z + 1) * keys_per_split);
-// keys_per_split is a multiple of att::d_kt. With one split the result goes to out; otherwise each split writes its
-// unnormalised output to part_o [seq][head][split][hd] and (max, sum) to part_ml [seq][head][split][2].
-extern "C" __global__ void __launch_bounds__(32 * att::d_warps) attention_decode(
-    const u16* __restrict__ qkv, u16* __restrict__ out, const u16* __restrict__ k_cache, const u16* __restrict__ v_cache,
-    const int* __restrict__ seq_info, float* __restrict__ part_o, float* __restrict__ part_ml,
-    int qkv_stride, int heads, int kv_heads, int layer, int num_layers, int max_ctx, float scale_log2, int keys_per_split) {
-  enter_after_previous_grid();
+// The fused decode kernel's extra inputs (all unused, and compiled out, in attention_decode): the position and
+// cache slot of each token row (slot -1: a padding row, which must not write the cache), the rotary tables
+// FP32 [max_positions][hd/2] as rope_append takes them, and writable aliases of the two cache buffers.
+struct RopeArgs {
+  const int* positions;
+  const int* slots;
+  const float* cos_table;
+  const float* sin_table;
+  u16* k_cache;
+  u16* v_cache;
+};
+
+// The body of both decode kernels (see attention_decode for the grid and the outputs). With ROPE the QKV row is
+// unrotated: q is rotated as it is loaded, and the block whose split holds position ctx - 1 rotates the new key,
+// appends key and value to the cache and feeds both to its tiles from shared memory (see the file comment).
+template <bool ROPE>
+__device__ __forceinline__ void decode_body(
+    const u16* qkv, u16* out, const u16* k_cache, const u16* v_cache, const int* seq_info, float* part_o, float* part_ml,
+    const RopeArgs& rope, int qkv_stride, int heads, int kv_heads, int layer, int num_layers, int max_ctx,
+    float scale_log2, int keys_per_split) {
   using namespace att;
   __shared__ u32 ks[d_kt * krow];
   __shared__ float qs[group * hd];
+  __shared__ __align__(16) u16 new_kv[ROPE ? 2 * hd : 8];  // the new token's rotated key, then its value
 
   const SeqInfo seq = read_seq(seq_info, blockIdx.x);
   const int kvh = blockIdx.y, split = blockIdx.z, splits = gridDim.z;
@@ -331,10 +375,59 @@ extern "C" __global__ void __launch_bounds__(32 * att::d_warps) attention_decode
   const int lo = split * keys_per_split;
   const int hi = min(ctx, lo + keys_per_split);
 
+  // sub: this block takes the key and value of position ctx - 1 (= hi - 1) from new_kv rather than the cache.
+  bool sub = false;
+  if constexpr (ROPE) {
+    constexpr int half = hd / 2;
+    const int pos = rope.positions[tok];
+    const int slot = rope.slots[tok];
+    const float* ct = rope.cos_table + (u64)pos * half;
+    const float* st = rope.sin_table + (u64)pos * half;
+    const u16* qrow = qkv + (u64)tok * qkv_stride + kvh * group * hd;
 #pragma unroll
-  for (int i = 0; i < (group * hd + 32 * d_warps - 1) / (32 * d_warps); i++) {
-    const int idx = (int)threadIdx.x + i * 32 * d_warps;
-    if (idx < group * hd) qs[idx] = h2f(qkv[(u64)tok * qkv_stride + kvh * group * hd + idx]) * scale_log2;
+    for (int i = 0; i < (group * half + 32 * d_warps - 1) / (32 * d_warps); i++) {
+      const int idx = (int)threadIdx.x + i * 32 * d_warps;
+      if (idx < group * half) {
+        const int g = idx / half, d = idx - g * half;
+        const float c = ct[d], s = st[d];
+        u16 y0, y1;
+        rope_pair(h2f(qrow[g * hd + d]), h2f(qrow[g * hd + d + half]), c, s, y0, y1);
+        qs[g * hd + d] = h2f(y0) * scale_log2;
+        qs[g * hd + d + half] = h2f(y1) * scale_log2;
+      }
+    }
+    // Exactly one block per (sequence, KV head) owns the new position; a padding row (slot < 0) appends nothing.
+    if (split == (ctx - 1) / keys_per_split && slot >= 0) {
+      const u16* krow = qkv + (u64)tok * qkv_stride + (u64)(heads + kvh) * hd;
+      const u16* vrow = qkv + (u64)tok * qkv_stride + (u64)(heads + kv_heads + kvh) * hd;
+      const u64 at = cache_offset(slot, layer, num_layers, kv_heads, kvh, max_ctx) + (u64)pos * hd;
+#pragma unroll
+      for (int i = 0; i < (half + 32 * d_warps - 1) / (32 * d_warps); i++) {
+        const int d = (int)threadIdx.x + i * 32 * d_warps;
+        if (d < half) {
+          u16 y0, y1;
+          rope_pair(h2f(krow[d]), h2f(krow[d + half]), ct[d], st[d], y0, y1);
+          const u16 v0 = vrow[d], v1 = vrow[d + half];
+          new_kv[d] = y0;
+          new_kv[d + half] = y1;
+          new_kv[hd + d] = v0;
+          new_kv[hd + d + half] = v1;
+          rope.k_cache[at + d] = y0;
+          rope.k_cache[at + d + half] = y1;
+          rope.v_cache[at + d] = v0;
+          rope.v_cache[at + d + half] = v1;
+        }
+      }
+      // The engine's rows always satisfy this (the new token of a sequence is at ctx - 1 of its own slot); should
+      // they not, the block reads the cache as attention_decode would.
+      sub = slot == seq.slot && pos == ctx - 1;
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < (group * hd + 32 * d_warps - 1) / (32 * d_warps); i++) {
+      const int idx = (int)threadIdx.x + i * 32 * d_warps;
+      if (idx < group * hd) qs[idx] = h2f(qkv[(u64)tok * qkv_stride + kvh * group * hd + idx]) * scale_log2;
+    }
   }
 
   const u64 cbase = cache_offset(seq.slot, layer, num_layers, kv_heads, kvh, max_ctx);
@@ -350,9 +443,10 @@ extern "C" __global__ void __launch_bounds__(32 * att::d_warps) attention_decode
     for (int e = 0; e < dpl; e++) acc[g][e] = 0.f;
   }
 
+  const int vend = sub ? hi - 1 : hi;  // values read from the cache: [lo, vend)
   for (int t0 = lo; t0 < hi; t0 += d_kt) {
-    __syncthreads();
-    stage_tile<d_kt, 32 * d_warps, (group * dpl <= 8 ? 8 : 4)>(kbase, nullptr, t0, hi, ks, nullptr);
+    __syncthreads();  // previous tile fully consumed (and, the first time, qs and new_kv written)
+    stage_tile<d_kt, 32 * d_warps, (group * dpl <= 8 ? 8 : 4), ROPE>(kbase, nullptr, t0, hi, ks, nullptr, new_kv, sub ? hi - 1 : -1);
     __syncthreads();
 
     const int key = warp * 32 + lane;
@@ -383,7 +477,9 @@ extern "C" __global__ void __launch_bounds__(32 * att::d_warps) attention_decode
     // Values straight from global memory, d_vbatch rows in flight at a time: one warp's 32 keys are otherwise 32
     // dependent round trips, which is what a short-context decode step waits on. Rows past n are not read
     // (their weight p is 0 anyway).
-    const int n = min(32, hi - (t0 + warp * 32));
+    // With sub, position hi - 1 (the last row of the warp whose slice holds it) is left out here (vend) and added
+    // from new_kv below, after the others: the same order of additions as when it is read from the cache.
+    const int n = min(32, vend - (t0 + warp * 32));
     const u16* vrow = vbase + (u64)(t0 + warp * 32) * hd + lane * dpl;
     for (int j0 = 0; j0 < n; j0 += d_vbatch) {
       float v[d_vbatch][dpl];
@@ -403,6 +499,18 @@ extern "C" __global__ void __launch_bounds__(32 * att::d_warps) attention_decode
 #pragma unroll
           for (int e = 0; e < dpl; e++) acc[g][e] += pj * v[u][e];
         }
+    }
+    if constexpr (ROPE) {
+      if (sub && ((hi - 1 - t0) >> 5) == warp) {  // warp-uniform; only in the last tile
+        float v[dpl];
+        load_dims(new_kv + hd + lane * dpl, v);
+#pragma unroll
+        for (int g = 0; g < group; g++) {
+          const float pj = __shfl_sync(0xffffffffu, p[g], (hi - 1 - t0) & 31);
+#pragma unroll
+          for (int e = 0; e < dpl; e++) acc[g][e] += pj * v[e];
+        }
+      }
     }
   }
 
@@ -439,6 +547,40 @@ extern "C" __global__ void __launch_bounds__(32 * att::d_warps) attention_decode
       if (e == 0) { part_ml[2 * part] = mm; part_ml[2 * part + 1] = ll; }
     }
   }
+}
+
+// grid (sequences, kv_heads, splits), block 32 * att::d_warps. Attends the last new token of each sequence
+// to cache positions [0, start + length). Split z covers positions [z * keys_per_split, (z + 1) * keys_per_split);
+// keys_per_split is a multiple of att::d_kt. With one split the result goes to out; otherwise each split writes its
+// unnormalised output to part_o [seq][head][split][hd] and (max, sum) to part_ml [seq][head][split][2].
+extern "C" __global__ void __launch_bounds__(32 * att::d_warps) attention_decode(
+    const u16* __restrict__ qkv, u16* __restrict__ out, const u16* __restrict__ k_cache, const u16* __restrict__ v_cache,
+    const int* __restrict__ seq_info, float* __restrict__ part_o, float* __restrict__ part_ml,
+    int qkv_stride, int heads, int kv_heads, int layer, int num_layers, int max_ctx, float scale_log2, int keys_per_split) {
+  enter_after_previous_grid();
+  const RopeArgs none{nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+  decode_body<false>(qkv, out, k_cache, v_cache, seq_info, part_o, part_ml, none, qkv_stride, heads, kv_heads, layer,
+                     num_layers, max_ctx, scale_log2, keys_per_split);
+}
+
+// rope_append followed by attention_decode, in one launch, for a decode step (one token row per sequence; the
+// QKV rows unrotated). Same grid, outputs and splits as attention_decode; positions and slots per token row (slot
+// -1: no cache write), cos/sin tables FP32 [max_positions][hd/2]. The rotated key and the value of row tok go to
+// the cache at (slots[tok], layer, positions[tok]). The cache pointers are not const: the kernel writes them, so
+// the compiler cannot give their loads the read-only path (which would not be coherent with those writes; the
+// kernel does not rely on that either, see the file comment). Launch bounds with a minimum of one block per SM: the
+// grid is sized for about two blocks per SM (AttentionPlan.Decode), and without it ptxas squeezed some head shapes
+// into 128 or 168 registers (four or three blocks per SM) by spilling in the value loop.
+extern "C" __global__ void __launch_bounds__(32 * att::d_warps, 1) attention_decode_rope(
+    const u16* __restrict__ qkv, u16* __restrict__ out, u16* __restrict__ k_cache, u16* __restrict__ v_cache,
+    const int* __restrict__ seq_info, const int* __restrict__ positions, const int* __restrict__ slots,
+    const float* __restrict__ cos_table, const float* __restrict__ sin_table, float* __restrict__ part_o,
+    float* __restrict__ part_ml, int qkv_stride, int heads, int kv_heads, int layer, int num_layers, int max_ctx,
+    float scale_log2, int keys_per_split) {
+  enter_after_previous_grid();
+  const RopeArgs rope{positions, slots, cos_table, sin_table, k_cache, v_cache};
+  decode_body<true>(qkv, out, k_cache, v_cache, seq_info, part_o, part_ml, rope, qkv_stride, heads, kv_heads, layer,
+                    num_layers, max_ctx, scale_log2, keys_per_split);
 }
 
 // grid (sequences, heads), block hd. Merges the decode splits of each (sequence, head).

@@ -18,7 +18,8 @@
 //  * Activations are row-major FP16 [rows][features]; one row per token of the step.
 //  * The fused QKV projection output is [rows][(heads + 2*kv_heads) * head_dim]: all query heads,
 //    then all key heads, then all value heads, each head_dim wide (the order of the fused weight).
-//  * The fused gate|up output is [rows][2*inter]: gate in columns [0, inter), up in [inter, 2*inter).
+//  * The fused gate|up output is [rows][2*inter]: gate in columns [0, inter), up in [inter, 2*inter) for FP16
+//    models; INT4 models interleave them in blocks of 32 (see swiglu).
 //  * The KV cache is FP16 [slot][layer][kv_head][position][head_dim], one buffer for keys and one for
 //    values (see llama_attention.cu for why).
 //
@@ -226,8 +227,9 @@ extern "C" __global__ void rope_append(u16* __restrict__ qkv, const int* __restr
   }
   const float c = cos_table[(u64)pos * half_dim + i], s = sin_table[(u64)pos * half_dim + i];
   const float x0 = h2f(h[i]), x1 = h2f(h[i + half_dim]);
-  const u16 y0 = f2h(x0 * c - x1 * s);
-  const u16 y1 = f2h(x1 * c + x0 * s);
+  // Not contracted into FMAs, so that attention_decode_rope (llama_attention.cu) writes bitwise the same keys.
+  const u16 y0 = f2h(__fadd_rn(__fmul_rn(x0, c), -__fmul_rn(x1, s)));
+  const u16 y1 = f2h(__fadd_rn(__fmul_rn(x1, c), __fmul_rn(x0, s)));
   h[i] = y0;
   h[i + half_dim] = y1;
   if (append && head >= heads) {
@@ -237,16 +239,39 @@ extern "C" __global__ void rope_append(u16* __restrict__ qkv, const int* __restr
   }
 }
 
-// out[r][i] = silu(gate[r][i]) * up[r][i] from the fused [rows][2*inter] gate|up buffer.
-extern "C" __global__ void swiglu(const u16* __restrict__ gate_up, u16* __restrict__ out, int inter, u64 total) {
+// out[r][i] = silu(gate[r][i]) * up[r][i] from the fused [rows][2*inter] gate|up buffer, whose columns come in
+// blocks of `block`: gate columns [2*block*j, 2*block*j + block) hold gate[j*block ...], the next block the
+// matching up columns. block = inter is the plain [gate | up] order; block = 32 the interleaved order that INT4
+// models use so that marlin_stream.cu can apply SwiGLU in its epilogue (inter % block == 0, checked by the host).
+extern "C" __global__ void swiglu(const u16* __restrict__ gate_up, u16* __restrict__ out, int inter, int block, u64 total) {
   enter_after_previous_grid();
   const u64 stride = (u64)gridDim.x * blockDim.x;
   for (u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x; i < total; i += stride) {
     const u64 r = i / inter, c = i - r * inter;
-    const float g = h2f(gate_up[r * 2 * inter + c]);
-    const float u = h2f(gate_up[r * 2 * inter + inter + c]);
+    const u64 j = c / block, gate_col = 2 * (u64)block * j + (c - j * block);
+    const float g = h2f(gate_up[r * 2 * inter + gate_col]);
+    const float u = h2f(gate_up[r * 2 * inter + gate_col + block]);
     const float silu = g / (1.f + __expf(-g));
     out[i] = f2h(round_half(silu) * u);
+  }
+}
+
+// sq[r][b] = sum of x[r][16b .. 16b + 15]^2 in FP32: the per-row block sums of squares that marlin_stream.cu's
+// normed epilogues turn into 1/rms. The residual GEMMs of a fused decode step write them as they update the residual
+// stream; this kernel makes them for the embedding output, before the first layer. One block per row.
+extern "C" __global__ void row_squares(const u16* __restrict__ x, float* __restrict__ sq, int hidden) {
+  enter_after_previous_grid();
+  const int blocks = hidden >> 4;
+  const Vec16* xr = reinterpret_cast<const Vec16*>(x + (u64)blockIdx.x * hidden);
+  for (int b = threadIdx.x; b < blocks; b += blockDim.x) {
+    const Vec16 v0 = xr[2 * b], v1 = xr[2 * b + 1];
+    float f0[8], f1[8];
+    unpack8(v0, f0);
+    unpack8(v1, f1);
+    float ss = 0.f;
+#pragma unroll
+    for (int e = 0; e < 8; ++e) ss += f0[e] * f0[e] + f1[e] * f1[e];
+    sq[(u64)blockIdx.x * blocks + b] = ss;
   }
 }
 

@@ -85,18 +85,76 @@ public static class MarlinGemm
     [StructLayout(LayoutKind.Sequential)]
     private struct StreamProblem   // mirrors `struct Problem` in marlin_stream.cu
     {
-        public ulong A, B, S, C;
+        public ulong A, B, S, C, RowSquares;
         public int M, N, K;
+        public float Eps;
     }
 
-    private static void LaunchStreamed(MarlinRuntime runtime, MarlinStreamConfig config, ulong a, MarlinDeviceWeights weights, ulong c, int rows, CudaStream stream)
+    /// <summary>
+    /// The streamed kernel with a fused epilogue (see <see cref="StreamEpilogue"/>), for decoder layers at 1..16 rows.
+    /// <paramref name="config"/> says the epilogue and the kernel shape (see <see cref="MarlinKernelSelector.ChooseFused"/>).
+    /// <paramref name="rowSquares"/> is written ([rows][n/16]) by <see cref="StreamEpilogue.Residual"/> and read
+    /// ([rows][k/16]) by the normed epilogues; <paramref name="eps"/> is the RMSNorm epsilon. For
+    /// <see cref="StreamEpilogue.Residual"/>, <paramref name="c"/> holds the residual and is updated in place; for
+    /// <see cref="StreamEpilogue.NormedSwiGlu"/> it is [rows][n/2].
+    /// </summary>
+    public static void MultiplyFused(MarlinRuntime runtime, DeviceSpan<Half> a, MarlinDeviceWeights weights, DeviceSpan<Half> c, int rows,
+        CudaStream stream, MarlinStreamConfig config, DeviceSpan<float> rowSquares, float eps = 0f)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(config);
+        runtime.ThrowIfDisposed();
+        ObjectDisposedException.ThrowIf(weights.IsDisposed, weights);
+        ObjectDisposedException.ThrowIf(stream.IsDisposed, stream);
+        if (!ReferenceEquals(weights.B.Context, runtime.Context))
+            throw new ArgumentException("The weights were uploaded to a different CUDA context than the runtime's.", nameof(weights));
+        int k = weights.Layout.InFeatures, n = weights.Layout.OutFeatures;
+        config.Validate();
+        if (config.GroupSize != KernelGroupSize(weights.Layout))
+            throw new ArgumentException($"Configuration {config} is for group size {config.GroupSize}; the weights use {KernelGroupSize(weights.Layout)}.", nameof(config));
+        ValidateFusedOperands(a, c, rowSquares, rows, k, n, config, eps);
+        LaunchStreamed(runtime, config, a.Pointer, weights, c.Pointer, rows, stream, rowSquares.Pointer, eps);
+    }
+
+    /// <summary>Checks of <see cref="MultiplyFused"/>'s operands that need no GPU.</summary>
+    public static void ValidateFusedOperands(DeviceSpan<Half> a, DeviceSpan<Half> c, DeviceSpan<float> rowSquares, int rows, int k, int n,
+        MarlinStreamConfig config, float eps)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (rows < 1 || rows > config.RowsPerLaunch)
+            throw new ArgumentOutOfRangeException(nameof(rows), rows, $"Configuration {config} takes 1..{config.RowsPerLaunch} rows.");
+        int outputColumns = config.Epilogue == StreamEpilogue.NormedSwiGlu ? n / 2 : n;
+        ValidateOperands(a, c, rows, k, outputColumns);
+        long needSquares = config.Epilogue switch
+        {
+            StreamEpilogue.Residual => (long)rows * (n / 16),
+            StreamEpilogue.Normed or StreamEpilogue.NormedSwiGlu => (long)rows * (k / 16),
+            _ => 0,
+        };
+        if (needSquares > 0)
+        {
+            if (rowSquares.Length < needSquares)
+                throw new ArgumentException($"rowSquares holds {rowSquares.Length} floats; the {config.Epilogue} epilogue needs {needSquares} ({rows} rows × {needSquares / rows}).", nameof(rowSquares));
+            if (rowSquares.Pointer % 4 != 0) throw new ArgumentException("rowSquares must be 4-byte aligned.", nameof(rowSquares));
+        }
+        if (config.Epilogue is StreamEpilogue.Normed or StreamEpilogue.NormedSwiGlu && !(eps >= 0f && float.IsFinite(eps)))
+            throw new ArgumentOutOfRangeException(nameof(eps), eps, "The RMSNorm epsilon must be finite and not negative.");
+    }
+
+    private static void LaunchStreamed(MarlinRuntime runtime, MarlinStreamConfig config, ulong a, MarlinDeviceWeights weights, ulong c, int rows, CudaStream stream,
+        ulong rowSquares = 0, float eps = 0f)
     {
         DeviceInfo device = runtime.Device;
         int k = weights.Layout.InFeatures, n = weights.Layout.OutFeatures;
         CudaFunction function = runtime.Kernels.Get(config);
         var plan = new StreamPlan(n, k, config.Warps, parts => runtime.Kernels.ResidentClusters(config, parts),
             maxKParts: device.ComputeCapabilityMajor >= 9 ? MarlinStreamConfig.MaxKParts : 1);
-        var problem = new StreamProblem { A = a, B = weights.B.Pointer, S = weights.Scales.Pointer, C = c, M = rows, N = n, K = k };
+        var problem = new StreamProblem
+        {
+            A = a, B = weights.B.Pointer, S = weights.Scales.Pointer, C = c, RowSquares = rowSquares, M = rows, N = n, K = k, Eps = eps,
+        };
         unsafe
         {
             void* argument = &problem;

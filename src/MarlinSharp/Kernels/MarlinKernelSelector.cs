@@ -128,6 +128,43 @@ public static class MarlinKernelSelector
         return Select(rows, n, k, groupSize, device);
     }
 
+    /// <summary>
+    /// Most rows a decoder layer runs with fused epilogues (<see cref="ChooseFused"/>). Every layer then takes the streamed
+    /// kernel, also the wide ones that <see cref="Choose"/> leaves to the dense kernel, because a fused layer saves the
+    /// launches of the norm and SwiGLU kernels. Llama-2-7B decode, H200 (docs/NOTES.md, session 5): batch 1 1.900 ms/token
+    /// fused against 1.964 unfused; batch 4 2.118 against 2.115 in one call, 2.253 against 2.124 in another; batch 8 2.607
+    /// against 2.346 (the wide layers re-read all activations per 64-column chunk). The same two rows as <see cref="Choose"/>
+    /// streams 12288-wide layers for.
+    /// </summary>
+    public const int MaxFusedRows = 2;
+
+    /// <summary>
+    /// The streamed configuration for a fused-epilogue launch of <paramref name="rows"/> rows (1..16): 8 warps per CTA
+    /// where the 64-column chunks fit one per SM, otherwise 4 (three CTAs per SM, so wide layers still run in one wave).
+    /// </summary>
+    public static MarlinStreamConfig ChooseFused(int rows, int n, int groupSize, DeviceInfo device, StreamEpilogue epilogue)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (n <= 0 || n % MarlinStreamConfig.ChunkWidth != 0)
+            throw new ArgumentException($"n={n} must be a positive multiple of {MarlinStreamConfig.ChunkWidth}.", nameof(n));
+        int warps = n / MarlinStreamConfig.ChunkWidth <= device.MultiprocessorCount ? 8 : 4;
+        return MarlinStreamConfig.For(rows, groupSize, warps, epilogue: epilogue);
+    }
+
+    /// <summary>Every configuration <see cref="ChooseFused"/> can return for up to <see cref="MaxFusedRows"/> rows (none before compute capability 9.0).</summary>
+    public static IReadOnlyList<MarlinStreamConfig> FusedCandidates(DeviceInfo device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (device.ComputeCapabilityMajor < 9) return [];
+        return
+        [
+            .. from groupSize in new[] { -1, 32, 64, 128 }
+               from warps in new[] { 4, 8 }
+               from epilogue in new[] { StreamEpilogue.Residual, StreamEpilogue.Normed, StreamEpilogue.NormedSwiGlu }
+               select MarlinStreamConfig.For(MaxFusedRows, groupSize, warps, epilogue: epilogue),
+        ];
+    }
+
     /// <summary>Every streamed configuration <see cref="Choose"/> can return on <paramref name="device"/> (none before compute capability 9.0).</summary>
     public static IReadOnlyList<MarlinStreamConfig> StreamCandidates(DeviceInfo device)
     {

@@ -10,7 +10,9 @@ namespace MarlinSharp.Kernels;
 /// <param name="Warps">Warps per CTA: 4 or 8.</param>
 /// <param name="StageDepth">0: each warp keeps one 128-deep block of weights in flight in registers. 16 or 32: that many
 /// 16-deep slabs in flight per warp through a per-lane shared-memory ring (fewer registers, more bytes in flight).</param>
-public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Warps = 4, int StageDepth = 0) : IMarlinKernelVariant
+/// <param name="Epilogue">What the kernel does with the sums (see <see cref="StreamEpilogue"/>).</param>
+public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Warps = 4, int StageDepth = 0,
+    StreamEpilogue Epilogue = StreamEpilogue.Store) : IMarlinKernelVariant
 {
     public const string KernelEntryPoint = "marlin_stream_gemm";
 
@@ -37,6 +39,7 @@ public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Wa
         if (GroupBlocks is not (0 or 2 or 4 or 8)) throw new ArgumentOutOfRangeException(nameof(GroupBlocks), GroupBlocks, "Expected 0 (per-channel), 2, 4 or 8.");
         if (Warps is not (4 or 8)) throw new ArgumentOutOfRangeException(nameof(Warps), Warps, "Expected 4 or 8.");
         if (StageDepth is not (0 or 16 or 32)) throw new ArgumentOutOfRangeException(nameof(StageDepth), StageDepth, "Expected 0 (registers), 16 or 32.");
+        if (!Enum.IsDefined(Epilogue)) throw new ArgumentOutOfRangeException(nameof(Epilogue), Epilogue, "Not a StreamEpilogue value.");
     }
 
     public IReadOnlyList<string> CompileOptions() =>
@@ -46,15 +49,23 @@ public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Wa
         $"-DMARLIN_GROUP_BLOCKS={GroupBlocks}",
         $"-DMARLIN_WARPS={Warps}",
         $"-DMARLIN_STAGE_DEPTH={StageDepth}",
+        $"-DMARLIN_EPILOGUE={(int)Epilogue}",
     ];
 
     /// <summary>The configuration for <paramref name="rows"/> (1..16) rows.</summary>
-    public static MarlinStreamConfig For(int rows, int groupSize, int warps = 4, int stageDepth = 0)
+    public static MarlinStreamConfig For(int rows, int groupSize, int warps = 4, int stageDepth = 0, StreamEpilogue epilogue = StreamEpilogue.Store)
     {
         if (rows is < 1 or > 16) throw new ArgumentOutOfRangeException(nameof(rows), rows, "The streamed kernel serves 1..16 rows.");
-        return new MarlinStreamConfig(rows <= 8 ? 1 : 2, MarlinKernelConfig.GroupBlocksFor(groupSize), warps, stageDepth);
+        return new MarlinStreamConfig(rows <= 8 ? 1 : 2, MarlinKernelConfig.GroupBlocksFor(groupSize), warps, stageDepth, epilogue);
     }
 
     public override string ToString() =>
-        $"stream_m{RowsPerLaunch}_w{Warps}_g{(GroupBlocks == 0 ? "ch" : (GroupBlocks * 16).ToString())}{(StageDepth > 0 ? $"_d{StageDepth}" : "")}";
+        $"stream_m{RowsPerLaunch}_w{Warps}_g{(GroupBlocks == 0 ? "ch" : (GroupBlocks * 16).ToString())}{(StageDepth > 0 ? $"_d{StageDepth}" : "")}"
+        + Epilogue switch
+        {
+            StreamEpilogue.Residual => "_residual",
+            StreamEpilogue.Normed => "_normed",
+            StreamEpilogue.NormedSwiGlu => "_swiglu",
+            _ => "",
+        };
 }

@@ -31,6 +31,21 @@
 //  * Overlap with the previous kernel (programmatic dependent launch, sm_90+): the weights and scales of the
 //    first block are requested before griddepcontrol.wait, activations and C only after it.
 //
+//  * Epilogues for a decode layer (MARLIN_EPILOGUE), so that the small kernels between the GEMMs disappear:
+//    the residual add, RMSNorm and SwiGLU each cost a launch and a round trip through L2 per layer, several
+//    times the HBM time of a small layer's weights at batch 1.
+//      1 residual: C += A*B in place (C is the residual stream), and for every row and 16-column block of C the
+//        sum of squares of the new FP16 values, into row_sq [m][n/16]. That is all an RMSNorm needs.
+//      2 normed: C = rstd(row) * (A*B), rstd = 1/sqrt(mean of squares + eps) from row_sq [m][k/16] of the
+//        previous residual GEMM. The norm's weight is folded into the rows of B when the layer is quantised,
+//        so A is the raw residual stream and a row needs only its one scale factor, applied to the FP32 sums.
+//      3 normed SwiGLU: as 2 on the fused gate|up projection, whose columns are interleaved in blocks of 32
+//        (chunk c = gate columns 32c..32c+31, then up columns 32c..32c+31), so the thread that holds a gate sum
+//        also holds its up sum: C[r][32c + i] = silu(gate) * up, and C is [m][n/2].
+//    The sums of squares are reduced over a 16-column block with warp shuffles in a fixed order (bitwise
+//    reproducible), and the next GEMM reads a row's n/16 sums once per CTA, after the weights of its first block
+//    are already on their way.
+//
 // Data layout
 //  * B int32 [k/16][2n] in the reference Marlin order; scales FP16 [k/g][n] (g = 32, 64, 128) or [1][n]
 //    (per output channel), permuted as MarlinPacker writes them; A FP16 row-major [m][k] with m <= 8 * BATCH_BLOCKS;
@@ -45,6 +60,9 @@
 #endif
 #ifndef MARLIN_WARPS                 // warps per CTA (4 or 8)
 #define MARLIN_WARPS 8
+#endif
+#ifndef MARLIN_EPILOGUE              // 0 store, 1 residual + row sums of squares, 2 RMS-normed rows, 3 normed SwiGLU
+#define MARLIN_EPILOGUE 0
 #endif
 #ifndef MARLIN_STAGE_DEPTH           // 0: weights ride a ring of 8 slabs in registers; 16 or 32: a per-lane shared-memory ring of that many slabs
 #define MARLIN_STAGE_DEPTH 0
@@ -78,11 +96,17 @@ constexpr int groups_per_block = per_channel ? 1 : ring / group_blocks;
 constexpr int partial_vecs = batch_blocks * 4 * 32;       // Float4s one warp leaves behind
 constexpr int stage_depth = MARLIN_STAGE_DEPTH;
 constexpr int stage_bytes = stage_depth * 32 * 16;        // one warp's shared ring
+constexpr int epilogue = MARLIN_EPILOGUE;
+constexpr bool residual = epilogue == 1;
+constexpr bool normed = epilogue == 2 || epilogue == 3;
+constexpr bool swiglu = epilogue == 3;
+constexpr int max_rows = 8 * batch_blocks;
 
 static_assert(warps == 4 || warps == 8, "warps");
 static_assert(batch_blocks == 1 || batch_blocks == 2, "batch_blocks");
 static_assert(per_channel || group_blocks == 2 || group_blocks == 4 || group_blocks == 8, "group size");
 static_assert(stage_depth == 0 || stage_depth == 16 || stage_depth == 32, "stage depth");
+static_assert(epilogue >= 0 && epilogue <= 3, "epilogue");
 }  // namespace cfg
 
 // ---------------------------------------------------------------------------------------------
@@ -119,6 +143,18 @@ __device__ __forceinline__ u32 load_activation(const u32* p) {
   u32 v;
   asm volatile("ld.global.cg.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
   return v;
+}
+
+__device__ __forceinline__ float load_float_cg(const float* p) {
+  float v;
+  asm volatile("ld.global.cg.f32 %0, [%1];\n" : "=f"(v) : "l"(p) : "memory");
+  return v;
+}
+
+__device__ __forceinline__ float fast_exp(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x * 1.4426950408889634f));
+  return y;
 }
 
 // Volatile, like the loads: the compiler keeps the ring's order (refill slot i, then compute slot i) instead of
@@ -237,9 +273,12 @@ struct Problem {
   const u32* a;     // [m][k] fp16, read as half2 pairs
   const Vec16* b;   // [k/16][2n] int32
   const Vec16* s;   // packed scales
-  u16* c;           // [m][n] fp16
+  u16* c;           // [m][n] fp16 ([m][n/2] for the SwiGLU epilogue)
+  float* row_sq;    // epilogue 1: written [m][n/16]; 2, 3: read [m][k/16]; unused otherwise
   int m, n, k;
+  float eps;        // RMSNorm epsilon (epilogues 2, 3)
 };
+
 
 // One slab (16 k) of one warp's chunk: the lane's four weight words and its activation pairs.
 struct Slab {
@@ -247,9 +286,45 @@ struct Slab {
   u32 x[cfg::batch_blocks][2];
 };
 
+// Unit u of the reduction (Float4 u of every warp's partials) summed over the warps of every CTA of the cluster,
+// rank by rank and warp by warp: a fixed order, so the result does not depend on timing.
+__device__ __forceinline__ Float4 cluster_sum(u32 base, int u, u32 parts) {
+  using namespace cfg;
+  Float4 sum = {0.0f, 0.0f, 0.0f, 0.0f};
+  for (u32 rank = 0; rank < parts; ++rank) {
+    Float4 v[warps];
+#pragma unroll
+    for (int w = 0; w < warps; ++w) v[w] = load_peer(base + 16 * (w * partial_vecs + u), rank);
+#pragma unroll
+    for (int w = 0; w < warps; ++w) { sum.x += v[w].x; sum.y += v[w].y; sum.z += v[w].z; sum.w += v[w].w; }
+  }
+  return sum;
+}
+
+// Per-output-channel scales (group size -1) multiply the FP32 sums of columns col (x, y) and col + 8 (z, w).
+// They are packed in chunks of 32 columns; column w of a chunk sits at 8 * ((w % 8) / 2) + 2 * (w / 8) + (w % 2).
+__device__ __forceinline__ void apply_channel_scales(const Problem& p, Float4& v, int col) {
+  if constexpr (cfg::per_channel) {
+    const u16* s = reinterpret_cast<const u16*>(p.s);
+    const int w0 = col & 31, w1 = (col + 8) & 31;
+    const float s0 = half_to_float(s[(col & ~31) + 8 * ((w0 & 7) >> 1) + 2 * (w0 >> 3) + (w0 & 1)]);
+    const float s1 = half_to_float(s[((col + 8) & ~31) + 8 * ((w1 & 7) >> 1) + 2 * (w1 >> 3) + (w1 & 1)]);
+    v.x *= s0; v.y *= s0; v.z *= s1; v.w *= s1;
+  } else {
+    (void)p; (void)v; (void)col;
+  }
+}
+
+// silu(gate) * up as the engine's swiglu kernel rounds it: silu to FP16 first.
+__device__ __forceinline__ float silu_times(float gate, float up) {
+  const float silu = gate / (1.0f + fast_exp(-gate));
+  return half_to_float(float_to_half(silu)) * up;
+}
+
 extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm(Problem p) {
   using namespace cfg;
   __shared__ Float4 partials[warps * partial_vecs];
+  __shared__ float row_rstd[max_rows];    // normed epilogues: 1/rms of each row of A
   extern __shared__ Vec16 stage_ring[];   // stage_depth > 0: warps x stage_depth slabs x 32 lanes
   if (stage_depth > 0 && dynamic_smem_bytes() < (u32)(warps * stage_bytes)) asm volatile("trap;");
 
@@ -310,6 +385,19 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm
         slot[i].x[bb][0] = live[bb] ? load_activation(ap[bb] + 8 * i) : 0u;
         slot[i].x[bb][1] = live[bb] ? load_activation(ap[bb] + 8 * i + 4) : 0u;
       }
+  }
+  if constexpr (normed) {
+    // One warp per row: the k/16 block sums of squares the previous GEMM left, summed in a fixed order.
+    // Published to the CTA by the barrier before the epilogue.
+    const int entries = p.k >> 4;
+    for (int r = warp; r < p.m; r += warps) {
+      const float* src = p.row_sq + (size_t)r * entries;
+      float ss = 0.0f;
+      for (int e = lane; e < entries; e += 32) ss += load_float_cg(src + e);
+#pragma unroll
+      for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+      if (lane == 0) row_rstd[r] = rsqrtf(ss / (float)p.k + p.eps);
+    }
   }
 
   float acc[batch_blocks][4][4];
@@ -412,34 +500,73 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm
   cluster_barrier();
 
   const u32 base = smem_addr(partials);
-  for (int u = blockIdx.x * threads + tid; u < partial_vecs; u += parts * threads) {
-    const int ul = u & 31, j = (u >> 5) & 3, bb = u >> 7, ug = ul >> 2, ut = ul & 3;
-    const int row = 8 * bb + 2 * ut;
-    if (row >= p.m) continue;
-    Float4 sum = {0.0f, 0.0f, 0.0f, 0.0f};
-    for (u32 rank = 0; rank < parts; ++rank) {
-      Float4 v[warps];
-#pragma unroll
-      for (int w = 0; w < warps; ++w) v[w] = load_peer(base + 16 * (w * partial_vecs + u), rank);
-#pragma unroll
-      for (int w = 0; w < warps; ++w) { sum.x += v[w].x; sum.y += v[w].y; sum.z += v[w].z; sum.w += v[w].w; }
+  if constexpr (swiglu) {
+    // Item (bb, j < 2, lane) pairs the gate columns 16j + g, +8 of the chunk with the up columns 32 further on.
+    for (int u = blockIdx.x * threads + tid; u < partial_vecs / 2; u += parts * threads) {
+      const int ul = u & 31, j = (u >> 5) & 1, bb = u >> 6, ug = ul >> 2, ut = ul & 3;
+      const int row = 8 * bb + 2 * ut;
+      if (row >= p.m) continue;
+      const int unit = bb * 128 + j * 32 + ul;
+      const int col = chunk * 64 + 16 * j + ug;
+      Float4 gate = cluster_sum(base, unit, parts), up = cluster_sum(base, unit + 64, parts);
+      apply_channel_scales(p, gate, col);
+      apply_channel_scales(p, up, col + 32);
+      const float r0 = row_rstd[row], r1 = row + 1 < p.m ? row_rstd[row + 1] : 0.0f;
+      u16* c0 = p.c + (size_t)row * ((u32)p.n / 2) + chunk * 32 + 16 * j + ug;
+      c0[0] = float_to_half(silu_times(gate.x * r0, up.x * r0));
+      c0[8] = float_to_half(silu_times(gate.z * r0, up.z * r0));
+      if (row + 1 < p.m) {
+        c0[p.n / 2] = float_to_half(silu_times(gate.y * r1, up.y * r1));
+        c0[p.n / 2 + 8] = float_to_half(silu_times(gate.w * r1, up.w * r1));
+      }
     }
-    const int col = chunk * 64 + 16 * j + ug;
-    if constexpr (per_channel) {
-      // Per-channel scales are packed in chunks of 32 columns; column w of a chunk sits at
-      // 8 * ((w % 8) / 2) + 2 * (w / 8) + (w % 2).
-      const u16* s = reinterpret_cast<const u16*>(p.s);
-      const int w0 = col & 31, w1 = (col + 8) & 31;
-      const float s0 = half_to_float(s[(col & ~31) + 8 * ((w0 & 7) >> 1) + 2 * (w0 >> 3) + (w0 & 1)]);
-      const float s1 = half_to_float(s[((col + 8) & ~31) + 8 * ((w1 & 7) >> 1) + 2 * (w1 >> 3) + (w1 & 1)]);
-      sum.x *= s0; sum.y *= s0; sum.z *= s1; sum.w *= s1;
-    }
-    u16* c0 = p.c + (size_t)row * (u32)p.n + col;
-    c0[0] = float_to_half(sum.x);
-    c0[8] = float_to_half(sum.z);
-    if (row + 1 < p.m) {
-      c0[p.n] = float_to_half(sum.y);
-      c0[p.n + 8] = float_to_half(sum.w);
+  } else {
+    // The trip count is the same for all lanes of a warp (partial_vecs and threads are multiples of 32), so the
+    // residual epilogue's shuffles see the whole warp: rows past m contribute zeros and store nothing.
+    for (int u = blockIdx.x * threads + tid; u < partial_vecs; u += parts * threads) {
+      const int ul = u & 31, j = (u >> 5) & 3, bb = u >> 7, ug = ul >> 2, ut = ul & 3;
+      const int row = 8 * bb + 2 * ut;
+      if (!residual && row >= p.m) continue;
+      const bool has0 = row < p.m, has1 = row + 1 < p.m;
+      Float4 sum = has0 ? cluster_sum(base, u, parts) : Float4{0.0f, 0.0f, 0.0f, 0.0f};
+      const int col = chunk * 64 + 16 * j + ug;
+      apply_channel_scales(p, sum, col);
+      if constexpr (normed) {
+        const float r0 = row_rstd[row], r1 = has1 ? row_rstd[row + 1] : 0.0f;
+        sum.x *= r0; sum.z *= r0; sum.y *= r1; sum.w *= r1;
+      }
+      u16* c0 = p.c + (size_t)row * (u32)p.n + col;
+      if constexpr (residual) {
+        // New residual values (rounded to FP16 as stored) and their squares, summed over the 16 columns of block j.
+        float v00 = 0.0f, v01 = 0.0f, v10 = 0.0f, v11 = 0.0f;
+        if (has0) {
+          v00 = half_to_float(float_to_half(half_to_float(c0[0]) + sum.x));
+          v01 = half_to_float(float_to_half(half_to_float(c0[8]) + sum.z));
+        }
+        if (has1) {
+          v10 = half_to_float(float_to_half(half_to_float(c0[p.n]) + sum.y));
+          v11 = half_to_float(float_to_half(half_to_float(c0[p.n + 8]) + sum.w));
+        }
+        sum = Float4{v00, v10, v01, v11};
+        float sq0 = v00 * v00 + v01 * v01, sq1 = v10 * v10 + v11 * v11;
+#pragma unroll
+        for (int o = 4; o < 32; o <<= 1) {   // over the 8 lanes (g) that share t: lane bits 2..4
+          sq0 += __shfl_xor_sync(0xffffffffu, sq0, o);
+          sq1 += __shfl_xor_sync(0xffffffffu, sq1, o);
+        }
+        if (ug == 0) {
+          const int blocks16 = p.n >> 4, b16 = chunk * 4 + j;
+          if (has0) p.row_sq[(size_t)row * blocks16 + b16] = sq0;
+          if (has1) p.row_sq[(size_t)(row + 1) * blocks16 + b16] = sq1;
+        }
+        if (!has0) continue;
+      }
+      c0[0] = float_to_half(sum.x);
+      c0[8] = float_to_half(sum.z);
+      if (has1) {
+        c0[p.n] = float_to_half(sum.y);
+        c0[p.n + 8] = float_to_half(sum.w);
+      }
     }
   }
   cluster_barrier();  // the peers' partials stay in place until every CTA has read them

@@ -30,6 +30,9 @@ public class KernelCompileTests
         var output = Nvrtc.Compile(ModelKernelSources.Get(file), file, arch, options);
         Assert.True(CubinImage.IsPlausible(output.Cubin));
         Assert.Contains("Compiling entry function", output.Log);
+        if (file == ModelKernelSources.Attention)
+            foreach (var entry in new[] { "attention_prefill", "attention_decode", "attention_decode_rope", "attention_combine" })
+                Assert.Contains($"Compiling entry function '{entry}'", output.Log);
         foreach (var line in output.Log.Split('\n').Where(l => l.Contains("spill", StringComparison.Ordinal)))
             Assert.Contains("0 bytes spill stores, 0 bytes spill loads", line);
     }

@@ -93,6 +93,62 @@ public sealed class ModelGpuTests : IDisposable
         Assert.True(rel < 0.3, $"INT4 vs FP16 relative logit error {rel}");
     }
 
+    [Fact]
+    public void FusedInt4DecodeLayersMatchTheUnfusedOnes()
+    {
+        var rt = Runtime;
+        TinyModel.Write(_dir, TinyModel.ConfigJson(hidden: 256, inter: 512, layers: 3, heads: 4, kvHeads: 2, vocab: 512), seed: 13);
+        using var checkpoint = LlamaCheckpoint.Open(_dir);
+        using var w4 = LlamaWeights.Load(rt, checkpoint, LinearFormat.Int4);
+        Assert.True(w4.FusedLayout, "INT4 weights of this shape should be in the fused layout.");
+        using var fused = new LlamaModel(rt, w4, slots: 4, maxContext: 128, maxBatchTokens: 64);
+        using var plain = new LlamaModel(rt, w4, slots: 4, maxContext: 128, maxBatchTokens: 64) { FuseDecodeLayers = false };
+        if (rt.Device.ComputeCapabilityMajor < 9)
+        {
+            Assert.NotNull(fused.FusionUnavailableReason);
+            Assert.Skip($"Fused decode layers need thread-block clusters: {fused.FusionUnavailableReason}");
+        }
+        Assert.Null(fused.FusionUnavailableReason);
+        int vocab = 512;
+        var rng = new Random(Random.Shared.Next());
+        // Short prompts (fused GEMM epilogues up to MaxFusedRows tokens), long ones (unfused prefill in both), then batched
+        // decode steps of 1..4 sequences through CUDA graphs: rope fused into attention in one model and not in the other,
+        // GEMM epilogues fused where the step has at most MaxFusedRows rows.
+        var prompts = new[] { 2, 30, 1, 12 }.Select(len => Enumerable.Range(0, len).Select(_ => rng.Next(vocab)).ToList()).ToArray();
+        var lf = new float[4 * vocab];
+        var lp = new float[4 * vocab];
+        void Compare(string what, int sequences)
+        {
+            fused.ReadLogits(lf);
+            plain.ReadLogits(lp);
+            double worst = 0, scale = 0;
+            for (int i = 0; i < sequences * vocab; i++)
+            {
+                worst = Math.Max(worst, Math.Abs(lf[i] - lp[i]));
+                scale = Math.Max(scale, Math.Abs(lp[i]));
+                Assert.True(float.IsFinite(lf[i]), $"{what}: logit {i} is {lf[i]}");
+            }
+            Assert.True(scale > 0.1, $"{what}: logits are suspiciously small ({scale})");
+            Assert.True(worst <= 2e-2 * Math.Max(1, scale), $"{what}: max |fused - unfused| {worst} (logits up to {scale})");
+        }
+        for (int s = 0; s < prompts.Length; s++)
+        {
+            fused.Prefill(s, prompts[s]);
+            plain.Prefill(s, prompts[s]);
+            Compare($"prefill {s} ({prompts[s].Count} tokens)", 1);
+        }
+        for (int step = 0; step < 8; step++)
+        {
+            int count = 1 + step % 4;
+            var batch = Enumerable.Range(0, count).Select(s => new DecodeEntry(s, rng.Next(vocab), prompts[s].Count)).ToArray();
+            foreach (var e in batch) prompts[e.Slot].Add(e.Token);
+            fused.DecodeStep(batch);
+            plain.DecodeStep(batch);
+            Compare($"decode step {step} ({count} sequences)", count);
+        }
+        Assert.True(fused.GraphReplays + fused.GraphCaptures > 0, "The fused decode steps should run through CUDA graphs.");
+    }
+
     [Theory]
     [InlineData(LinearFormat.Fp16)]
     [InlineData(LinearFormat.Int4)]

@@ -49,27 +49,53 @@ public class OpsGpuTests
         AssertClose(Norm(sum), bo.ToArray(), 1e-2, "add_rmsnorm");
     }
 
-    [Fact]
-    public void SwiGluOfFusedGateUp()
+    [Theory]
+    [InlineData(700, 700)]   // plain [gate | up]
+    [InlineData(704, 32)]    // interleaved in blocks of 32 (INT4 models)
+    [InlineData(96, 96)]
+    public void SwiGluOfFusedGateUp(int inter, int block)
     {
         var rt = Runtime;
         using var k = new LlamaKernels(rt, 64, 1);
         using var s = rt.CreateStream();
-        var rng = new Random(2);
-        int rows = 3, inter = 700;
+        var rng = new Random(2 + block);
+        int rows = 3;
         Half[] gu = RandomHalf(rng, rows * 2 * inter, 4);
         using var bg = rt.Context.Upload<Half>(gu);
         using var bo = rt.Context.Allocate<Half>(rows * inter);
-        k.SwiGlu(bg, bo, rows, inter, s);
+        k.SwiGlu(bg, bo, rows, inter, block, s);
         s.Synchronize();
         var expected = new double[rows * inter];
         for (int r = 0; r < rows; r++)
             for (int i = 0; i < inter; i++)
             {
-                double g = (double)gu[r * 2 * inter + i], u = (double)gu[r * 2 * inter + inter + i];
+                int gateCol = i / block * 2 * block + i % block;
+                double g = (double)gu[r * 2 * inter + gateCol], u = (double)gu[r * 2 * inter + gateCol + block];
                 expected[r * inter + i] = g / (1 + Math.Exp(-g)) * u;
             }
         AssertClose(expected, bo.ToArray(), 2e-2, "swiglu");
+    }
+
+    [Fact]
+    public void RowSquaresSumEachSixteenColumnBlock()
+    {
+        var rt = Runtime;
+        using var k = new LlamaKernels(rt, 64, 1);
+        using var s = rt.CreateStream();
+        var rng = new Random(21);
+        int rows = 3, h = 4096 + 16 * 300;   // more 16-column blocks than threads per block
+        Half[] x = RandomHalf(rng, rows * h, 3);
+        using var bx = rt.Context.Upload<Half>(x);
+        using var bq = rt.Context.Allocate<float>(rows * h / 16);
+        bq.Fill32(0x7fc00000u);   // NaN: every entry must be written
+        k.RowSquares(bx, bq, rows, h, s);
+        s.Synchronize();
+        var expected = new double[rows * h / 16];
+        for (int r = 0; r < rows; r++)
+            for (int i = 0; i < h; i++) expected[r * (h / 16) + i / 16] += (double)x[r * h + i] * (double)x[r * h + i];
+        float[] got = bq.ToArray();
+        for (int i = 0; i < got.Length; i++)
+            Assert.True(Math.Abs(got[i] - expected[i]) <= 1e-5 * expected[i] + 1e-6, $"row_squares[{i}] = {got[i]}, expected {expected[i]}");
     }
 
     [Fact]

@@ -1,0 +1,179 @@
+using MarlinSharp.Cuda;
+using MarlinSharp.Formats;
+using MarlinSharp.Kernels;
+
+namespace MarlinSharp.Tests.Kernels;
+
+/// <summary>
+/// The fused decode-layer epilogues without a GPU: the weight rewrites they rely on (norm folding, gate|up interleave),
+/// their configurations and selection, operand checks before any launch, and that every epilogue instantiation compiles
+/// through NVRTC 11.8 without spills.
+/// </summary>
+public class FusedEpilogueTests
+{
+    private const ulong Base = 0x7000_0000_0000;
+
+    private static DeviceSpan<T> Span<T>(ulong pointer, long length) where T : unmanaged => new(pointer, length);
+
+    [Fact]
+    public void FoldingScalesEachInputFeatureOfEveryRow()
+    {
+        var rng = new Random(Random.Shared.Next());
+        int inFeatures = 48, outFeatures = 5;
+        Half[] w = [.. Enumerable.Range(0, inFeatures * outFeatures).Select(_ => (Half)(rng.NextDouble() * 4 - 2))];
+        Half[] gamma = [.. Enumerable.Range(0, inFeatures).Select(_ => (Half)(0.1 + rng.NextDouble()))];
+        Half[] folded = (Half[])w.Clone();
+        NormFolding.FoldIntoInputs(folded, inFeatures, gamma);
+        for (int o = 0; o < outFeatures; o++)
+            for (int i = 0; i < inFeatures; i++)
+                Assert.Equal((Half)((float)w[o * inFeatures + i] * (float)gamma[i]), folded[o * inFeatures + i]);
+    }
+
+    [Fact]
+    public void FoldedWeightsGiveTheNormedProduct()
+    {
+        // RMSNorm(x)·Wᵀ with weight gamma equals (x / rms(x)) · (W diag(gamma))ᵀ, up to FP16 rounding of the folded weights.
+        var rng = new Random(Random.Shared.Next());
+        int inFeatures = 64, outFeatures = 3;
+        double[] x = [.. Enumerable.Range(0, inFeatures).Select(_ => rng.NextDouble() * 2 - 1)];
+        Half[] w = [.. Enumerable.Range(0, inFeatures * outFeatures).Select(_ => (Half)(rng.NextDouble() * 2 - 1))];
+        Half[] gamma = [.. Enumerable.Range(0, inFeatures).Select(_ => (Half)(0.5 + rng.NextDouble()))];
+        Half[] folded = (Half[])w.Clone();
+        NormFolding.FoldIntoInputs(folded, inFeatures, gamma);
+        double rstd = 1 / Math.Sqrt(x.Sum(v => v * v) / inFeatures + 1e-5);
+        for (int o = 0; o < outFeatures; o++)
+        {
+            double plain = 0, fused = 0;
+            for (int i = 0; i < inFeatures; i++)
+            {
+                plain += x[i] * rstd * (double)gamma[i] * (double)w[o * inFeatures + i];
+                fused += x[i] * (double)folded[o * inFeatures + i];
+            }
+            Assert.True(Math.Abs(plain - rstd * fused) <= 2e-3 * (1 + Math.Abs(plain)), $"row {o}: {plain} against {rstd * fused}");
+        }
+    }
+
+    [Fact]
+    public void InterleaveAlternatesBlocksOf32GateAndUpRows()
+    {
+        int inFeatures = 3, inter = 96;
+        // Row r holds the value r in each of its input features, so a row's origin can be read back.
+        Half[] gateUp = new Half[2 * inter * inFeatures];
+        for (int r = 0; r < 2 * inter; r++)
+            for (int i = 0; i < inFeatures; i++) gateUp[r * inFeatures + i] = (Half)r;
+        Half[] result = NormFolding.InterleaveGateUp(gateUp, inFeatures);
+        var sources = Enumerable.Range(0, 2 * inter).Select(r => (int)(float)result[r * inFeatures]).ToArray();
+        int[] expected = [.. Enumerable.Range(0, 32), .. Enumerable.Range(96, 32), .. Enumerable.Range(32, 32), .. Enumerable.Range(128, 32),
+            .. Enumerable.Range(64, 32), .. Enumerable.Range(160, 32)];
+        Assert.Equal(expected, sources);
+        for (int r = 0; r < 2 * inter; r++)
+        {
+            Assert.Equal(expected[r], NormFolding.InterleavedSource(r, inter));
+            for (int i = 1; i < inFeatures; i++) Assert.Equal(result[r * inFeatures], result[r * inFeatures + i]);
+        }
+    }
+
+    [Fact]
+    public void BadFoldingInputsNameTheParameter()
+    {
+        Half[] w = new Half[64];
+        Assert.Equal("normWeight", Assert.Throws<ArgumentException>(() => NormFolding.FoldIntoInputs(w, 16, new Half[15])).ParamName);
+        Assert.Equal("weights", Assert.Throws<ArgumentException>(() => NormFolding.FoldIntoInputs(new Half[60], 16, new Half[16])).ParamName);
+        Assert.Equal("inFeatures", Assert.Throws<ArgumentOutOfRangeException>(() => NormFolding.FoldIntoInputs(w, 0, new Half[16])).ParamName);
+        Assert.Equal("gateUp", Assert.Throws<ArgumentException>(() => NormFolding.InterleaveGateUp(new Half[2 * 48 * 4], 4)).ParamName);   // inter 48
+        Assert.Equal("gateUp", Assert.Throws<ArgumentException>(() => NormFolding.InterleaveGateUp(new Half[100], 3)).ParamName);
+        Assert.Equal("gateUp", Assert.Throws<ArgumentException>(() => NormFolding.InterleaveGateUp([], 3)).ParamName);
+    }
+
+    [Theory]
+    [InlineData(StreamEpilogue.Store, "stream_m8_w8_g128")]
+    [InlineData(StreamEpilogue.Residual, "stream_m8_w8_g128_residual")]
+    [InlineData(StreamEpilogue.Normed, "stream_m8_w8_g128_normed")]
+    [InlineData(StreamEpilogue.NormedSwiGlu, "stream_m8_w8_g128_swiglu")]
+    public void EpilogueIsPartOfTheConfiguration(StreamEpilogue epilogue, string name)
+    {
+        var config = MarlinStreamConfig.For(3, 128, warps: 8, epilogue: epilogue);
+        Assert.Equal(name, config.ToString());
+        Assert.Contains($"-DMARLIN_EPILOGUE={(int)epilogue}", config.CompileOptions());
+        Assert.NotEqual(config, config with { Epilogue = (StreamEpilogue)(((int)epilogue + 1) % 4) });
+        Assert.Equal("Epilogue", Assert.Throws<ArgumentOutOfRangeException>(() => (config with { Epilogue = (StreamEpilogue)7 }).Validate()).ParamName);
+    }
+
+    [Theory]
+    [InlineData(1, 4096, 8)]     // 64 chunks: one CTA of 8 warps per SM at most
+    [InlineData(8, 8192, 8)]     // 128 chunks on 132 SMs
+    [InlineData(1, 12288, 4)]    // wider: 4 warps, three CTAs per SM
+    [InlineData(8, 22016, 4)]    // gate|up of Llama-2-7B, which Choose leaves to the dense kernel
+    [InlineData(16, 22016, 4)]
+    public void FusedLaunchesAlwaysStream(int rows, int n, int warps)
+    {
+        var config = MarlinKernelSelector.ChooseFused(rows, n, 128, TestDevices.H100, StreamEpilogue.NormedSwiGlu);
+        Assert.Equal(MarlinStreamConfig.For(rows, 128, warps, epilogue: StreamEpilogue.NormedSwiGlu), config);
+        if (rows <= MarlinKernelSelector.MaxFusedRows) Assert.Contains(config, MarlinKernelSelector.FusedCandidates(TestDevices.H100));
+        Assert.Empty(MarlinKernelSelector.FusedCandidates(TestDevices.A100));
+        Assert.Equal("n", Assert.Throws<ArgumentException>(() => MarlinKernelSelector.ChooseFused(rows, 100, 128, TestDevices.H100, StreamEpilogue.Residual)).ParamName);
+    }
+
+    public static TheoryData<string, StreamEpilogue, int, long, long, long, float, string> BadFusedOperands()
+    {
+        const int k = 256, n = 128;
+        return new()
+        {
+            { "zero rows", StreamEpilogue.Residual, 0, k, n, n / 16, 0f, "rows" },
+            { "more rows than the configuration", StreamEpilogue.Residual, 9, 9 * k, 9 * n, 9 * n / 16, 0f, "rows" },
+            { "input too short", StreamEpilogue.Normed, 2, 2 * k - 1, 2 * n, 2 * k / 16, 1e-5f, "a" },
+            { "output too short", StreamEpilogue.Residual, 2, 2 * k, 2 * n - 1, 2 * n / 16, 0f, "c" },
+            { "swiglu output too short", StreamEpilogue.NormedSwiGlu, 2, 2 * k, n - 1, 2 * k / 16, 1e-5f, "c" },
+            { "residual sums too short", StreamEpilogue.Residual, 2, 2 * k, 2 * n, 2 * n / 16 - 1, 0f, "rowSquares" },
+            { "normed sums too short", StreamEpilogue.Normed, 3, 3 * k, 3 * n, 3 * k / 16 - 1, 1e-5f, "rowSquares" },
+            { "swiglu sums missing", StreamEpilogue.NormedSwiGlu, 1, k, n / 2, 0, 1e-5f, "rowSquares" },
+            { "negative epsilon", StreamEpilogue.Normed, 1, k, n, k / 16, -1e-5f, "eps" },
+            { "NaN epsilon", StreamEpilogue.NormedSwiGlu, 1, k, n / 2, k / 16, float.NaN, "eps" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(BadFusedOperands))]
+    public void BadFusedOperandsThrowNamingTheParameter(string name, StreamEpilogue epilogue, int rows, long aLength, long cLength, long sqLength,
+        float eps, string parameter)
+    {
+        var config = MarlinStreamConfig.For(8, 128, 8, epilogue: epilogue);
+        var e = Assert.ThrowsAny<ArgumentException>(() => MarlinGemm.ValidateFusedOperands(
+            Span<Half>(Base, aLength), Span<Half>(Base + (1 << 20), cLength), Span<float>(Base + (2 << 20), sqLength), rows, 256, 128, config, eps));
+        Assert.True(e.ParamName == parameter, $"{name}: expected parameter '{parameter}', got '{e.ParamName}' ({e.Message})");
+    }
+
+    [Fact]
+    public void GoodFusedOperandsPass()
+    {
+        foreach (var epilogue in Enum.GetValues<StreamEpilogue>())
+        {
+            var config = MarlinStreamConfig.For(8, 128, 8, epilogue: epilogue);
+            MarlinGemm.ValidateFusedOperands(Span<Half>(Base, 8 * 256), Span<Half>(Base + (1 << 20), 8 * 128), Span<float>(Base + (2 << 20), 8 * 16),
+                8, 256, 128, config, 1e-6f);
+        }
+    }
+
+    public static TheoryData<string, int, int, int, StreamEpilogue> CompileCases()
+    {
+        var data = new TheoryData<string, int, int, int, StreamEpilogue>();
+        foreach (string arch in new[] { "sm_90", "sm_80" })
+            foreach (int bb in new[] { 1, 2 })
+                foreach (int gb in new[] { 0, 2, 8 })
+                    foreach (int warps in new[] { 4, 8 })
+                        foreach (var epilogue in new[] { StreamEpilogue.Residual, StreamEpilogue.Normed, StreamEpilogue.NormedSwiGlu })
+                            data.Add(arch, bb, gb, warps, epilogue);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(CompileCases))]
+    public void FusedEpiloguesCompileWithoutSpills(string architecture, int batchBlocks, int groupBlocks, int warps, StreamEpilogue epilogue)
+    {
+        NvrtcRequirement.Require();
+        var config = new MarlinStreamConfig(batchBlocks, groupBlocks, warps, 0, epilogue);
+        var options = config.CompileOptions().Append("--ptxas-options=-v").ToList();
+        NvrtcOutput output = Nvrtc.Compile(KernelSources.Get(KernelSources.StreamMarlin), KernelSources.StreamMarlin, architecture, options);
+        CompileReport.AssertCubinWithoutSpills(output, config.ToString(), architecture);
+    }
+}
