@@ -123,7 +123,7 @@ public sealed class LlamaModel : IStepModel, IDisposable
 
     /// <summary>
     /// Whether steps run fused kernels (default true; false when the environment variable MARLINSHARP_NO_FUSE is 1).
-    /// Decode steps run rotary embedding, KV-cache append and attention as one kernel. Steps of at most
+    /// INT4 decode steps run rotary embedding, KV-cache append and attention as one kernel. Steps of at most
     /// <see cref="MarlinKernelSelector.MaxFusedRows"/> tokens also run the residual adds, RMSNorms and SwiGLU in the
     /// epilogues of the streamed INT4 GEMMs (<see cref="StreamEpilogue"/>), so a decoder layer is four GEMMs and attention;
     /// that part takes effect only where <see cref="FusionUnavailableReason"/> is null.
@@ -139,6 +139,22 @@ public sealed class LlamaModel : IStepModel, IDisposable
     }
 
     private bool _fuse;
+
+    /// <summary>
+    /// Whether decode steps run rotary embedding and the KV-cache append inside attention (when <see cref="FuseDecodeLayers"/>;
+    /// default true, false when MARLINSHARP_NO_FUSED_ROPE is 1, to measure it alone).
+    /// </summary>
+    public bool FuseRopeIntoAttention
+    {
+        get => _fuseRope;
+        set
+        {
+            if (value != _fuseRope) DropGraphs();
+            _fuseRope = value;
+        }
+    }
+
+    private bool _fuseRope = Environment.GetEnvironmentVariable("MARLINSHARP_NO_FUSED_ROPE") != "1";
 
 
     /// <summary>Why this model's layers cannot run fused, or null when they can.</summary>
@@ -492,7 +508,10 @@ public sealed class LlamaModel : IStepModel, IDisposable
         var k = _kernels;
         var st = _stream;
         int heads = c.NumAttentionHeads, kvh = c.NumKeyValueHeads;
-        bool fusedRope = _fuse && longestNew == 1;
+        // Only where the GEMMs launch as programmatic dependents (Marlin): between cuBLAS GEMMs the fused kernel measured
+        // slower than rope_append + attention (FP16 llama2-7b batch 1 4.338 against 4.285 ms/token, INT4 1.846 against
+        // 1.884; H200, same call, docs/NOTES.md session 5).
+        bool fusedRope = _fuse && _fuseRope && longestNew == 1 && Weights.Format == LinearFormat.Int4;
         if (!fusedRope)
         {
             k.RopeAppend(_qkv, _positions, _slots, _cos, _sin, Cache, tokens, heads, kvh, layer, st);
