@@ -28,14 +28,7 @@ public static class MarlinGemm
     public static void Multiply(MarlinRuntime runtime, DeviceSpan<Half> a, MarlinDeviceWeights weights, DeviceSpan<Half> c, int rows,
         CudaStream stream, IMarlinKernelVariant? configOverride = null)
     {
-        ArgumentNullException.ThrowIfNull(runtime);
-        ArgumentNullException.ThrowIfNull(weights);
-        ArgumentNullException.ThrowIfNull(stream);
-        runtime.ThrowIfDisposed();
-        ObjectDisposedException.ThrowIf(weights.IsDisposed, weights);
-        ObjectDisposedException.ThrowIf(stream.IsDisposed, stream);
-        if (!ReferenceEquals(weights.B.Context, runtime.Context))
-            throw new ArgumentException("The weights were uploaded to a different CUDA context than the runtime's.", nameof(weights));
+        ValidateObjects(runtime, weights, stream);
 
         int k = weights.Layout.InFeatures, n = weights.Layout.OutFeatures, groupSize = KernelGroupSize(weights.Layout);
         ValidateOperands(a, c, rows, k, n);
@@ -101,21 +94,27 @@ public static class MarlinGemm
     public static void MultiplyFused(MarlinRuntime runtime, DeviceSpan<Half> a, MarlinDeviceWeights weights, DeviceSpan<Half> c, int rows,
         CudaStream stream, MarlinStreamConfig config, DeviceSpan<float> rowSquares, float eps = 0f)
     {
-        ArgumentNullException.ThrowIfNull(runtime);
-        ArgumentNullException.ThrowIfNull(weights);
-        ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(config);
-        runtime.ThrowIfDisposed();
-        ObjectDisposedException.ThrowIf(weights.IsDisposed, weights);
-        ObjectDisposedException.ThrowIf(stream.IsDisposed, stream);
-        if (!ReferenceEquals(weights.B.Context, runtime.Context))
-            throw new ArgumentException("The weights were uploaded to a different CUDA context than the runtime's.", nameof(weights));
+        ValidateObjects(runtime, weights, stream);
         int k = weights.Layout.InFeatures, n = weights.Layout.OutFeatures;
         config.Validate();
         if (config.GroupSize != KernelGroupSize(weights.Layout))
             throw new ArgumentException($"Configuration {config} is for group size {config.GroupSize}; the weights use {KernelGroupSize(weights.Layout)}.", nameof(config));
         ValidateFusedOperands(a, c, rowSquares, rows, k, n, config, eps);
         LaunchStreamed(runtime, config, a.Pointer, weights, c.Pointer, rows, stream, rowSquares.Pointer, eps);
+    }
+
+    /// <summary>Null, disposed and cross-context checks shared by the entry points.</summary>
+    private static void ValidateObjects(MarlinRuntime runtime, MarlinDeviceWeights weights, CudaStream stream)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(stream);
+        runtime.ThrowIfDisposed();
+        ObjectDisposedException.ThrowIf(weights.IsDisposed, weights);
+        ObjectDisposedException.ThrowIf(stream.IsDisposed, stream);
+        if (!ReferenceEquals(weights.B.Context, runtime.Context))
+            throw new ArgumentException("The weights were uploaded to a different CUDA context than the runtime's.", nameof(weights));
     }
 
     /// <summary>Checks of <see cref="MultiplyFused"/>'s operands that need no GPU.</summary>
