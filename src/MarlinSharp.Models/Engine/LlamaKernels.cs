@@ -284,14 +284,12 @@ internal sealed unsafe class LlamaKernels : IDisposable
         ulong q = qkv.Pointer, o = output.Pointer, k = cache.Keys.Pointer, v = cache.Values.Pointer, si = seqInfo.Pointer;
         ulong po = partO.Pointer, pm = partMl.Pointer;
         void** args = stackalloc void*[] { &q, &o, &k, &v, &si, &po, &pm, &stride, &heads, &kvHeads, &layer, &numLayers, &maxCtx, &scaleLog2, &keysPerSplit };
-        uint threads = (uint)(32 * (HeadDim <= 128 ? 4 : 2));
-        _decode.Launch(new Dim3((uint)sequences, (uint)kvHeads, (uint)splits), new Dim3(threads), 0, stream, args, overlapPrevious: Overlap);
-        if (splits > 1)
-        {
-            void** cargs = stackalloc void*[] { &po, &pm, &si, &o, &heads, &splits };
-            _combine.Launch(new Dim3((uint)sequences, (uint)heads), new Dim3((uint)HeadDim), 0, stream, cargs, overlapPrevious: Overlap);
-        }
+        _decode.Launch(new Dim3((uint)sequences, (uint)kvHeads, (uint)splits), new Dim3(DecodeThreads), 0, stream, args, overlapPrevious: Overlap);
+        if (splits > 1) LaunchCombine(partO, partMl, seqInfo, output, sequences, heads, splits, stream);
     }
+
+    /// <summary>Threads of a decode attention block (32 * att::d_warps in llama_attention.cu).</summary>
+    private uint DecodeThreads => (uint)(32 * (HeadDim <= 128 ? 4 : 2));
 
     /// <summary>attention_decode_rope, looked up on first use.</summary>
     private CudaFunction? _decodeRope;
@@ -319,8 +317,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
         ulong q = qkv.Pointer, o = output.Pointer, k = cache.Keys.Pointer, v = cache.Values.Pointer, si = seqInfo.Pointer;
         ulong p = positions.Pointer, sl = slots.Pointer, c = cos.Pointer, sn = sin.Pointer, po = partO.Pointer, pm = partMl.Pointer;
         void** args = stackalloc void*[] { &q, &o, &k, &v, &si, &p, &sl, &c, &sn, &po, &pm, &stride, &heads, &kvHeads, &layer, &numLayers, &maxCtx, &scaleLog2, &keysPerSplit };
-        uint threads = (uint)(32 * (HeadDim <= 128 ? 4 : 2));
-        _decodeRope.Launch(new Dim3((uint)sequences, (uint)kvHeads, (uint)splits), new Dim3(threads), 0, stream, args, overlapPrevious: Overlap);
+        _decodeRope.Launch(new Dim3((uint)sequences, (uint)kvHeads, (uint)splits), new Dim3(DecodeThreads), 0, stream, args, overlapPrevious: Overlap);
         if (splits > 1) LaunchCombine(partO, partMl, seqInfo, output, sequences, heads, splits, stream);
     }
 
@@ -343,11 +340,8 @@ internal sealed unsafe class LlamaKernels : IDisposable
         DeviceSpan<int> positions, DeviceSpan<int> slots, DeviceSpan<float> cos, DeviceSpan<float> sin,
         int sequences, int longestContext, int heads, int kvHeads, int layer, DeviceSpan<float> partO, DeviceSpan<float> partMl)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(sequences, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(kvHeads, 1);
-        if (heads != kvHeads * group) throw new ArgumentException($"heads ({heads}) must be kv_heads ({kvHeads}) × {group}, the group these kernels were compiled for.", nameof(heads));
-        if (cache.HeadDim != headDim || cache.KvHeads != kvHeads) throw new ArgumentException("The cache was made for a different head shape.", nameof(cache));
-        if (layer < 0 || layer >= cache.Layers) throw new ArgumentOutOfRangeException(nameof(layer));
+        ValidateHeadsAndCache(headDim, group, cache.Layers, cache.KvHeads, cache.HeadDim, seqInfo, sequences, heads, kvHeads, layer);
         ArgumentOutOfRangeException.ThrowIfLessThan(longestContext, 1);
         if (longestContext > cache.MaxContext)
             throw new ArgumentOutOfRangeException(nameof(longestContext), longestContext, $"The cache holds {cache.MaxContext} positions per slot.");
@@ -355,7 +349,6 @@ internal sealed unsafe class LlamaKernels : IDisposable
         long stride = (long)(heads + 2 * kvHeads) * headDim;
         Need(qkv, sequences * stride, nameof(qkv));
         Need(output, (long)sequences * heads * headDim, nameof(output));
-        Need(seqInfo, 4L * sequences, nameof(seqInfo));
         Need(positions, sequences, nameof(positions));
         Need(slots, sequences, nameof(slots));
         if (cos.Length != sin.Length || cos.Length % half != 0)
@@ -376,10 +369,17 @@ internal sealed unsafe class LlamaKernels : IDisposable
     private void ValidateAttention(KvCache cache, DeviceSpan<int> seqInfo, int sequences, int heads, int kvHeads, int layer)
     {
         ArgumentNullException.ThrowIfNull(cache);
+        ValidateHeadsAndCache(HeadDim, Group, cache.Layers, cache.KvHeads, cache.HeadDim, seqInfo, sequences, heads, kvHeads, layer);
+    }
+
+    /// <summary>The checks every attention launcher shares: heads against the compiled group, the cache's head shape and layers, seqInfo's length.</summary>
+    private static void ValidateHeadsAndCache(int headDim, int group, int cacheLayers, int cacheKvHeads, int cacheHeadDim, DeviceSpan<int> seqInfo,
+        int sequences, int heads, int kvHeads, int layer)
+    {
         ArgumentOutOfRangeException.ThrowIfLessThan(sequences, 1);
-        if (heads != kvHeads * Group) throw new ArgumentException($"heads ({heads}) must be kv_heads ({kvHeads}) × {Group}, the group these kernels were compiled for.", nameof(heads));
-        if (cache.HeadDim != HeadDim || cache.KvHeads != kvHeads) throw new ArgumentException("The cache was made for a different head shape.", nameof(cache));
-        if (layer < 0 || layer >= cache.Layers) throw new ArgumentOutOfRangeException(nameof(layer));
+        if (heads != kvHeads * group) throw new ArgumentException($"heads ({heads}) must be kv_heads ({kvHeads}) × {group}, the group these kernels were compiled for.", nameof(heads));
+        if (cacheHeadDim != headDim || cacheKvHeads != kvHeads) throw new ArgumentException("The cache was made for a different head shape.", "cache");
+        if (layer < 0 || layer >= cacheLayers) throw new ArgumentOutOfRangeException(nameof(layer));
         Need(seqInfo, 4L * sequences, nameof(seqInfo));
     }
 

@@ -475,7 +475,7 @@ public sealed class LlamaModel : IStepModel, IDisposable
         var c = Config;
         var k = _kernels;
         var st = _stream;
-        int h = c.HiddenSize, heads = c.NumAttentionHeads, kvh = c.NumKeyValueHeads;
+        int h = c.HiddenSize;
         float eps = (float)c.RmsNormEps;
         k.RowSquares(_hidden, _rowSquares, tokens, h, st);
         Mark(StepOps.Norm);
