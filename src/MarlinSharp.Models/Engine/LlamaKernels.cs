@@ -311,15 +311,22 @@ internal sealed unsafe class LlamaKernels : IDisposable
         ArgumentNullException.ThrowIfNull(stream);
         var (splits, keysPerSplit) = ValidateDecodeRope(HeadDim, Group, _sms, (cache.Layers, cache.KvHeads, cache.HeadDim, cache.MaxContext),
             qkv, output, seqInfo, positions, slots, cos, sin, sequences, longestContext, heads, kvHeads, layer, partO, partMl);
-        _decodeRope ??= _attention.GetFunction("attention_decode_rope");
+        if (_decodeRope is null)
+        {
+            _decodeRope = _attention.GetFunction("attention_decode_rope");
+            _decodeRope.SetMaxDynamicSharedMemory(DecodeRopeStagedBytes);
+        }
         int stride = (heads + 2 * kvHeads) * HeadDim, numLayers = cache.Layers, maxCtx = cache.MaxContext;
         float scaleLog2 = ScaleLog2;
         ulong q = qkv.Pointer, o = output.Pointer, k = cache.Keys.Pointer, v = cache.Values.Pointer, si = seqInfo.Pointer;
         ulong p = positions.Pointer, sl = slots.Pointer, c = cos.Pointer, sn = sin.Pointer, po = partO.Pointer, pm = partMl.Pointer;
         void** args = stackalloc void*[] { &q, &o, &k, &v, &si, &p, &sl, &c, &sn, &po, &pm, &stride, &heads, &kvHeads, &layer, &numLayers, &maxCtx, &scaleLog2, &keysPerSplit };
-        _decodeRope.Launch(new Dim3((uint)sequences, (uint)kvHeads, (uint)splits), new Dim3(DecodeThreads), 0, stream, args, overlapPrevious: Overlap);
+        _decodeRope.Launch(new Dim3((uint)sequences, (uint)kvHeads, (uint)splits), new Dim3(DecodeThreads), DecodeRopeStagedBytes, stream, args, overlapPrevious: Overlap);
         if (splits > 1) LaunchCombine(partO, partMl, seqInfo, output, sequences, heads, splits, stream);
     }
+
+    /// <summary>Dynamic shared memory of attention_decode_rope: the values of one decode tile, staged before the kernel waits.</summary>
+    private int DecodeRopeStagedBytes => AttentionPlan.DecodeTileKeys(HeadDim) * HeadDim * 2;
 
     /// <summary>attention_combine: merges the decode splits of each (sequence, head) into <paramref name="output"/>.</summary>
     private void LaunchCombine(DeviceSpan<float> partO, DeviceSpan<float> partMl, DeviceSpan<int> seqInfo, DeviceSpan<Half> output,

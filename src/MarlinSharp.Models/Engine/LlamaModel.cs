@@ -480,20 +480,28 @@ public sealed class LlamaModel : IStepModel, IDisposable
         k.RowSquares(_hidden, _rowSquares, tokens, h, st);
         Mark(StepOps.Norm);
         var layers = Weights.Layers;
+        var skip = DebugSkippedOps;
         for (int l = 0; l < layers.Length; l++)
         {
             var layer = layers[l];
-            Fused(layer.Qkv).ForwardFused(_hidden, _qkv, tokens, st, StreamEpilogue.Normed, _rowSquares, eps);
+            if (!skip.Contains("qkv")) Fused(layer.Qkv).ForwardFused(_hidden, _qkv, tokens, st, StreamEpilogue.Normed, _rowSquares, eps);
             Mark(StepOps.QkvGemm);
-            EnqueueAttention(tokens, seqs, longestNew, longestContext, l);
-            Fused(layer.O).ForwardFused(_attn, _hidden, tokens, st, StreamEpilogue.Residual, _rowSquares, eps);
+            if (!skip.Contains("attention")) EnqueueAttention(tokens, seqs, longestNew, longestContext, l);
+            if (!skip.Contains("o")) Fused(layer.O).ForwardFused(_attn, _hidden, tokens, st, StreamEpilogue.Residual, _rowSquares, eps);
             Mark(StepOps.OGemm);
-            Fused(layer.GateUp).ForwardFused(_hidden, _act, tokens, st, StreamEpilogue.NormedSwiGlu, _rowSquares, eps);
+            if (!skip.Contains("gateup")) Fused(layer.GateUp).ForwardFused(_hidden, _act, tokens, st, StreamEpilogue.NormedSwiGlu, _rowSquares, eps);
             Mark(StepOps.GateUpGemm);
-            Fused(layer.Down).ForwardFused(_act, _hidden, tokens, st, StreamEpilogue.Residual, _rowSquares, eps);
+            if (!skip.Contains("down")) Fused(layer.Down).ForwardFused(_act, _hidden, tokens, st, StreamEpilogue.Residual, _rowSquares, eps);
             Mark(StepOps.DownGemm);
         }
     }
+
+    /// <summary>
+    /// Development switch for timing experiments (outputs are wrong when set): MARLINSHARP_DEBUG_SKIP_OPS lists fused-layer
+    /// ops to leave out of every step (qkv, attention, o, gateup, down), to see what each costs inside the pipelined chain.
+    /// </summary>
+    private static readonly HashSet<string> DebugSkippedOps =
+        [.. (Environment.GetEnvironmentVariable("MARLINSHARP_DEBUG_SKIP_OPS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
 
     private static Int4Linear Fused(LinearLayer layer) => (Int4Linear)layer;
 

@@ -51,6 +51,12 @@
 //    same step, the padding row races with its write and may see the old contents (the two-kernel path sees
 //    the new one); padding outputs are never used. The QKV row itself is left unrotated: nothing reads it
 //    after attention in a decode step. Prefill keeps rope_append.
+//    A split of a single tile (every split up to ~1,100 positions of context at batch 1) also stages its cache
+//    keys and values into shared memory before it waits for the QKV GEMM: positions below ctx - 1 were written
+//    by earlier steps, which the step's stream-ordered metadata copy follows, so only the query and the new key
+//    and value wait for the GEMM. The cache round trips (two or three per tile) then overlap the GEMM's tail
+//    instead of sitting on the step's critical path; the new key and value go into the staged tile after the
+//    wait, and the values are summed from shared memory in the same order as from the cache.
 //
 // Compile-time parameters (-D): LLAMA_HEAD_DIM (multiple of 32, at most 256) and LLAMA_GROUP (query
 // heads per KV head). Header-free like every MarlinSharp kernel.
@@ -96,11 +102,27 @@ static_assert(att::d_warps * att::group * (att::hd + 2) <= att::d_kt * att::krow
 // latency-bound), then waits for the previous grid (its writes become visible) before touching memory. The
 // next kernel waits the same way, so the order of all memory effects is the stream's. No-ops without the
 // launch attribute; compiled out before sm_90.
-__device__ __forceinline__ void enter_after_previous_grid() {
+__device__ __forceinline__ void allow_next_grid() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void wait_for_previous_grid() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.wait;\n" ::: "memory");
 #endif
+}
+
+__device__ __forceinline__ void enter_after_previous_grid() {
+  allow_next_grid();
+  wait_for_previous_grid();
+}
+
+__device__ __forceinline__ unsigned dynamic_smem_bytes() {
+  unsigned r;
+  asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(r));
+  return r;
 }
 
 __device__ __forceinline__ float h2f(u16 h) {
@@ -366,7 +388,9 @@ __device__ __forceinline__ void decode_body(
   __shared__ u32 ks[d_kt * krow];
   __shared__ float qs[group * hd];
   __shared__ __align__(16) u16 new_kv[ROPE ? 2 * hd : 8];  // the new token's rotated key, then its value
+  extern __shared__ __align__(16) u16 vs_staged[];         // ROPE: the values of a pre-staged single tile [d_kt][hd]
 
+  // Metadata only (the stream-ordered copy before the step wrote it): safe before the wait.
   const SeqInfo seq = read_seq(seq_info, blockIdx.x);
   const int kvh = blockIdx.y, split = blockIdx.z, splits = gridDim.z;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -375,12 +399,29 @@ __device__ __forceinline__ void decode_body(
   const int lo = split * keys_per_split;
   const int hi = min(ctx, lo + keys_per_split);
 
+  const u64 cbase = cache_offset(seq.slot, layer, num_layers, kv_heads, kvh, max_ctx);
+  const u16* kbase = k_cache + cbase;
+  const u16* vbase = v_cache + cbase;
+
   // sub: this block takes the key and value of position ctx - 1 (= hi - 1) from new_kv rather than the cache.
-  bool sub = false;
+  // Exactly one block per (sequence, KV head) owns the new position; a padding row (slot < 0) appends nothing.
+  bool sub = false, owner = false, prestaged = false;
+  if constexpr (ROPE) {
+    const int pos = rope.positions[tok], slot = rope.slots[tok];
+    owner = split == (ctx - 1) / keys_per_split && slot >= 0;
+    // The engine's rows always satisfy this (the new token of a sequence is at ctx - 1 of its own slot); should
+    // they not, the block reads the cache as attention_decode would.
+    sub = owner && slot == seq.slot && pos == ctx - 1;
+    prestaged = hi - lo <= d_kt;
+    if (prestaged) {
+      if (dynamic_smem_bytes() < (unsigned)(d_kt * hd * 2)) asm volatile("trap;");
+      stage_tile<d_kt, 32 * d_warps, 8>(kbase, vbase, lo, sub ? hi - 1 : hi, ks, vs_staged);
+    }
+    wait_for_previous_grid();
+  }
   if constexpr (ROPE) {
     constexpr int half = hd / 2;
-    const int pos = rope.positions[tok];
-    const int slot = rope.slots[tok];
+    const int pos = rope.positions[tok], slot = rope.slots[tok];
     const float* ct = rope.cos_table + (u64)pos * half;
     const float* st = rope.sin_table + (u64)pos * half;
     const u16* qrow = qkv + (u64)tok * qkv_stride + kvh * group * hd;
@@ -396,8 +437,7 @@ __device__ __forceinline__ void decode_body(
         qs[g * hd + d + half] = h2f(y1) * scale_log2;
       }
     }
-    // Exactly one block per (sequence, KV head) owns the new position; a padding row (slot < 0) appends nothing.
-    if (split == (ctx - 1) / keys_per_split && slot >= 0) {
+    if (owner) {
       const u16* krow = qkv + (u64)tok * qkv_stride + (u64)(heads + kvh) * hd;
       const u16* vrow = qkv + (u64)tok * qkv_stride + (u64)(heads + kv_heads + kvh) * hd;
       const u64 at = cache_offset(slot, layer, num_layers, kv_heads, kvh, max_ctx) + (u64)pos * hd;
@@ -416,11 +456,16 @@ __device__ __forceinline__ void decode_body(
           rope.k_cache[at + d + half] = y1;
           rope.v_cache[at + d] = v0;
           rope.v_cache[at + d + half] = v1;
+          if (prestaged && sub) {  // the staged tile's last row (hi - 1 - lo), left empty before the wait
+            u16* kr = reinterpret_cast<u16*>(ks + (hi - 1 - lo) * att::krow);
+            u16* vr = vs_staged + (hi - 1 - lo) * hd;
+            kr[d] = y0;
+            kr[d + half] = y1;
+            vr[d] = v0;
+            vr[d + half] = v1;
+          }
         }
       }
-      // The engine's rows always satisfy this (the new token of a sequence is at ctx - 1 of its own slot); should
-      // they not, the block reads the cache as attention_decode would.
-      sub = slot == seq.slot && pos == ctx - 1;
     }
   } else {
 #pragma unroll
@@ -429,10 +474,6 @@ __device__ __forceinline__ void decode_body(
       if (idx < group * hd) qs[idx] = h2f(qkv[(u64)tok * qkv_stride + kvh * group * hd + idx]) * scale_log2;
     }
   }
-
-  const u64 cbase = cache_offset(seq.slot, layer, num_layers, kv_heads, kvh, max_ctx);
-  const u16* kbase = k_cache + cbase;
-  const u16* vbase = v_cache + cbase;
 
   float m[group], l[group], acc[group][dpl];
 #pragma unroll
@@ -443,10 +484,11 @@ __device__ __forceinline__ void decode_body(
     for (int e = 0; e < dpl; e++) acc[g][e] = 0.f;
   }
 
-  const int vend = sub ? hi - 1 : hi;  // values read from the cache: [lo, vend)
+  const int vend = sub && !prestaged ? hi - 1 : hi;  // values read from the cache (or the staged tile): [lo, vend)
   for (int t0 = lo; t0 < hi; t0 += d_kt) {
     __syncthreads();  // previous tile fully consumed (and, the first time, qs and new_kv written)
-    stage_tile<d_kt, 32 * d_warps, (group * dpl <= 8 ? 8 : 4), ROPE>(kbase, nullptr, t0, hi, ks, nullptr, new_kv, sub ? hi - 1 : -1);
+    if (!prestaged)
+      stage_tile<d_kt, 32 * d_warps, (group * dpl <= 8 ? 8 : 4), ROPE>(kbase, nullptr, t0, hi, ks, nullptr, new_kv, sub ? hi - 1 : -1);
     __syncthreads();
 
     const int key = warp * 32 + lane;
@@ -480,6 +522,20 @@ __device__ __forceinline__ void decode_body(
     // With sub, position hi - 1 (the last row of the warp whose slice holds it) is left out here (vend) and added
     // from new_kv below, after the others: the same order of additions as when it is read from the cache.
     const int n = min(32, vend - (t0 + warp * 32));
+    if (prestaged) {  // the whole split in shared memory, the new value included: summed in position order
+      const u16* vrow_s = vs_staged + (warp * 32) * hd + lane * dpl;
+      for (int j = 0; j < n; j++) {
+        float v[dpl];
+        load_dims(vrow_s + j * hd, v);
+#pragma unroll
+        for (int g = 0; g < group; g++) {
+          const float pj = __shfl_sync(0xffffffffu, p[g], j);
+#pragma unroll
+          for (int e = 0; e < dpl; e++) acc[g][e] += pj * v[e];
+        }
+      }
+      continue;
+    }
     const u16* vrow = vbase + (u64)(t0 + warp * 32) * hd + lane * dpl;
     for (int j0 = 0; j0 < n; j0 += d_vbatch) {
       float v[d_vbatch][dpl];
@@ -577,7 +633,7 @@ extern "C" __global__ void __launch_bounds__(32 * att::d_warps, 1) attention_dec
     const float* __restrict__ cos_table, const float* __restrict__ sin_table, float* __restrict__ part_o,
     float* __restrict__ part_ml, int qkv_stride, int heads, int kv_heads, int layer, int num_layers, int max_ctx,
     float scale_log2, int keys_per_split) {
-  enter_after_previous_grid();
+  allow_next_grid();  // the wait comes inside, after a single-tile split has staged its cache rows
   const RopeArgs rope{positions, slots, cos_table, sin_table, k_cache, v_cache};
   decode_body<true>(qkv, out, k_cache, v_cache, seq_info, part_o, part_ml, rope, qkv_stride, heads, kv_heads, layer,
                     num_layers, max_ctx, scale_log2, keys_per_split);

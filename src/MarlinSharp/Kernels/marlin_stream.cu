@@ -72,6 +72,11 @@
 #ifndef MARLIN_DEBUG_SKIP_COMPUTE
 #define MARLIN_DEBUG_SKIP_COMPUTE 0
 #endif
+// Development switch for timing experiments (results are wrong when set): never wait for the previous grid, to see
+// what the dependency on it costs inside a chain of launches.
+#ifndef MARLIN_DEBUG_NO_WAIT
+#define MARLIN_DEBUG_NO_WAIT 0
+#endif
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
 #define MARLIN_CLUSTERS 1
@@ -200,7 +205,7 @@ __device__ __forceinline__ u16 float_to_half(float f) {
 
 // Programmatic dependent launch. Compiled out before sm_90, no-ops without the launch attribute.
 __device__ __forceinline__ void wait_for_previous_grid() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && !MARLIN_DEBUG_NO_WAIT
   asm volatile("griddepcontrol.wait;\n" ::: "memory");
 #endif
 }
