@@ -31,19 +31,21 @@ internal sealed class MarlinKernelLibrary : IDisposable
     /// <summary>CTAs of <paramref name="variant"/> one SM holds at once (the driver's occupancy calculation, cached).</summary>
     public int ResidentCtasPerSm(IMarlinKernelVariant variant) => Loaded(variant).ResidentCtasPerSm;
 
-    private readonly ConcurrentDictionary<(MarlinStreamConfig, int), long> _residentClusters = new();
+    private readonly ConcurrentDictionary<(MarlinStreamConfig, int, int), long> _residentClusters = new();
 
     /// <summary>
-    /// Clusters of <paramref name="clusterSize"/> CTAs of the streamed kernel <paramref name="config"/> the GPU holds at once
-    /// (1: resident CTAs of the whole GPU), cached.
+    /// Clusters of <paramref name="clusterSize"/> CTAs of the streamed kernel <paramref name="config"/>, launched with
+    /// <paramref name="dynamicSharedBytes"/> of dynamic shared memory, that the GPU holds at once (1: resident CTAs of the
+    /// whole GPU), cached.
     /// </summary>
-    public long ResidentClusters(MarlinStreamConfig config, int clusterSize) => _residentClusters.GetOrAdd((config, clusterSize), key =>
-    {
-        LoadedKernel kernel = Loaded(key.Item1);
-        return key.Item2 == 1
-            ? (long)kernel.ResidentCtasPerSm * _context.Device.MultiprocessorCount
-            : kernel.Function.MaxActiveClusters((uint)key.Item2, key.Item1.ThreadsPerBlock, key.Item1.DynamicSharedMemoryBytes);
-    });
+    public long ResidentClusters(MarlinStreamConfig config, int clusterSize, int dynamicSharedBytes) =>
+        _residentClusters.GetOrAdd((config, clusterSize, dynamicSharedBytes), key =>
+        {
+            CudaFunction function = Loaded(key.Item1).Function;
+            return key.Item2 == 1
+                ? (long)function.MaxActiveBlocksPerMultiprocessor(key.Item1.ThreadsPerBlock, key.Item3) * _context.Device.MultiprocessorCount
+                : function.MaxActiveClusters((uint)key.Item2, key.Item1.ThreadsPerBlock, key.Item3);
+        });
 
     private LoadedKernel Loaded(IMarlinKernelVariant variant)
     {
@@ -70,7 +72,10 @@ internal sealed class MarlinKernelLibrary : IDisposable
         variant.Validate();
         CudaModule module = _context.LoadModule(Compile(variant));
         CudaFunction function = module.GetFunction(variant.EntryPoint);
-        function.SetMaxDynamicSharedMemory(variant.DynamicSharedMemoryBytes);
+        // The streamed kernel's launches add the activations they stage (rows and k dependent): allow all the SM offers.
+        function.SetMaxDynamicSharedMemory(variant is MarlinStreamConfig
+            ? _context.Device.MaxSharedMemoryPerBlockOptin - function.StaticSharedBytes
+            : variant.DynamicSharedMemoryBytes);
         int resident = Math.Max(1, function.MaxActiveBlocksPerMultiprocessor(variant.BlockThreads, variant.DynamicSharedMemoryBytes));
         return new LoadedKernel(module, function, resident);
     }

@@ -99,6 +99,9 @@ public static class MarlinKernelSelector
     /// </summary>
     public const int MaxStreamedRows = 8;
 
+    /// <summary>Upper bound of marlin_stream.cu's static shared memory (8 warps: 16 KiB of partials and the row norms).</summary>
+    private const int StreamStaticSharedBytes = 17 * 1024;
+
     /// <summary>Deepest k the streamed kernel is chosen for: deeper layers stream better through the dense kernel's ring.</summary>
     private const int MaxStreamedDepth = 16384;
 
@@ -122,8 +125,12 @@ public static class MarlinKernelSelector
             && k % MarlinStreamConfig.BlockDepth == 0 && k <= MaxStreamedDepth)
         {
             long chunks = n / MarlinStreamConfig.ChunkWidth;
-            if (chunks <= device.MultiprocessorCount) return MarlinStreamConfig.For(rows, groupSize, warps: 8);
-            if (rows <= 2 && 2 * chunks <= 3L * device.MultiprocessorCount) return MarlinStreamConfig.For(rows, groupSize, warps: 4);
+            // The staged activations must fit even when a chunk's k range is not split (kParts = 1).
+            bool fits(MarlinStreamConfig c) => c.LaunchSharedMemoryBytes(rows, k, 1) + StreamStaticSharedBytes <= device.MaxSharedMemoryPerBlockOptin;
+            var eight = MarlinStreamConfig.For(rows, groupSize, warps: 8);
+            if (chunks <= device.MultiprocessorCount && fits(eight)) return eight;
+            var four = MarlinStreamConfig.For(rows, groupSize, warps: 4);
+            if (rows <= 2 && 2 * chunks <= 3L * device.MultiprocessorCount && fits(four)) return four;
         }
         return Select(rows, n, k, groupSize, device);
     }

@@ -27,7 +27,25 @@ public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Wa
 
     public string SourceName => KernelSources.StreamMarlin;
     public string EntryPoint => KernelEntryPoint;
+    /// <summary>The stage ring's shared memory (0 for the register ring); a launch adds <see cref="ActivationStageBytes"/>.</summary>
     public int DynamicSharedMemoryBytes => Warps * StageDepth * 32 * 16;
+
+    /// <summary>
+    /// Shared memory for the activations a CTA stages: min(rows, <see cref="RowsPerLaunch"/>) rows of the largest k range a
+    /// CTA covers (ceil(k/128 / kParts) blocks of 128), each padded by 8 halves (marlin_stream.cu's stage_row_words).
+    /// </summary>
+    public int ActivationStageBytes(int rows, int k, int kParts)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, BlockDepth);
+        ArgumentOutOfRangeException.ThrowIfLessThan(kParts, 1);
+        long blocks = k / BlockDepth;
+        long rowWords = (blocks + kParts - 1) / kParts * 64 + 4;
+        return checked((int)(Math.Min(rows, RowsPerLaunch) * rowWords * 4));
+    }
+
+    /// <summary>Dynamic shared memory of one launch: the stage ring and the staged activations.</summary>
+    public int LaunchSharedMemoryBytes(int rows, int k, int kParts) => DynamicSharedMemoryBytes + ActivationStageBytes(rows, k, kParts);
     public int RowsPerLaunch => 8 * BatchBlocks;
     public int ThreadsPerBlock => 32 * Warps;
     int IMarlinKernelVariant.BlockThreads => ThreadsPerBlock;

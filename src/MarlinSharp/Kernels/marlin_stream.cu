@@ -17,8 +17,15 @@
 //  * The packed layout (see marlin_dense.cu and MarlinPacker.cs) gives lane t, in one 16-byte word per slab,
 //    exactly the mma.m16n8k16 A fragments of four 16-column x 16-k weight tiles (columns g and g+8 of each tile,
 //    k rows 2t, 2t+1, 2t+8, 2t+9, with g = lane/4 and t = lane%4). The activations are therefore the B operand:
-//    lane (g, t) needs batch row g at k = 16s + 2t, +1 and 16s + 8 + 2t, +9 — two 32-bit loads per slab and per
-//    8 batch rows, served by L2 (ld.global.cg: A was written by the previous kernel, and L1 is not coherent).
+//    lane (g, t) needs batch row g at k = 16s + 2t, +1 and 16s + 8 + 2t, +9 — two 32-bit words per slab and per
+//    8 batch rows.
+//  * The activations are staged once per CTA in shared memory: after the wait, the CTA copies the rows of A over
+//    its k range with 16-byte loads through L2 (ld.global.cg: A was written by the previous kernel, and L1 is not
+//    coherent), and the warps read their two words per slab from there. Reading them straight from L2 with the
+//    weights, as this kernel first did, cost more than the weights themselves at a few rows: every CTA of the grid
+//    sends two small requests per slab to the same few kilobytes of A, and those L2 lines become the bottleneck
+//    (H200, Llama-2-7B decode step at batch 1: 1.79 ms with them, 1.45 ms with that traffic left out). Rows are
+//    padded by 4 words, so the 8 rows x 4 word columns a warp reads fall on 32 different banks.
 //  * Dequantisation is the lop3 / FP16 magic-number sequence (q | 0x6400 is 1024 + q) with the zero point
 //    folded into the subtraction. Grouped scales are not multiplied into the weights: each group's unscaled
 //    products are summed by the tensor cores in FP32 and scaled once per column and group in FP32, so a packed
@@ -47,6 +54,7 @@
 //    are already on their way.
 //
 // Data layout
+//  * Dynamic shared memory: the stage ring (stage depth > 0), then A [rows][cta k range + 8 halves] FP16.
 //  * B int32 [k/16][2n] in the reference Marlin order; scales FP16 [k/g][n] (g = 32, 64, 128) or [1][n]
 //    (per output channel), permuted as MarlinPacker writes them; A FP16 row-major [m][k] with m <= 8 * BATCH_BLOCKS;
 //    C FP16 row-major [m][n]. Rows past m are read as zeros and never written, so callers pad nothing.
@@ -141,13 +149,6 @@ __device__ __forceinline__ u32 dynamic_smem_bytes() {
   u32 r;
   asm("mov.u32 %0, %%dynamic_smem_size;\n" : "=r"(r));
   return r;
-}
-
-// Activations: written by the previous kernel, possibly while this grid was already resident, so L2 only.
-__device__ __forceinline__ u32 load_activation(const u32* p) {
-  u32 v;
-  asm volatile("ld.global.cg.u32 %0, [%1];\n" : "=r"(v) : "l"(p) : "memory");
-  return v;
 }
 
 __device__ __forceinline__ float load_float_cg(const float* p) {
@@ -285,11 +286,30 @@ struct Problem {
 };
 
 
-// One slab (16 k) of one warp's chunk: the lane's four weight words and its activation pairs.
+// One slab (16 k) of one warp's chunk: the lane's four weight words.
 struct Slab {
   Vec16 w;
-  u32 x[cfg::batch_blocks][2];
 };
+
+__device__ __forceinline__ u32 lds32(u32 addr) {
+  u32 v;
+  asm volatile("ld.shared.u32 %0, [%1];\n" : "=r"(v) : "r"(addr) : "memory");
+  return v;
+}
+
+__device__ __forceinline__ Vec16 load_activation_vec(const Vec16* p) {
+  Vec16 v;
+  asm volatile("ld.global.cg.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p) : "memory");
+  return v;
+}
+
+__device__ __forceinline__ void sts128(u32 addr, const Vec16& v) {
+  asm volatile("st.shared.v4.u32 [%0], {%1,%2,%3,%4};\n" ::"r"(addr), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w) : "memory");
+}
+
+// Words per staged row of A: the largest k range a CTA covers (ceil(blocks / parts) blocks of 64 words) plus 4.
+// MarlinStreamConfig.ActivationStageBytes computes the same.
+__device__ __forceinline__ u32 stage_row_words(u32 blocks, u32 parts) { return (blocks + parts - 1) / parts * 64 + 4; }
 
 // Unit u of the reduction (Float4 u of every warp's partials) summed over the warps of every CTA of the cluster,
 // rank by rank and warp by warp: a fixed order, so the result does not depend on timing.
@@ -330,8 +350,7 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm
   using namespace cfg;
   __shared__ Float4 partials[warps * partial_vecs];
   __shared__ float row_rstd[max_rows];    // normed epilogues: 1/rms of each row of A
-  extern __shared__ Vec16 stage_ring[];   // stage_depth > 0: warps x stage_depth slabs x 32 lanes
-  if (stage_depth > 0 && dynamic_smem_bytes() < (u32)(warps * stage_bytes)) asm volatile("trap;");
+  extern __shared__ Vec16 stage_ring[];   // stage_depth > 0: warps x stage_depth slabs x 32 lanes; then the staged A
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
   const u32 parts = gridDim.x;
@@ -340,20 +359,27 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm
   const u32 blocks = (u32)p.k / 128, warps_total = parts * warps, my_warp = blockIdx.x * warps + warp;
   // The launcher checks blocks * warps_total < 2^32.
   const int blk0 = (int)(my_warp * blocks / warps_total), blk1 = (int)((my_warp + 1) * blocks / warps_total);
+  // This CTA's k range (its warps' runs, back to back) and the staged A: rows_staged rows of row_words words.
+  const u32 cta_blk0 = blockIdx.x * warps * blocks / warps_total, cta_blk1 = (blockIdx.x + 1) * warps * blocks / warps_total;
+  const u32 row_words = stage_row_words(blocks, parts);
+  const int rows_staged = p.m < max_rows ? p.m : max_rows;
+  const u32 a_stage = smem_addr(stage_ring) + warps * stage_bytes;
+  if (dynamic_smem_bytes() < (u32)(warps * stage_bytes) + (u32)rows_staged * row_words * 4) asm volatile("trap;");
 
   const size_t b_slab = (u32)p.n / 2;  // Vec16s per slab row of B
   const Vec16* bp = p.b + (size_t)blk0 * ring * b_slab + (u32)chunk * 32 + lane;
   const Vec16* sp = p.s + (per_channel ? 0 : (size_t)blk0 * groups_per_block * ((u32)p.n / 8) + (u32)chunk * 8 + g);
-  const u32* ap[batch_blocks];
+  // Lane (g, t)'s staged words for batch block bb: row 8bb + g, word t of the slab (and t + 4); rows past m read 0.
   bool live[batch_blocks];
+  u32 a_lane[batch_blocks];
 #pragma unroll
   for (int bb = 0; bb < batch_blocks; ++bb) {
     live[bb] = 8 * bb + g < p.m;
-    ap[bb] = p.a + (size_t)(live[bb] ? 8 * bb + g : 0) * ((u32)p.k / 2) + (size_t)blk0 * (ring * 8) + t;
+    a_lane[bb] = a_stage + 4 * ((8 * bb + g) * row_words + (u32)(blk0 - (int)cta_blk0) * 64 + t);
   }
 
   // Prologue: the first block's weights and scales (nothing an earlier kernel writes), then the wait,
-  // then its activations.
+  // then the activations.
   Slab slot[ring];
   Vec16 scale_next[groups_per_block];
   const bool any = blk0 < blk1;
@@ -382,14 +408,25 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm
   }
   allow_next_grid();
   wait_for_previous_grid();
-  if (any) {
+  {
+    // Stage A [rows_staged][cta k range] (16 per 128-deep block in Vec16s) with up to 8 loads in flight per thread.
+    const u32 row_vecs = (cta_blk1 - cta_blk0) * 16, total = (u32)rows_staged * row_vecs;
+    const Vec16* src = reinterpret_cast<const Vec16*>(p.a) + (size_t)cta_blk0 * 16;
+    const u32 a_row_vecs = (u32)p.k / 8;
+    for (u32 v0 = tid; v0 < total; v0 += 8 * threads) {
+      Vec16 x[8];
 #pragma unroll
-    for (int i = 0; i < ring; ++i)
-#pragma unroll
-      for (int bb = 0; bb < batch_blocks; ++bb) {
-        slot[i].x[bb][0] = live[bb] ? load_activation(ap[bb] + 8 * i) : 0u;
-        slot[i].x[bb][1] = live[bb] ? load_activation(ap[bb] + 8 * i + 4) : 0u;
+      for (int u = 0; u < 8; ++u) {
+        const u32 v = v0 + u * threads, r = v / row_vecs, c = v - r * row_vecs;
+        if (v < total) x[u] = load_activation_vec(src + (size_t)r * a_row_vecs + c);
       }
+#pragma unroll
+      for (int u = 0; u < 8; ++u) {
+        const u32 v = v0 + u * threads, r = v / row_vecs, c = v - r * row_vecs;
+        if (v < total) sts128(a_stage + 4 * (r * row_words) + 16 * c, x[u]);
+      }
+    }
+    __syncthreads();
   }
   if constexpr (normed) {
     // One warp per row: the k/16 block sums of squares the previous GEMM left, summed in a fixed order.
@@ -427,9 +464,6 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm
       }
     }
 #pragma unroll
-    for (int bb = 0; bb < batch_blocks; ++bb) ap[bb] += ring * 8;
-
-#pragma unroll
     for (int i = 0; i < ring; ++i) {
       Slab cur = slot[i];
       if constexpr (stage_depth > 0) {
@@ -444,16 +478,18 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm
         copy_wait<stage_depth - 1>();
         cur.w = lds128(my_ring + (r & (stage_depth - 1)) * 512);
       }
-      if (more) {  // refill this slot with the same slab of the next block
-        if constexpr (stage_depth == 0) {
+      if constexpr (stage_depth == 0) {
+        if (more) {  // refill this slot with the same slab of the next block
           slot[i].w = load_weights(bp);
           bp += b_slab;
         }
+      }
+      u32 x[batch_blocks][2];
 #pragma unroll
-        for (int bb = 0; bb < batch_blocks; ++bb) {
-          slot[i].x[bb][0] = live[bb] ? load_activation(ap[bb] + 8 * i) : 0u;
-          slot[i].x[bb][1] = live[bb] ? load_activation(ap[bb] + 8 * i + 4) : 0u;
-        }
+      for (int bb = 0; bb < batch_blocks; ++bb) {
+        const u32 at = a_lane[bb] + 4 * (64 * (u32)(blk - blk0) + 8 * i);
+        x[bb][0] = live[bb] ? lds32(at) : 0u;
+        x[bb][1] = live[bb] ? lds32(at + 16) : 0u;
       }
       if constexpr (!MARLIN_DEBUG_SKIP_COMPUTE) {
         const u32 words[4] = {cur.w.x, cur.w.y, cur.w.z, cur.w.w};
@@ -464,9 +500,9 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm
 #pragma unroll
           for (int bb = 0; bb < batch_blocks; ++bb) {
             if constexpr (per_channel)
-              mma_16816(acc[bb][j], a, cur.x[bb][0], cur.x[bb][1]);
+              mma_16816(acc[bb][j], a, x[bb][0], x[bb][1]);
             else
-              mma_16816(grp[bb][j], a, cur.x[bb][0], cur.x[bb][1]);
+              mma_16816(grp[bb][j], a, x[bb][0], x[bb][1]);
           }
         }
         if constexpr (!per_channel) {
@@ -489,7 +525,7 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm
           }
         }
       } else {
-        acc[0][0][0] += __int_as_float(cur.w.x ^ cur.w.y ^ cur.w.z ^ cur.w.w ^ cur.x[0][0]);
+        acc[0][0][0] += __int_as_float(cur.w.x ^ cur.w.y ^ cur.w.z ^ cur.w.w ^ x[0][0]);
       }
     }
   }

@@ -169,6 +169,8 @@ public partial class StreamKernelTests
     [InlineData(1, 22016, 4096, 0)]     // 344 chunks: the dense kernel
     [InlineData(1, 8192, 28672, 0)]     // deeper than 16384: the dense kernel
     [InlineData(1, 18432, 73728, 0)]    // peak shape
+    [InlineData(1, 8192, 16384, 8)]     // staged activations: 1 row of 16384 fits in shared memory
+    [InlineData(8, 8192, 16384, 0)]     // 8 rows of 16384 (256 KiB unsplit) do not: the dense kernel
     public void HopperStreamsOnlySmallLayers(int rows, int n, int k, int warps)
     {
         IMarlinKernelVariant chosen = MarlinKernelSelector.Choose(rows, n, k, 128, TestDevices.H100);
@@ -182,6 +184,36 @@ public partial class StreamKernelTests
             Assert.Equal(MarlinStreamConfig.For(rows, 128, warps), chosen);
             Assert.Contains((MarlinStreamConfig)chosen, MarlinKernelSelector.StreamCandidates(TestDevices.H100));
         }
+    }
+
+    [Theory]
+    [InlineData(1, 4096, 1, 1 * (32 * 64 + 4) * 4)]     // one row, the whole k range in one CTA
+    [InlineData(2, 4096, 2, 2 * (16 * 64 + 4) * 4)]
+    [InlineData(8, 11008, 2, 8 * (43 * 64 + 4) * 4)]    // 86 blocks over 2 parts: the larger part has 43
+    [InlineData(3, 11008, 8, 3 * (11 * 64 + 4) * 4)]    // ceil(86 / 8) = 11
+    [InlineData(12, 1408, 3, 8 * (4 * 64 + 4) * 4)]     // rows capped at the 8 a launch of one batch block covers
+    public void StagedActivationsTakeRowsTimesTheLargestPaddedKRange(int rows, int k, int parts, int expected)
+    {
+        var config = MarlinStreamConfig.For(Math.Min(rows, 8), 128, warps: 8);
+        Assert.Equal(expected, config.ActivationStageBytes(rows, k, parts));
+        Assert.Equal(expected, config.LaunchSharedMemoryBytes(rows, k, parts));
+        var ring = config with { StageDepth = 16 };
+        Assert.Equal(ring.DynamicSharedMemoryBytes + expected, ring.LaunchSharedMemoryBytes(rows, k, parts));
+        // Every CTA's k range fits its row: the plan's runs never exceed ceil(blocks / parts).
+        for (int p = 0; p < parts; p++)
+        {
+            int blocks = k / 128, first = p * 8 * blocks / (parts * 8), end = (p + 1) * 8 * blocks / (parts * 8);
+            Assert.True(end - first <= (blocks + parts - 1) / parts);
+        }
+    }
+
+    [Fact]
+    public void StagedActivationArgumentsAreChecked()
+    {
+        var config = MarlinStreamConfig.For(1, 128);
+        Assert.Equal("rows", Assert.Throws<ArgumentOutOfRangeException>(() => config.ActivationStageBytes(0, 4096, 1)).ParamName);
+        Assert.Equal("k", Assert.Throws<ArgumentOutOfRangeException>(() => config.ActivationStageBytes(1, 64, 1)).ParamName);
+        Assert.Equal("kParts", Assert.Throws<ArgumentOutOfRangeException>(() => config.ActivationStageBytes(1, 4096, 0)).ParamName);
     }
 
     public static TheoryData<string, int, int, int, int> CompileCases()
