@@ -99,23 +99,23 @@ public static class MarlinKernelSelector
     /// </summary>
     public const int MaxStreamedRows = 8;
 
-    /// <summary>Upper bound of marlin_stream.cu's static shared memory (8 warps: 16 KiB of partials and the row norms).</summary>
-    private const int StreamStaticSharedBytes = 17 * 1024;
+    /// <summary>Upper bound of marlin_stream.cu's static shared memory: 2 KiB of partials per warp and the row norms.</summary>
+    private static int StreamStaticSharedBytes(int warps) => warps * 2048 + 256;
 
     /// <summary>Deepest k the streamed kernel is chosen for: deeper layers stream better through the dense kernel's ring.</summary>
     private const int MaxStreamedDepth = 16384;
 
     /// <summary>
     /// The kernel for one launch of at most 64 rows. Where <paramref name="allowStream"/> and the GPU has thread-block
-    /// clusters (compute capability 9.0+), small layers at up to <see cref="MaxStreamedRows"/> rows take the register-streamed
-    /// <see cref="MarlinStreamConfig"/>; everything else <see cref="Select"/>'s <c>marlin_dense.cu</c> configuration.
+    /// clusters (compute capability 9.0+), layers at up to <see cref="MaxStreamedRows"/> rows take the register-streamed
+    /// <see cref="MarlinStreamConfig"/>: 8 warps per CTA where the 64-column chunks fit one per SM, 4 warps (three CTAs per
+    /// SM) where they fit three per SM, as long as the staged activations fit in shared memory; everything else
+    /// <see cref="Select"/>'s <c>marlin_dense.cu</c> configuration.
     /// <para>
-    /// Measured on an H200 (docs/NOTES.md, session 4), INT4 ms against the dense kernel: 8 warps per CTA where the 64-column
-    /// chunks fit one per SM (4096x4096 m = 1 0.0056 against 0.0086, m = 16 0.0086 against 0.0103; 11008x4096 m = 1 0.0102
-    /// against 0.0128, m = 16 0.0168 against 0.0181; 8192x8192 m = 1 0.0125 against 0.0152); 4 warps at 1..2 rows where they
-    /// fit one and a half per SM (4096x12288 m = 1 0.0101 against 0.0125; even at m = 2, slower from m = 4). Wider layers
-    /// (4096x22016 m = 1 0.0199 against 0.0181), deeper ones (28672x8192 m = 4 0.0453 against 0.0388) and the peak shape
-    /// keep the dense kernel, whose deeper ring keeps more bytes in flight per SM.
+    /// Measured on an H200 with activations staged in shared memory (docs/NOTES.md, session 6), INT4 ms against the dense
+    /// kernel: 4096x22016 m = 1 0.0139 against 0.0182, m = 8 0.0168 against 0.0184; 4096x12288 m = 1 0.0096 against 0.0125,
+    /// m = 8 0.0111 against 0.0130; 4096x4096 (8 warps) m = 8 0.0063 against 0.0087; 11008x4096 m = 8 0.0119 against 0.0131.
+    /// Deeper layers (28672x8192 m = 4 0.0453 against 0.0388, session 4) and the peak shape keep the dense kernel.
     /// </para>
     /// </summary>
     public static IMarlinKernelVariant Choose(int rows, int n, int k, int groupSize, DeviceInfo device, bool allowStream = true)
@@ -125,25 +125,25 @@ public static class MarlinKernelSelector
             && k % MarlinStreamConfig.BlockDepth == 0 && k <= MaxStreamedDepth)
         {
             long chunks = n / MarlinStreamConfig.ChunkWidth;
-            // The staged activations must fit even when a chunk's k range is not split (kParts = 1).
-            bool fits(MarlinStreamConfig c) => c.LaunchSharedMemoryBytes(rows, k, 1) + StreamStaticSharedBytes <= device.MaxSharedMemoryPerBlockOptin;
+            // The staged activations must fit even when a chunk's k range is not split (kParts = 1), `perSm` CTAs at once.
+            bool fits(MarlinStreamConfig c, int perSm) =>
+                perSm * (c.LaunchSharedMemoryBytes(rows, k, 1) + StreamStaticSharedBytes(c.Warps) + ReservedPerCta) <= device.MaxSharedMemoryPerBlockOptin + ReservedPerCta;
             var eight = MarlinStreamConfig.For(rows, groupSize, warps: 8);
-            if (chunks <= device.MultiprocessorCount && fits(eight)) return eight;
+            if (chunks <= device.MultiprocessorCount && fits(eight, 1)) return eight;
             var four = MarlinStreamConfig.For(rows, groupSize, warps: 4);
-            if (rows <= 2 && 2 * chunks <= 3L * device.MultiprocessorCount && fits(four)) return four;
+            if (chunks <= 3L * device.MultiprocessorCount && fits(four, 3)) return four;
         }
         return Select(rows, n, k, groupSize, device);
     }
 
     /// <summary>
     /// Most rows a decoder layer runs with fused epilogues (<see cref="ChooseFused"/>). Every layer then takes the streamed
-    /// kernel, also the wide ones that <see cref="Choose"/> leaves to the dense kernel, because a fused layer saves the
-    /// launches of the norm and SwiGLU kernels. Llama-2-7B decode, H200 (docs/NOTES.md, session 5): batch 1 1.900 ms/token
-    /// fused against 1.964 unfused; batch 4 2.118 against 2.115 in one call, 2.253 against 2.124 in another; batch 8 2.607
-    /// against 2.346 (the wide layers re-read all activations per 64-column chunk). The same two rows as <see cref="Choose"/>
-    /// streams 12288-wide layers for.
+    /// kernel, because a fused layer saves the launches of the norm and SwiGLU kernels. Llama-2-7B decode, H200, same call
+    /// (docs/NOTES.md, session 6, activations staged in shared memory): batch 1 1.598 ms/token fused against 1.764 unfused,
+    /// batch 4 1.721 against 1.900, batch 8 1.884 against 2.096. (Before the staging, when every chunk re-read the
+    /// activations from L2, fusion stopped paying at 4 rows.)
     /// </summary>
-    public const int MaxFusedRows = 2;
+    public const int MaxFusedRows = 8;
 
     /// <summary>
     /// The streamed configuration for a fused-epilogue launch of <paramref name="rows"/> rows (1..16): 8 warps per CTA

@@ -163,10 +163,13 @@ public partial class StreamKernelTests
     [InlineData(8, 4096, 11008, 8)]
     [InlineData(16, 4096, 11008, 0)]    // 9..16 rows: the dense kernel (see MaxStreamedRows)
     [InlineData(1, 8192, 8192, 8)]      // 128 chunks on 132 SMs
-    [InlineData(1, 12288, 4096, 4)]     // 192 chunks: 4 warps, one or two rows only
+    [InlineData(1, 12288, 4096, 4)]     // 192 chunks: 4 warps, three CTAs per SM
     [InlineData(2, 12288, 4096, 4)]
-    [InlineData(3, 12288, 4096, 0)]
-    [InlineData(1, 22016, 4096, 0)]     // 344 chunks: the dense kernel
+    [InlineData(8, 12288, 4096, 4)]
+    [InlineData(1, 22016, 4096, 4)]     // 344 chunks still fit three per SM
+    [InlineData(8, 22016, 4096, 4)]
+    [InlineData(1, 28672, 4096, 0)]     // 448 chunks do not: the dense kernel
+    [InlineData(8, 12288, 11008, 0)]    // 8 rows of 11008 three times over do not fit in shared memory
     [InlineData(1, 8192, 28672, 0)]     // deeper than 16384: the dense kernel
     [InlineData(1, 18432, 73728, 0)]    // peak shape
     [InlineData(1, 8192, 16384, 8)]     // staged activations: 1 row of 16384 fits in shared memory
