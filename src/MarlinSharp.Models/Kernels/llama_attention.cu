@@ -416,6 +416,7 @@ __device__ __forceinline__ void decode_body(
     if (prestaged) {
       if (dynamic_smem_bytes() < (unsigned)(d_kt * hd * 2)) asm volatile("trap;");
       stage_tile<d_kt, 32 * d_warps, 8>(kbase, vbase, lo, sub ? hi - 1 : hi, ks, vs_staged);
+      __syncthreads();  // the zero fill of row hi - 1 - lo lands before the owner's threads write the new key and value there
     }
     wait_for_previous_grid();
   }
