@@ -157,6 +157,29 @@ __device__ __forceinline__ float load_float_cg(const float* p) {
   return v;
 }
 
+__device__ __forceinline__ u16 load_half_cg(const u16* p) {
+  u16 v;
+  asm volatile("ld.global.cg.u16 %0, [%1];\n" : "=h"(v) : "l"(p) : "memory");
+  return v;
+}
+
+// Lane's share of a row's block sums of squares from entry `from` on: entries from + lane + 32j, in increasing order,
+// eight loads in flight at a time.
+__device__ __forceinline__ float sum_squares_from(const float* src, int from, int entries, int lane) {
+  float ss = 0.0f;
+  for (int e0 = from; e0 < entries; e0 += 256) {
+    float v[8];
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      const int e = e0 + lane + 32 * j;
+      v[j] = e < entries ? load_float_cg(src + e) : 0.0f;
+    }
+#pragma unroll
+    for (int j = 0; j < 8; ++j) ss += v[j];
+  }
+  return ss;
+}
+
 __device__ __forceinline__ float fast_exp(float x) {
   float y;
   asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x * 1.4426950408889634f));
@@ -428,17 +451,26 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm
     }
     __syncthreads();
   }
+  // Inputs of the epilogue, requested now so that their round trip overlaps the main loop rather than following it:
+  // normed: the first 256 block sums of squares of row `warp` (the previous GEMM's), reduced after the loop;
+  // residual: the four C values of this thread's first epilogue unit (C is the residual stream, complete by now).
+  const int sq_entries = p.k >> 4;
+  float sq_first[normed ? 8 : 1];
   if constexpr (normed) {
-    // One warp per row: the k/16 block sums of squares the previous GEMM left, summed in a fixed order.
-    // Published to the CTA by the barrier before the epilogue.
-    const int entries = p.k >> 4;
-    for (int r = warp; r < p.m; r += warps) {
-      const float* src = p.row_sq + (size_t)r * entries;
-      float ss = 0.0f;
-      for (int e = lane; e < entries; e += 32) ss += load_float_cg(src + e);
 #pragma unroll
-      for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-      if (lane == 0) row_rstd[r] = rsqrtf(ss / (float)p.k + p.eps);
+    for (int j = 0; j < 8; ++j) {
+      const int e = lane + 32 * j;
+      sq_first[j] = warp < p.m && e < sq_entries ? load_float_cg(p.row_sq + (size_t)warp * sq_entries + e) : 0.0f;
+    }
+  }
+  const int u_first = blockIdx.x * threads + tid;
+  u16 c_first[4] = {0, 0, 0, 0};
+  if constexpr (residual) {
+    if (u_first < partial_vecs) {
+      const int ul = u_first & 31, j = (u_first >> 5) & 3, row = 8 * (u_first >> 7) + 2 * (ul & 3);
+      const u16* c0 = p.c + (size_t)row * (u32)p.n + chunk * 64 + 16 * j + (ul >> 2);
+      if (row < p.m) { c_first[0] = load_half_cg(c0); c_first[1] = load_half_cg(c0 + 8); }
+      if (row + 1 < p.m) { c_first[2] = load_half_cg(c0 + p.n); c_first[3] = load_half_cg(c0 + p.n + 8); }
     }
   }
 
@@ -530,6 +562,26 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm
     }
   }
 
+  if constexpr (normed) {
+    // One warp per row: the k/16 block sums of squares the previous GEMM left, summed in a fixed order (lane-wise in
+    // increasing entries, then a shuffle tree). Published to the CTA by the cluster barrier below.
+    for (int r = warp; r < p.m; r += warps) {
+      const float* src = p.row_sq + (size_t)r * sq_entries;
+      float ss;
+      if (r == warp) {
+        ss = 0.0f;
+#pragma unroll
+        for (int j = 0; j < 8; ++j) ss += sq_first[j];
+        ss += sum_squares_from(src, 256, sq_entries, lane);
+      } else {
+        ss = sum_squares_from(src, 0, sq_entries, lane);
+      }
+#pragma unroll
+      for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+      if (lane == 0) row_rstd[r] = rsqrtf(ss / (float)p.k + p.eps);
+    }
+  }
+
   // ---- Reduction over the warps of every CTA of the cluster, in a fixed order ----
   // acc[bb][j] holds columns 16j + g (e = 0, 1) and 16j + g + 8 (e = 2, 3) of the chunk for batch rows
   // 8bb + 2t (e = 0, 2) and 8bb + 2t + 1 (e = 1, 3).
@@ -579,14 +631,15 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm
       u16* c0 = p.c + (size_t)row * (u32)p.n + col;
       if constexpr (residual) {
         // New residual values (rounded to FP16 as stored) and their squares, summed over the 16 columns of block j.
+        const bool first = u == u_first;
         float v00 = 0.0f, v01 = 0.0f, v10 = 0.0f, v11 = 0.0f;
         if (has0) {
-          v00 = half_to_float(float_to_half(half_to_float(c0[0]) + sum.x));
-          v01 = half_to_float(float_to_half(half_to_float(c0[8]) + sum.z));
+          v00 = half_to_float(float_to_half(half_to_float(first ? c_first[0] : load_half_cg(c0)) + sum.x));
+          v01 = half_to_float(float_to_half(half_to_float(first ? c_first[1] : load_half_cg(c0 + 8)) + sum.z));
         }
         if (has1) {
-          v10 = half_to_float(float_to_half(half_to_float(c0[p.n]) + sum.y));
-          v11 = half_to_float(float_to_half(half_to_float(c0[p.n + 8]) + sum.w));
+          v10 = half_to_float(float_to_half(half_to_float(first ? c_first[2] : load_half_cg(c0 + p.n)) + sum.y));
+          v11 = half_to_float(float_to_half(half_to_float(first ? c_first[3] : load_half_cg(c0 + p.n + 8)) + sum.w));
         }
         sum = Float4{v00, v10, v01, v11};
         float sq0 = v00 * v00 + v01 * v01, sq1 = v10 * v10 + v11 * v11;
