@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (Record of what ran; the experimental switches it uses were removed after the measurement, docs/NOTES.md session 6.)
 # Session 6, call 1: fused decode GEMMs with shared-memory stage rings, so that consecutive kernels can be resident
 # together and the next one's weights are requested before griddepcontrol.wait (MARLINSHARP_FUSED_TUNE=W,D,W,D:
 # warps and ring depth on narrow layers (o, down), then on wide ones (qkv, gate/up)).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (Record of what ran; the experimental switches it uses were removed after the measurement, docs/NOTES.md session 6.)
 # Session 6, call 2: the streamed kernel with a shared ring filled by TMA bulk copies (lane 0 per warp, one mbarrier per
 # slot). Correctness of every instantiation, isolated Llama-2-7B layers at m = 1, and the fused decode step with it.
 set -uo pipefail

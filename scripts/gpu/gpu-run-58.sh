@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (Record of what ran; the experimental switches it uses were removed after the measurement, docs/NOTES.md session 6.)
 # Session 6, call 5: (a) decode attention stages a single-tile split's cache keys and values before waiting for the
 # QKV GEMM; (b) a two-block register ring (all of a warp's first 256 k requested before the wait) on the narrow fused
 # layers (o, down). GPU tests of both, then the e2e step with each setting.

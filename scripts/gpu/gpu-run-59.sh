@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (Record of what ran; the experimental switches it uses were removed after the measurement, docs/NOTES.md session 6.)
 # Session 6, call 6: flag-ordered GEMM chains (o -> gate|up -> down -> next qkv ordered by counters, not grid waits):
 # the chain test and the fused engine tests, then the e2e step with flags on and off, alternating.
 set -uo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (Record of what ran; the experimental switches it uses were removed after the measurement, docs/NOTES.md session 6.)
 # Session 6, call 7: does the streamed kernel lose HBM efficiency to its access pattern (512-byte pieces one slab row
 # apart)? Loads only and full kernel, Marlin layout against each chunk's blocks read contiguously (timing only).
 # Also the flag-ordered chain with longer polling intervals.

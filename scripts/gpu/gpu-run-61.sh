@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (Record of what ran; the experimental switches it uses were removed after the measurement, docs/NOTES.md session 6.)
 # Session 6, call 8: is it the activation loads? Every warp reads A from L2 with two 4-byte loads per slab (all chunks
 # the same few lines). Loads only / full kernel, with and without activation traffic (timing only).
 set -uo pipefail
