@@ -93,11 +93,11 @@ public static class MarlinKernelSelector
     }
 
     /// <summary>
-    /// Most rows the streamed kernel is chosen for. It serves 16, and 9..16-row layers alone measured faster with it (4096x4096
-    /// m = 16 0.0086 against 0.0103 ms), but a whole Llama-2-7B decode step at batch 16 was slower (3.27 against 3.10 ms
-    /// per token, H200, same call): at 16 rows every 64-column chunk re-reads all activations from L2.
+    /// Most rows the streamed kernel is chosen for. At 9..16 rows only layers whose chunks fit one per SM (8 warps) take it,
+    /// where 16 rows of staged activations fit: wider layers would need three CTAs per SM (H200, forced, m = 16: 4096x4096
+    /// 0.0081 against 0.0106 ms for the dense kernel; 4096x22016 0.0440 against 0.0265 with 4 warps).
     /// </summary>
-    public const int MaxStreamedRows = 8;
+    public const int MaxStreamedRows = 16;
 
     /// <summary>Upper bound of marlin_stream.cu's static shared memory: 2 KiB of partials per warp and the row norms.</summary>
     private static int StreamStaticSharedBytes(int warps) => warps * 2048 + 256;
@@ -131,7 +131,7 @@ public static class MarlinKernelSelector
             var eight = MarlinStreamConfig.For(rows, groupSize, warps: 8);
             if (chunks <= device.MultiprocessorCount && fits(eight, 1)) return eight;
             var four = MarlinStreamConfig.For(rows, groupSize, warps: 4);
-            if (chunks <= 3L * device.MultiprocessorCount && fits(four, 3)) return four;
+            if (rows <= 8 && chunks <= 3L * device.MultiprocessorCount && fits(four, 3)) return four;
         }
         return Select(rows, n, k, groupSize, device);
     }
@@ -179,8 +179,9 @@ public static class MarlinKernelSelector
         if (device.ComputeCapabilityMajor < 9) return [];
         return
         [
+            .. from groupSize in new[] { -1, 32, 64, 128 } select MarlinStreamConfig.For(8, groupSize, warps: 8),
             .. from groupSize in new[] { -1, 32, 64, 128 } select MarlinStreamConfig.For(MaxStreamedRows, groupSize, warps: 8),
-            .. from groupSize in new[] { -1, 32, 64, 128 } select MarlinStreamConfig.For(2, groupSize, warps: 4),
+            .. from groupSize in new[] { -1, 32, 64, 128 } select MarlinStreamConfig.For(8, groupSize, warps: 4),
         ];
     }
 

@@ -153,15 +153,18 @@ public partial class StreamKernelTests
         Assert.Contains((MarlinStreamConfig)hopper, MarlinKernelSelector.StreamCandidates(TestDevices.H100));
         Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(rows, 4096, 4096, 128, TestDevices.H100, allowStream: false));
         Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(rows, 4096, 4096, 128, TestDevices.A100));
-        Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(9, 4096, 4096, 128, TestDevices.H100));
-        Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(16, 4096, 4096, 128, TestDevices.H100));
+        Assert.Equal(MarlinStreamConfig.For(16, 128, warps: 8), MarlinKernelSelector.Choose(16, 4096, 4096, 128, TestDevices.H100));
+        Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(9, 4096, 4096, 128, TestDevices.A100));
+        Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(17, 4096, 4096, 128, TestDevices.H100));
         Assert.Empty(MarlinKernelSelector.StreamCandidates(TestDevices.A100));
     }
 
     [Theory]
     [InlineData(1, 4096, 4096, 8)]      // 64 chunks: one per SM at most
     [InlineData(8, 4096, 11008, 8)]
-    [InlineData(16, 4096, 11008, 0)]    // 9..16 rows: the dense kernel (see MaxStreamedRows)
+    [InlineData(16, 4096, 11008, 0)]    // 16 rows of 11008 unsplit do not fit in shared memory: the dense kernel
+    [InlineData(12, 4096, 4096, 8)]     // 9..16 rows: only where the chunks fit one per SM
+    [InlineData(12, 12288, 4096, 0)]
     [InlineData(1, 8192, 8192, 8)]      // 128 chunks on 132 SMs
     [InlineData(1, 12288, 4096, 4)]     // 192 chunks: 4 warps, three CTAs per SM
     [InlineData(2, 12288, 4096, 4)]
