@@ -16,7 +16,7 @@ internal sealed class MarlinKernelLibrary : IDisposable
     private readonly ConcurrentDictionary<IMarlinKernelVariant, Lazy<LoadedKernel>> _loaded = new();
     private bool _disposed;
 
-    private sealed record LoadedKernel(CudaModule Module, CudaFunction Function, int ResidentCtasPerSm);
+    private sealed record LoadedKernel(CudaModule Module, CudaFunction Function);
 
     public MarlinKernelLibrary(CudaContext context, KernelCache cache)
     {
@@ -27,9 +27,6 @@ internal sealed class MarlinKernelLibrary : IDisposable
     public string Architecture => _context.Device.Architecture;
 
     public CudaFunction Get(IMarlinKernelVariant variant) => Loaded(variant).Function;
-
-    /// <summary>CTAs of <paramref name="variant"/> one SM holds at once (the driver's occupancy calculation, cached).</summary>
-    public int ResidentCtasPerSm(IMarlinKernelVariant variant) => Loaded(variant).ResidentCtasPerSm;
 
     private readonly ConcurrentDictionary<(MarlinStreamConfig, int, int), long> _residentClusters = new();
 
@@ -76,8 +73,7 @@ internal sealed class MarlinKernelLibrary : IDisposable
         function.SetMaxDynamicSharedMemory(variant is MarlinStreamConfig
             ? _context.Device.MaxSharedMemoryPerBlockOptin - function.StaticSharedBytes
             : variant.DynamicSharedMemoryBytes);
-        int resident = Math.Max(1, function.MaxActiveBlocksPerMultiprocessor(variant.BlockThreads, variant.DynamicSharedMemoryBytes));
-        return new LoadedKernel(module, function, resident);
+        return new LoadedKernel(module, function);
     }
 
     /// <summary>Compiles (or loads from the cache) every given variant, in parallel.</summary>
