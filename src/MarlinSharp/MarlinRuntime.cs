@@ -23,6 +23,7 @@ public sealed class MarlinRuntime : IDisposable
         Kernels = new MarlinKernelLibrary(context, cache);
         OverlapKernels = context.Device.SupportsProgrammaticDependentLaunch
             && Environment.GetEnvironmentVariable("MARLINSHARP_NO_PDL") != "1";
+        WideBatches = Environment.GetEnvironmentVariable("MARLINSHARP_NO_WGMMA") != "1";
     }
 
     /// <summary>Opens GPU <paramref name="deviceOrdinal"/>. Throws <see cref="CudaUnavailableException"/> with the reason when there is none.</summary>
@@ -60,6 +61,22 @@ public sealed class MarlinRuntime : IDisposable
     /// </summary>
     public bool StreamSmallBatches { get; set; } = Environment.GetEnvironmentVariable("MARLINSHARP_NO_STREAM") != "1";
 
+    /// <summary>
+    /// Whether wide batches use the wgmma kernel (<c>marlin_wgmma.cu</c>, see <see cref="MarlinWideConfig"/>). Only a GPU of
+    /// compute capability 9.0 with NVRTC 12 or newer can have it (setting true elsewhere keeps it off). Default: on where
+    /// possible, off when the environment variable MARLINSHARP_NO_WGMMA is 1 (for comparisons).
+    /// </summary>
+    public bool WideBatches
+    {
+        get => _wideBatches;
+        set => _wideBatches = value && CanRunWideKernel;
+    }
+
+    private bool _wideBatches;
+
+    /// <summary>Compute capability 9.0 (wgmma is specific to it) and an NVRTC that targets sm_90a.</summary>
+    public bool CanRunWideKernel => Cuda.Nvrtc.IsAvailable(out _) && MarlinKernelSelector.SupportsWide(Device, Cuda.Nvrtc.Version);
+
     public CudaStream CreateStream() => Context.CreateStream();
 
     /// <summary>
@@ -73,8 +90,8 @@ public sealed class MarlinRuntime : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(maxRows, 1);
         ThrowIfDisposed();
         int groupSize = MarlinGemm.KernelGroupSize(layout);
-        var configs = Enumerable.Range(1, Math.Min(MarlinGemm.MaxRowsPerLaunch, maxRows))
-            .Select(rows => MarlinKernelSelector.Choose(rows, layout.OutFeatures, layout.InFeatures, groupSize, Device, StreamSmallBatches));
+        var configs = Enumerable.Range(1, Math.Min(MarlinWideConfig.MaxRows, maxRows))
+            .Select(rows => MarlinKernelSelector.ChooseLaunch(rows, layout.OutFeatures, layout.InFeatures, groupSize, Device, StreamSmallBatches, WideBatches));
         Kernels.WarmUp(configs, progress);
     }
 
@@ -83,7 +100,7 @@ public sealed class MarlinRuntime : IDisposable
     {
         ThrowIfDisposed();
         Kernels.WarmUp([.. MarlinKernelSelector.Candidates(Device), .. MarlinKernelSelector.StreamCandidates(Device),
-            .. MarlinKernelSelector.FusedCandidates(Device)], progress);
+            .. MarlinKernelSelector.FusedCandidates(Device), .. (WideBatches ? MarlinKernelSelector.WideCandidates() : [])], progress);
     }
 
     /// <summary>

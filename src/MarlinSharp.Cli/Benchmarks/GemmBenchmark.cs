@@ -91,8 +91,11 @@ internal sealed class GemmBenchmark : IDisposable
                 // A forced streamed configuration follows the batch size (8 or 16 rows per launch).
                 IMarlinKernelVariant? forced = _config is MarlinStreamConfig s ? s with { BatchBlocks = m <= 8 ? 1 : 2 } : _config;
                 double int4Ms = _timer.MedianMilliseconds(i => MarlinGemm.Multiply(_runtime, a, int4[i], c, m, _stream, forced), int4Copies);
-                string config = (forced ?? MarlinKernelSelector.Choose(Math.Min(m, MarlinGemm.MaxRowsPerLaunch), n, k, MarlinGemm.KernelGroupSize(layout), _runtime.Device, _runtime.StreamSmallBatches)).ToString() ?? "";
-                int launches = (m + MarlinGemm.MaxRowsPerLaunch - 1) / MarlinGemm.MaxRowsPerLaunch;
+                IMarlinKernelVariant first = forced ?? MarlinKernelSelector.ChooseLaunch(m, n, k, MarlinGemm.KernelGroupSize(layout), _runtime.Device,
+                    _runtime.StreamSmallBatches, _runtime.WideBatches);
+                string config = first.ToString() ?? "";
+                int rowsPerLaunch = first is MarlinWideConfig wide ? wide.Rows : MarlinGemm.MaxRowsPerLaunch;
+                int launches = (m + rowsPerLaunch - 1) / rowsPerLaunch;
                 double bytes = (double)int4Bytes * launches + 2.0 * m * (k + n);
                 var point = new GemmPoint(set, k, n, m, config, fp16Ms, int4Ms, bytes, copyBandwidthGBs);
                 points.Add(point);

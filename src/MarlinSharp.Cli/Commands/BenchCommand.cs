@@ -20,7 +20,7 @@ internal static class BenchCommand
         var group = new Option<int>("--group") { Description = "Group size: 128, 64, 32 or -1 (per output channel).", DefaultValueFactory = _ => 128 };
         var json = new Option<FileInfo?>("--json") { Description = "Write every figure to this JSON file." };
         var svg = new Option<FileInfo?>("--svg") { Description = "Draw speedup against batch size to this SVG file." };
-        var config = new Option<string?>("--config") { Description = "Force a kernel configuration: MBLOCKS,TILE_N,TILE_K,STAGES[,CTAS_PER_SM[,EVICT_FIRST[,PREFETCH[,SWAP_AB[,WHOLE_COLUMNS[,BULK]]]]]], 'dense' (the selector without the streamed kernel) or stream[,WARPS[,STAGE_DEPTH]] (tuning)." };
+        var config = new Option<string?>("--config") { Description = "Force a kernel configuration: MBLOCKS,TILE_N,TILE_K,STAGES[,CTAS_PER_SM[,EVICT_FIRST[,PREFETCH[,SWAP_AB[,WHOLE_COLUMNS[,BULK]]]]]], 'dense' (the selector without the streamed kernel), stream[,WARPS[,STAGE_DEPTH]] or wgmma[,ROWS[,TILE_K[,STAGES[,CTAS_PER_SM]]]] (tuning)." };
         var command = new Command("gemm", "FP16xINT4 Marlin GEMM against cuBLAS FP16: the paper's peak shape sweep and model layer sets. With no --shape/--layers runs the full default set.")
             { shapes, layers, batches, layerBatches, group, json, svg, config };
         command.SetAction(r => CliAction.Run(() => RunGemm(r.GetValue(shapes) ?? [], r.GetValue(layers) ?? [], r.GetValue(batches), r.GetValue(layerBatches),
@@ -127,6 +127,18 @@ internal static class BenchCommand
             try { streamed.Validate(); }
             catch (ArgumentException e) { throw new ArgumentException($"--config {text}: {e.Message}", e); }
             return streamed;
+        }
+        if (string.Equals(parts[0], "wgmma", StringComparison.OrdinalIgnoreCase))
+        {
+            int Field(int i, int fallback, string what) => parts.Length <= i ? fallback
+                : int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out int x) ? x
+                : throw new ArgumentException($"--config {text}: '{parts[i]}' is not {what}.");
+            if (parts.Length > 5) throw new ArgumentException($"--config {text}: expected wgmma[,ROWS[,TILE_K[,STAGES[,CTAS_PER_SM]]]].");
+            var wide = new MarlinWideConfig(Field(1, 128, "a row count (32, 64 or 128)"), Field(2, 128, "a tile depth (64 or 128)"),
+                Field(3, 4, "a stage count (3..6)"), MarlinKernelConfig.GroupBlocksFor(groupSize), Field(4, 1, "a CTA count per SM (1 or 2)"));
+            try { wide.Validate(); }
+            catch (ArgumentException e) { throw new ArgumentException($"--config {text}: {e.Message}", e); }
+            return wide;
         }
         int[] v = parts.Select(t => int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out int x) && x >= 0
             ? x : throw new ArgumentException($"--config: '{t}' is not a non-negative integer.")).ToArray();

@@ -2,8 +2,8 @@ namespace MarlinSharp.Kernels;
 
 /// <summary>
 /// One compile-time instantiation of one of the GEMM kernel sources: what <see cref="MarlinKernelLibrary"/> needs to
-/// compile, cache and load it. Implemented by <see cref="MarlinKernelConfig"/> (<c>marlin_dense.cu</c>) and
-/// <see cref="MarlinStreamConfig"/> (<c>marlin_stream.cu</c>); both are records, so equal settings are one kernel.
+/// compile, cache and load it. Implemented by <see cref="MarlinKernelConfig"/> (<c>marlin_dense.cu</c>),
+/// <see cref="MarlinStreamConfig"/> (<c>marlin_stream.cu</c>) and <see cref="MarlinWideConfig"/> (<c>marlin_wgmma.cu</c>); all are records, so equal settings are one kernel.
 /// </summary>
 public interface IMarlinKernelVariant
 {
@@ -29,4 +29,8 @@ public interface IMarlinKernelVariant
 
     /// <summary>Throws unless the kernel's static assertions would hold.</summary>
     void Validate();
+
+    /// <summary>The NVRTC target for a device of <paramref name="deviceArchitecture"/> ("sm_90"): the device's own, unless the
+    /// kernel needs architecture-specific features ("sm_90a").</summary>
+    string ArchitectureFor(string deviceArchitecture) => deviceArchitecture;
 }

@@ -7,6 +7,7 @@ public static class KernelSources
 {
     public const string DenseMarlin = "marlin_dense.cu";
     public const string StreamMarlin = "marlin_stream.cu";
+    public const string WideMarlin = "marlin_wgmma.cu";
 
     public static string Get(string fileName)
     {

@@ -6,15 +6,17 @@ namespace MarlinSharp.Kernels;
 
 /// <summary>
 /// The launcher of <c>marlin_dense.cu</c>: C[rows][n] = A[rows][k] · dequant(B), FP16 in and out, FP32 accumulation.
-/// Every argument is validated here, before anything is launched. Batches of more than 64 rows run as
-/// consecutive launches of 64-row slices on the same stream.
+/// Every argument is validated here, before anything is launched. Large batches run as consecutive launches on the same
+/// stream: slices of up to 128 rows through the wgmma kernel where it serves (<see cref="MarlinWideConfig"/>), of 64 rows
+/// otherwise.
 /// </summary>
 public static class MarlinGemm
 {
+    /// <summary>Most rows one launch of the mma.sync kernels (<c>marlin_dense.cu</c>, <c>marlin_stream.cu</c>) covers.</summary>
     public const int MaxRowsPerLaunch = 64;
 
     [StructLayout(LayoutKind.Sequential)]
-    private struct Problem   // mirrors `struct Problem` in marlin_dense.cu
+    private struct Problem   // mirrors `struct Problem` in marlin_dense.cu and marlin_wgmma.cu
     {
         public ulong A, B, S, C, Workspace, Counters;
         public int M, N, K;
@@ -34,26 +36,50 @@ public static class MarlinGemm
         ValidateOperands(a, c, rows, k, n);
         if (configOverride is not null) ValidateOverride(configOverride, rows, n, k, groupSize);
 
+        if (configOverride is MarlinWideConfig && !runtime.CanRunWideKernel)
+            throw new ArgumentException($"Configuration {configOverride} needs a GPU of compute capability 9.0 and NVRTC 12 or newer; "
+                + $"this is {runtime.Device.Name} (sm_{runtime.Device.ComputeCapabilityMajor}{runtime.Device.ComputeCapabilityMinor}).", nameof(configOverride));
+
+        if (configOverride is not null && configOverride.DynamicSharedMemoryBytes > runtime.Device.MaxSharedMemoryPerBlockOptin)
+            throw new ArgumentException($"Configuration {configOverride} needs {configOverride.DynamicSharedMemoryBytes} bytes of shared memory per block; "
+                + $"{runtime.Device.Name} offers {runtime.Device.MaxSharedMemoryPerBlockOptin}.", nameof(configOverride));
+
         DeviceInfo device = runtime.Device;
-        for (int row0 = 0; row0 < rows; row0 += MaxRowsPerLaunch)
+        for (int row0 = 0; row0 < rows;)
         {
-            int sliceRows = Math.Min(MaxRowsPerLaunch, rows - row0);
-            IMarlinKernelVariant variant = configOverride ?? MarlinKernelSelector.Choose(sliceRows, n, k, groupSize, device, runtime.StreamSmallBatches);
+            int remaining = rows - row0;
+            IMarlinKernelVariant variant = configOverride
+                ?? MarlinKernelSelector.ChooseLaunch(remaining, n, k, groupSize, device, runtime.StreamSmallBatches, runtime.WideBatches);
+            int sliceRows = Math.Min(remaining, variant is MarlinWideConfig wide ? wide.Rows : MaxRowsPerLaunch);
             ulong aSlice = a.Pointer + (ulong)row0 * (ulong)k * 2, cSlice = c.Pointer + (ulong)row0 * (ulong)n * 2;
-            if (variant is MarlinStreamConfig streamed)
-                LaunchStreamed(runtime, streamed, aSlice, weights, cSlice, sliceRows, stream);
-            else
-                LaunchDense(runtime, (MarlinKernelConfig)variant, aSlice, weights, cSlice, sliceRows, stream);
+            switch (variant)
+            {
+                case MarlinStreamConfig streamed:
+                    LaunchStreamed(runtime, streamed, aSlice, weights, cSlice, sliceRows, stream);
+                    break;
+                case MarlinWideConfig wideConfig:
+                    LaunchStriped(runtime, wideConfig, MarlinWideConfig.TileN, wideConfig.TileK, device.MultiprocessorCount * wideConfig.CtasPerSm, wideConfig.PartialFloats,
+                        wideConfig.DynamicSharedMemoryBytes, aSlice, weights, cSlice, sliceRows, stream);
+                    break;
+                default:
+                    var dense = (MarlinKernelConfig)variant;
+                    LaunchStriped(runtime, dense, dense.TileN, dense.TileK, dense.MaxCtas(device.MultiprocessorCount, n), dense.PartialFloats,
+                        dense.SharedMemoryBytes, aSlice, weights, cSlice, sliceRows, stream);
+                    break;
+            }
+            row0 += sliceRows;
         }
     }
 
-    private static void LaunchDense(MarlinRuntime runtime, MarlinKernelConfig config, ulong a, MarlinDeviceWeights weights, ulong c, int rows, CudaStream stream)
+    /// <summary>The kernels that walk the (column tile × k tile) space in stripes, one per CTA, and sum split columns through
+    /// the workspace (<c>marlin_dense.cu</c> and <c>marlin_wgmma.cu</c>, which share their parameter block).</summary>
+    private static void LaunchStriped(MarlinRuntime runtime, IMarlinKernelVariant config, int tileN, int tileK, int maxCtas, int partialFloats, int sharedBytes,
+        ulong a, MarlinDeviceWeights weights, ulong c, int rows, CudaStream stream)
     {
-        DeviceInfo device = runtime.Device;
         int k = weights.Layout.InFeatures, n = weights.Layout.OutFeatures;
         StreamResources resources = runtime.ResourcesFor(stream);
-        var plan = new StripePlan(n, k, config.TileN, config.TileK, config.MaxCtas(device.MultiprocessorCount, n));
-        var (partials, counters) = resources.Workspace(plan.WorkspaceBytes(config), plan.ColumnTiles, stream);
+        var plan = new StripePlan(n, k, tileN, tileK, maxCtas);
+        var (partials, counters) = resources.Workspace(plan.WorkspaceBytes(partialFloats), plan.ColumnTiles, stream);
         CudaFunction function = runtime.Kernels.Get(config);
         var problem = new Problem
         {
@@ -70,7 +96,7 @@ public static class MarlinGemm
         unsafe
         {
             void* argument = &problem;
-            function.Launch(new Dim3((uint)plan.Ctas), new Dim3(MarlinKernelConfig.ThreadsPerBlock), config.SharedMemoryBytes, stream, &argument,
+            function.Launch(new Dim3((uint)plan.Ctas), new Dim3((uint)config.BlockThreads), sharedBytes, stream, &argument,
                 overlapPrevious: runtime.OverlapKernels);
         }
     }
@@ -190,6 +216,12 @@ public static class MarlinGemm
         variant.Validate();
         if (variant.GroupSize != groupSize)
             throw new ArgumentException($"Configuration {variant} is for group size {variant.GroupSize}; the weights use {groupSize}.", "configOverride");
+        if (variant is MarlinWideConfig wide)
+        {
+            if (n % MarlinWideConfig.TileN != 0) throw new ArgumentException($"n={n} is not a multiple of the wgmma kernel's tile width {MarlinWideConfig.TileN}.", "configOverride");
+            if (k % wide.TileK != 0) throw new ArgumentException($"k={k} is not a multiple of the configuration's TileK={wide.TileK}.", "configOverride");
+            return;
+        }
         if (variant.RowsPerLaunch < Math.Min(rows, MaxRowsPerLaunch))
             throw new ArgumentException($"Configuration {variant} covers {variant.RowsPerLaunch} rows per launch; {Math.Min(rows, MaxRowsPerLaunch)} are needed.", "configOverride");
         if (variant is not MarlinKernelConfig config) return;   // the streamed kernel takes every valid n and k

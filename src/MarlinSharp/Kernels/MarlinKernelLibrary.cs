@@ -62,7 +62,7 @@ internal sealed class MarlinKernelLibrary : IDisposable
     private string SourceOf(IMarlinKernelVariant variant) => _sources.GetOrAdd(variant.SourceName, KernelSources.Get);
 
     private byte[] Compile(IMarlinKernelVariant variant) =>
-        _cache.GetOrCompile(SourceOf(variant), variant.SourceName, Architecture, OptionsFor(variant), out _);
+        _cache.GetOrCompile(SourceOf(variant), variant.SourceName, variant.ArchitectureFor(Architecture), OptionsFor(variant), out _);
 
     private LoadedKernel Load(IMarlinKernelVariant variant)
     {

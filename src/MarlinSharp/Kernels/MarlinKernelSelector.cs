@@ -185,6 +185,60 @@ public static class MarlinKernelSelector
         ];
     }
 
+    /// <summary>
+    /// Fewest rows a launch of the wgmma kernel (<see cref="MarlinWideConfig"/>) is chosen for. H200, peak shape (docs/NOTES.md,
+    /// session 7): m = 32 0.264 ms against 0.331 ms for the swapped mma.sync kernel, which costs the same from 17 rows on
+    /// (it computes 32 rows either way); at 16 rows and below the streamed and swapped kernels keep the weights' pace.
+    /// </summary>
+    public const int MinWideRows = 17;
+
+    /// <summary>Whether <paramref name="device"/> with NVRTC <paramref name="nvrtcVersion"/> can run the wgmma kernel: compute
+    /// capability 9.0 exactly (wgmma is an sm_90a feature, absent from later architectures) and NVRTC 12.0 or newer.</summary>
+    public static bool SupportsWide(DeviceInfo device, Version nvrtcVersion)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(nvrtcVersion);
+        return device.ComputeCapabilityMajor == 9 && device.ComputeCapabilityMinor == 0 && nvrtcVersion.Major >= 12;
+    }
+
+    /// <summary>
+    /// The wgmma configuration for a launch of <paramref name="rows"/> rows (it covers up to 128; fewer rows take the narrowest
+    /// N that holds them). Measured on an H200, peak shape (docs/NOTES.md, session 7), INT4 ms: 32 rows with two CTAs per SM
+    /// and a 3-deep ring 0.264 (one CTA, 4 deep: 0.293); 64 rows with one CTA, 4 deep 0.392 (two CTAs 0.403, 64-deep stages
+    /// 0.437-0.444); 128 rows 4 deep 0.641 at m = 128 and 5.04 at m = 1024 (64-deep stages 0.683 / 5.48).
+    /// </summary>
+    public static MarlinWideConfig Wide(int rows, int groupSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        int groupBlocks = MarlinKernelConfig.GroupBlocksFor(groupSize);
+        return rows switch
+        {
+            <= 32 => new MarlinWideConfig(32, 128, Stages: 3, groupBlocks, CtasPerSm: 2),
+            <= 64 => new MarlinWideConfig(64, 128, Stages: 4, groupBlocks),
+            _ => new MarlinWideConfig(128, 128, Stages: 4, groupBlocks),
+        };
+    }
+
+    /// <summary>Every configuration <see cref="Wide"/> can return.</summary>
+    public static IReadOnlyList<MarlinWideConfig> WideCandidates() =>
+        [.. from groupSize in new[] { -1, 32, 64, 128 } from rows in new[] { 32, 64, 128 } select Wide(rows, groupSize)];
+
+    /// <summary>
+    /// The kernel for the next launch of a batch with <paramref name="rows"/> rows still to do (any number): the wgmma kernel
+    /// where <paramref name="allowWide"/> and the layer suits it (at least <see cref="MinWideRows"/> rows, n a multiple of 256,
+    /// k of 128, compute capability 9.0), otherwise <see cref="Choose"/> for the next 64 rows. The launch covers
+    /// min(rows, the configuration's rows per launch).
+    /// </summary>
+    public static IMarlinKernelVariant ChooseLaunch(int rows, int n, int k, int groupSize, DeviceInfo device, bool allowStream = true, bool allowWide = false)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        if (allowWide && rows >= MinWideRows && n % MarlinWideConfig.TileN == 0 && k % 128 == 0
+            && device.ComputeCapabilityMajor == 9 && device.ComputeCapabilityMinor == 0)
+            return Wide(rows, groupSize);
+        return Choose(Math.Min(rows, MarlinGemm.MaxRowsPerLaunch), n, k, groupSize, device, allowStream);
+    }
+
     private static bool FitsTwice(MarlinKernelConfig config, DeviceInfo device) =>
         2 * (config.SharedMemoryBytes + ReservedPerCta) <= device.MaxSharedMemoryPerBlockOptin + ReservedPerCta;
 

@@ -37,5 +37,8 @@ public sealed class StripePlan
     public int ContributorsOf(int column) => OwnerOf((column + 1) * KTiles - 1) - OwnerOf(column * KTiles) + 1;
 
     /// <summary>Bytes of the FP32 partial-sum workspace: two slots per CTA.</summary>
-    public long WorkspaceBytes(MarlinKernelConfig config) => 2L * Ctas * config.PartialFloats * sizeof(float);
+    public long WorkspaceBytes(MarlinKernelConfig config) => WorkspaceBytes(config.PartialFloats);
+
+    /// <summary>Bytes of the FP32 partial-sum workspace for slots of <paramref name="partialFloats"/> floats: two slots per CTA.</summary>
+    public long WorkspaceBytes(int partialFloats) => 2L * Ctas * partialFloats * sizeof(float);
 }

@@ -101,7 +101,8 @@ public sealed class GemmVerifier : IDisposable
             maxAbs = Math.Max(maxAbs, d);
         }
         double rel = absRef > 0 ? absDiff / absRef : (absDiff > 0 ? double.PositiveInfinity : 0);
-        string configName = (config ?? MarlinKernelSelector.Choose(Math.Min(rows, MarlinGemm.MaxRowsPerLaunch), n, Layout.InFeatures, MarlinGemm.KernelGroupSize(Layout), _runtime.Device, _runtime.StreamSmallBatches)).ToString() ?? "";
+        string configName = (config ?? MarlinKernelSelector.ChooseLaunch(rows, n, Layout.InFeatures, MarlinGemm.KernelGroupSize(Layout), _runtime.Device,
+            _runtime.StreamSmallBatches, _runtime.WideBatches)).ToString() ?? "";
         return new GemmCheck(rows, Layout.InFeatures, n, Layout.GroupSize, configName, rel, maxAbs, nonFinite, unwritten, Seed);
     }
 
