@@ -99,8 +99,9 @@ public static class MarlinKernelSelector
     /// </summary>
     public const int MaxStreamedRows = 16;
 
-    /// <summary>Upper bound of marlin_stream.cu's static shared memory: 2 KiB of partials per warp and the row norms.</summary>
-    private static int StreamStaticSharedBytes(int warps) => warps * 2048 + 256;
+    /// <summary>Upper bound of marlin_stream.cu's static shared memory: 2 KiB of partials per warp and 8-row batch block, and
+    /// the row norms (checked against the assembler's report by the compile tests).</summary>
+    internal static int StreamStaticSharedBytes(MarlinStreamConfig config) => config.Warps * config.BatchBlocks * 2048 + 32 * config.BatchBlocks;
 
     /// <summary>Deepest k the streamed kernel is chosen for: deeper layers stream better through the dense kernel's ring.</summary>
     private const int MaxStreamedDepth = 16384;
@@ -127,7 +128,7 @@ public static class MarlinKernelSelector
             long chunks = n / MarlinStreamConfig.ChunkWidth;
             // The staged activations must fit even when a chunk's k range is not split (kParts = 1), `perSm` CTAs at once.
             bool fits(MarlinStreamConfig c, int perSm) =>
-                perSm * (c.LaunchSharedMemoryBytes(rows, k, 1) + StreamStaticSharedBytes(c.Warps) + ReservedPerCta) <= device.MaxSharedMemoryPerBlockOptin + ReservedPerCta;
+                perSm * (c.LaunchSharedMemoryBytes(rows, k, 1) + StreamStaticSharedBytes(c) + ReservedPerCta) <= device.MaxSharedMemoryPerBlockOptin + ReservedPerCta;
             var eight = MarlinStreamConfig.For(rows, groupSize, warps: 8);
             if (chunks <= device.MultiprocessorCount && fits(eight, 1)) return eight;
             var four = MarlinStreamConfig.For(rows, groupSize, warps: 4);

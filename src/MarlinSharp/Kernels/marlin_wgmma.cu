@@ -304,7 +304,7 @@ __device__ __forceinline__ void fetch_weights(u32 stage, const Problem& p, const
   for (int r = 0; r < b_copies; ++r) cp_async(stage + a_bytes + 16 * (tid + r * threads), gb + (size_t)r * 2 * ((u32)p.n / 2));
   if constexpr (!per_channel) {
     if (tid < s_rows * 32) {
-      const int first_group = (t.kt * tile_k) / (16 * group_blocks);
+      const int first_group = (t.kt * tile_k) / (16 * (group_blocks > 0 ? group_blocks : 1));
       cp_async(stage + a_bytes + b_bytes + 16 * tid, p.s + (size_t)first_group * ((u32)p.n / 8) + (u32)(t.col * 32) + c.s_src);
     }
   }

@@ -18,6 +18,17 @@ internal static partial class CompileReport
             Assert.True(spill.Groups[1].Value == "0", $"{what} spills on {architecture}:\n{output.Log}");
     }
 
+    /// <summary>Static shared memory of the (single) kernel in the assembler's report.</summary>
+    public static int StaticSharedBytes(NvrtcOutput output)
+    {
+        Match smem = StaticShared().Match(output.Log);
+        Assert.True(smem.Success, $"No shared-memory figure in the NVRTC log:\n{output.Log}");
+        return int.Parse(smem.Groups[1].Value);
+    }
+
+    [GeneratedRegex(@"(\d+) bytes smem")]
+    private static partial Regex StaticShared();
+
     [GeneratedRegex(@"Used (\d+) registers")]
     private static partial Regex UsedRegisters();
 

@@ -243,5 +243,23 @@ public partial class StreamKernelTests
         var options = config.CompileOptions().Append("--ptxas-options=-v").ToList();
         NvrtcOutput output = Nvrtc.Compile(KernelSources.Get(KernelSources.StreamMarlin), KernelSources.StreamMarlin, architecture, options);
         CompileReport.AssertCubinWithoutSpills(output, config.ToString(), architecture);
+        // The selector sizes the staged activations against this bound (a 16-row, 8-warp CTA of k = 6656 once passed the
+        // selector's check with half the real static size and was refused at launch).
+        int reported = CompileReport.StaticSharedBytes(output), bound = MarlinKernelSelector.StreamStaticSharedBytes(config);
+        Assert.True(reported <= bound && bound - reported <= 256, $"{config}: ptxas reports {reported} bytes of static shared memory; the selector assumes {bound}.");
+    }
+
+    [Theory]
+    [InlineData(16, 6656, 6656)]
+    [InlineData(12, 8192, 8192)]
+    public void SixteenRowsOfDeepLayersDoNotStreamWhenTheStagedActivationsCannotFit(int rows, int n, int k)
+    {
+        IMarlinKernelVariant chosen = MarlinKernelSelector.Choose(rows, n, k, 128, TestDevices.H100);
+        if (chosen is MarlinStreamConfig streamed)
+        {
+            int need = streamed.LaunchSharedMemoryBytes(rows, k, 1) + MarlinKernelSelector.StreamStaticSharedBytes(streamed);
+            Assert.True(need <= TestDevices.H100.MaxSharedMemoryPerBlockOptin, $"{streamed} at {rows} x k={k} needs {need} bytes of shared memory.");
+        }
+        Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(16, 6656, 6656, 128, TestDevices.H100));
     }
 }

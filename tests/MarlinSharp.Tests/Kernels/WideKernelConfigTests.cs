@@ -5,7 +5,10 @@ using MarlinSharp.Kernels;
 namespace MarlinSharp.Tests.Kernels;
 
 /// <summary>The wgmma kernel's host side without a GPU: configuration checks, its shared-memory arithmetic, when the selector
-/// takes it, and (where NVRTC 12+ is installed) that every selectable instantiation compiles without serialised wgmmas.</summary>
+/// takes it, and (where NVRTC 12+ is installed) that every selectable instantiation compiles without serialised wgmmas.
+/// Not run in parallel with other tests: on the GPU machine (NVRTC 13) the assembler's -v report went missing from the
+/// logs of compilations made while the GPU tests compiled kernels on other threads.</summary>
+[Collection(nameof(CompileLogCollection))]
 public partial class WideKernelConfigTests
 {
     private static readonly DeviceInfo B200 = new(0, "NVIDIA B200", 10, 0, 148, 126L << 20, 180L << 30, 227 * 1024, 13000, 3_996_000, 8192);
@@ -126,3 +129,6 @@ public partial class WideKernelConfigTests
     [GeneratedRegex("serialized", RegexOptions.IgnoreCase)]
     private static partial Regex Serialized();
 }
+
+[CollectionDefinition(nameof(CompileLogCollection), DisableParallelization = true)]
+public class CompileLogCollection;
