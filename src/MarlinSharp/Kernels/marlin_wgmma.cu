@@ -63,6 +63,17 @@
 #ifndef MARLIN_CTAS_PER_SM           // resident CTAs per SM the register budget is sized for (1 or 2)
 #define MARLIN_CTAS_PER_SM 1
 #endif
+#ifndef MARLIN_FRAG_BUFFERS          // slabs of wgmmas a warpgroup keeps in flight (2 or 4 register buffers of fragments)
+#define MARLIN_FRAG_BUFFERS 2
+#endif
+// Development switches for timing experiments (results are wrong when set): leave out the dequantisation and tensor-core
+// work, or the activation copies, to see which side bounds the kernel.
+#ifndef MARLIN_DEBUG_SKIP_COMPUTE
+#define MARLIN_DEBUG_SKIP_COMPUTE 0
+#endif
+#ifndef MARLIN_DEBUG_SKIP_A_LOADS
+#define MARLIN_DEBUG_SKIP_A_LOADS 0
+#endif
 
 typedef unsigned int u32;
 typedef unsigned short u16;
@@ -79,6 +90,7 @@ constexpr int tile_k = MARLIN_TILE_K;
 constexpr int stages = MARLIN_STAGES;
 constexpr int prefetch = stages - 2;                     // tiles in flight ahead of the one computed
 constexpr int ctas_per_sm = MARLIN_CTAS_PER_SM;
+constexpr int frag_buffers = MARLIN_FRAG_BUFFERS;
 constexpr int group_blocks = MARLIN_GROUP_BLOCKS;
 constexpr bool per_channel = group_blocks == 0;
 constexpr int slabs = tile_k / 16;
@@ -101,6 +113,7 @@ static_assert(rows == 32 || rows == 64 || rows == 128, "rows");
 static_assert(tile_k == 64 || tile_k == 128, "tile_k");
 static_assert(stages >= 3 && stages <= 6, "stages");
 static_assert(ctas_per_sm == 1 || ctas_per_sm == 2, "ctas_per_sm");
+static_assert((frag_buffers == 2 || frag_buffers == 4) && slabs % frag_buffers == 0, "a buffer's last user is the same slab of the previous round, across tiles too");
 static_assert(per_channel || group_blocks == 2 || group_blocks == 4 || group_blocks == 8, "group size");
 static_assert(b_copies * threads * 16 == (int)b_bytes, "weights split evenly over the threads");
 static_assert(a_copies * threads == rows * atoms * 8, "activations split evenly over the threads");
@@ -317,7 +330,7 @@ __device__ __forceinline__ void fetch_activations(u32 stage, const Problem& p, c
 #pragma unroll
   for (int r = 0; r < a_copies; ++r) {
     const int row_offset = (32 * r) % rows, atom = (32 * r) / rows;
-    if (c.a_row + row_offset < p.m)
+    if (!MARLIN_DEBUG_SKIP_A_LOADS && c.a_row + row_offset < p.m)
       cp_async(stage + atom * atom_bytes + c.a_dst + row_offset * 128, ga + (size_t)row_offset * ((u32)p.k / 8) + atom * 8);
   }
 }
@@ -347,15 +360,16 @@ __device__ __forceinline__ void compute_tile(u32 stage, u32 b_lane, u32 s_lane, 
   u32 words[2][2];
   lds64(words[0], stage + b_lane);
   const u64 desc0 = swizzled_descriptor(stage);
-  u32 frag[2][2][4];
+  u32 frag[frag_buffers][2][4];
 #pragma unroll
   for (int s = 0; s < slabs; ++s) {
-    const int buf = s & 1;
-    if (s + 1 < slabs) lds64(words[buf ^ 1], stage + b_lane + (s + 1) * b_slab_bytes);
-    wgmma_wait<1>();   // the wgmmas two slabs back (this tile's or the previous one's), which read frag[buf], are done
+    const int buf = s % frag_buffers;
+    if (s + 1 < slabs) lds64(words[(s + 1) & 1], stage + b_lane + (s + 1) * b_slab_bytes);
+    // The wgmmas frag_buffers slabs back (this tile's or the previous one's), which read frag[buf], are done.
+    wgmma_wait<frag_buffers - 1>();
 #pragma unroll
     for (int j = 0; j < 2; ++j) {
-      dequant_fragment(words[buf][j], frag[buf][j]);
+      dequant_fragment(words[s & 1][j], frag[buf][j]);
       if constexpr (!per_channel) {
         const int r = tile_k >= 16 * gb ? s / gb : 0;
         const u32 s_lo = broadcast_half(scales[r][j], 0), s_hi = broadcast_half(scales[r][j], 1);
@@ -482,7 +496,7 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::ctas_per_sm) mar
     cp_async_commit();
     write_stage = write_stage + stage_bytes == ring_end ? ring : write_stage + stage_bytes;
 
-    compute_tile(read_stage, b_lane, s_lane, acc);
+    if (!MARLIN_DEBUG_SKIP_COMPUTE) compute_tile(read_stage, b_lane, s_lane, acc);
     read_stage = read_stage + stage_bytes == ring_end ? ring : read_stage + stage_bytes;
 
     const int col = current.col, kt = current.kt;
