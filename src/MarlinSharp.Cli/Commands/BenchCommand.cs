@@ -116,29 +116,26 @@ internal static class BenchCommand
     internal static IMarlinKernelVariant ParseConfig(string text, int groupSize)
     {
         string[] parts = text.Split(',', StringSplitOptions.TrimEntries);
+        int Field(int i, int fallback, string what) => parts.Length <= i ? fallback
+            : int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out int x) ? x
+            : throw new ArgumentException($"--config {text}: '{parts[i]}' is not {what}.");
+        T Checked<T>(T variant) where T : IMarlinKernelVariant
+        {
+            try { variant.Validate(); }
+            catch (ArgumentException e) { throw new ArgumentException($"--config {text}: {e.Message}", e); }
+            return variant;
+        }
         if (string.Equals(parts[0], "stream", StringComparison.OrdinalIgnoreCase))
         {
-            int Field(int i, int fallback, string what) => parts.Length <= i ? fallback
-                : int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out int x) ? x
-                : throw new ArgumentException($"--config {text}: '{parts[i]}' is not {what}.");
             if (parts.Length > 3) throw new ArgumentException($"--config {text}: expected stream[,WARPS[,STAGE_DEPTH]].");
-            var streamed = new MarlinStreamConfig(2, MarlinKernelConfig.GroupBlocksFor(groupSize), Field(1, 4, "a warp count (4 or 8)"),
-                Field(2, 0, "a stage depth (0, 16 or 32)"));
-            try { streamed.Validate(); }
-            catch (ArgumentException e) { throw new ArgumentException($"--config {text}: {e.Message}", e); }
-            return streamed;
+            return Checked(new MarlinStreamConfig(2, MarlinKernelConfig.GroupBlocksFor(groupSize), Field(1, 4, "a warp count (4 or 8)"),
+                Field(2, 0, "a stage depth (0, 16 or 32)")));
         }
         if (string.Equals(parts[0], "wgmma", StringComparison.OrdinalIgnoreCase))
         {
-            int Field(int i, int fallback, string what) => parts.Length <= i ? fallback
-                : int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out int x) ? x
-                : throw new ArgumentException($"--config {text}: '{parts[i]}' is not {what}.");
             if (parts.Length > 5) throw new ArgumentException($"--config {text}: expected wgmma[,ROWS[,TILE_K[,STAGES[,CTAS_PER_SM]]]].");
-            var wide = new MarlinWideConfig(Field(1, 128, "a row count (32, 64 or 128)"), Field(2, 128, "a tile depth (64 or 128)"),
-                Field(3, 4, "a stage count (3..6)"), MarlinKernelConfig.GroupBlocksFor(groupSize), Field(4, 1, "a CTA count per SM (1 or 2)"));
-            try { wide.Validate(); }
-            catch (ArgumentException e) { throw new ArgumentException($"--config {text}: {e.Message}", e); }
-            return wide;
+            return Checked(new MarlinWideConfig(Field(1, 128, "a row count (32, 64 or 128)"), Field(2, 128, "a tile depth (64 or 128)"),
+                Field(3, 4, "a stage count (3..6)"), MarlinKernelConfig.GroupBlocksFor(groupSize), Field(4, 1, "a CTA count per SM (1 or 2)")));
         }
         int[] v = parts.Select(t => int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out int x) && x >= 0
             ? x : throw new ArgumentException($"--config: '{t}' is not a non-negative integer.")).ToArray();
@@ -147,14 +144,6 @@ internal static class BenchCommand
         var config = new MarlinKernelConfig(v[0], v[1], v[2], v[3], MarlinKernelConfig.GroupBlocksFor(groupSize),
             EvictFirst: v.Length > 5 && v[5] != 0, CtasPerSm: v.Length > 4 ? v[4] : 1, PrefetchBytes: v.Length > 6 ? v[6] : 0, SwapAb: v.Length > 7 ? v[7] : 0,
             WholeColumns: v.Length > 8 && v[8] != 0, BulkWeights: v.Length > 9 && v[9] != 0);
-        try
-        {
-            config.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            throw new ArgumentException($"--config {text}: {e.Message}", e);
-        }
-        return config;
+        return Checked(config);
     }
 }

@@ -199,8 +199,11 @@ public static class MarlinKernelSelector
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentNullException.ThrowIfNull(nvrtcVersion);
-        return device.ComputeCapabilityMajor == 9 && device.ComputeCapabilityMinor == 0 && nvrtcVersion.Major >= 12;
+        return HasWgmma(device) && nvrtcVersion.Major >= 12;
     }
+
+    /// <summary>wgmma is an sm_90a feature: compute capability 9.0 exactly, absent from later architectures.</summary>
+    private static bool HasWgmma(DeviceInfo device) => device.ComputeCapabilityMajor == 9 && device.ComputeCapabilityMinor == 0;
 
     /// <summary>
     /// The wgmma configuration for a launch of <paramref name="rows"/> rows (it covers up to 128; fewer rows take the narrowest
@@ -235,7 +238,7 @@ public static class MarlinKernelSelector
         ArgumentNullException.ThrowIfNull(device);
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         if (allowWide && rows >= MinWideRows && n % MarlinWideConfig.TileN == 0 && k % 128 == 0
-            && device.ComputeCapabilityMajor == 9 && device.ComputeCapabilityMinor == 0)
+            && HasWgmma(device))
             return Wide(rows, groupSize);
         return Choose(Math.Min(rows, MarlinGemm.MaxRowsPerLaunch), n, k, groupSize, device, allowStream);
     }
