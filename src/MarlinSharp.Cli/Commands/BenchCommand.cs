@@ -20,7 +20,7 @@ internal static class BenchCommand
         var group = new Option<int>("--group") { Description = "Group size: 128, 64, 32 or -1 (per output channel).", DefaultValueFactory = _ => 128 };
         var json = new Option<FileInfo?>("--json") { Description = "Write every figure to this JSON file." };
         var svg = new Option<FileInfo?>("--svg") { Description = "Draw speedup against batch size to this SVG file." };
-        var config = new Option<string?>("--config") { Description = "Force a kernel configuration: MBLOCKS,TILE_N,TILE_K,STAGES[,CTAS_PER_SM[,EVICT_FIRST[,PREFETCH[,SWAP_AB[,WHOLE_COLUMNS[,BULK]]]]]], 'dense' (the selector without the streamed kernel), stream[,WARPS[,STAGE_DEPTH]] or wgmma[,ROWS[,TILE_K[,STAGES[,CTAS_PER_SM]]]] (tuning)." };
+        var config = new Option<string?>("--config") { Description = "Force a kernel configuration: MBLOCKS,TILE_N,TILE_K,STAGES[,CTAS_PER_SM[,EVICT_FIRST[,PREFETCH[,SWAP_AB[,WHOLE_COLUMNS[,BULK]]]]]], 'dense' (the selector without the streamed kernel), stream[,WARPS[,A_RING]] or wgmma[,ROWS[,TILE_K[,STAGES[,CTAS_PER_SM]]]] (tuning)." };
         var command = new Command("gemm", "FP16xINT4 Marlin GEMM against cuBLAS FP16: the paper's peak shape sweep and model layer sets. With no --shape/--layers runs the full default set.")
             { shapes, layers, batches, layerBatches, group, json, svg, config };
         command.SetAction(r => CliAction.Run(() => RunGemm(r.GetValue(shapes) ?? [], r.GetValue(layers) ?? [], r.GetValue(batches), r.GetValue(layerBatches),
@@ -110,7 +110,7 @@ internal static class BenchCommand
     }
 
     /// <summary>
-    /// A forced configuration. "stream[,WARPS[,STAGE_DEPTH]]" is the streamed kernel for every batch size it serves (its batch
+    /// A forced configuration. "stream[,WARPS[,A_RING]]" is the streamed kernel for every batch size it serves (its batch
     /// blocks follow the largest m of the run, so --m must stay within 16 rows).
     /// </summary>
     internal static IMarlinKernelVariant ParseConfig(string text, int groupSize)
@@ -127,9 +127,9 @@ internal static class BenchCommand
         }
         if (string.Equals(parts[0], "stream", StringComparison.OrdinalIgnoreCase))
         {
-            if (parts.Length > 3) throw new ArgumentException($"--config {text}: expected stream[,WARPS[,STAGE_DEPTH]].");
+            if (parts.Length > 3) throw new ArgumentException($"--config {text}: expected stream[,WARPS[,A_RING]].");
             return Checked(new MarlinStreamConfig(2, MarlinKernelConfig.GroupBlocksFor(groupSize), Field(1, 4, "a warp count (4 or 8)"),
-                Field(2, 0, "a stage depth (0, 16 or 32)")));
+                Field(2, 2, "an activation ring depth (2..4)")));
         }
         if (string.Equals(parts[0], "wgmma", StringComparison.OrdinalIgnoreCase))
         {

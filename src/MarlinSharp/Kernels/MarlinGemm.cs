@@ -174,12 +174,9 @@ public static class MarlinGemm
         DeviceInfo device = runtime.Device;
         int k = weights.Layout.InFeatures, n = weights.Layout.OutFeatures;
         CudaFunction function = runtime.Kernels.Get(config);
-        var plan = new StreamPlan(n, k, config.Warps, parts => runtime.Kernels.ResidentClusters(config, parts, config.LaunchSharedMemoryBytes(rows, k, parts)),
+        int sharedBytes = config.ActivationRingBytes(rows);
+        var plan = new StreamPlan(n, k, config.Warps, parts => runtime.Kernels.ResidentClusters(config, parts, sharedBytes),
             maxKParts: device.ComputeCapabilityMajor >= 9 ? MarlinStreamConfig.MaxKParts : 1);
-        int sharedBytes = config.LaunchSharedMemoryBytes(rows, k, plan.KParts);
-        if (sharedBytes > device.MaxSharedMemoryPerBlockOptin - function.StaticSharedBytes)
-            throw new ArgumentException($"{rows} rows of k={k} need {sharedBytes} bytes of shared memory for the staged activations with {plan.KParts} k parts; "
-                + $"{device.Name} offers {device.MaxSharedMemoryPerBlockOptin - function.StaticSharedBytes}.", nameof(rows));
         var problem = new StreamProblem
         {
             A = a, B = weights.B.Pointer, S = weights.Scales.Pointer, C = c, RowSquares = rowSquares, M = rows, N = n, K = k, Eps = eps,

@@ -69,10 +69,7 @@ internal sealed class MarlinKernelLibrary : IDisposable
         variant.Validate();
         CudaModule module = _context.LoadModule(Compile(variant));
         CudaFunction function = module.GetFunction(variant.EntryPoint);
-        // The streamed kernel's launches add the activations they stage (rows and k dependent): allow all the SM offers.
-        function.SetMaxDynamicSharedMemory(variant is MarlinStreamConfig
-            ? _context.Device.MaxSharedMemoryPerBlockOptin - function.StaticSharedBytes
-            : variant.DynamicSharedMemoryBytes);
+        function.SetMaxDynamicSharedMemory(variant.DynamicSharedMemoryBytes);
         return new LoadedKernel(module, function);
     }
 

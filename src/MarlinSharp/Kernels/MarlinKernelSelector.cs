@@ -92,11 +92,7 @@ public static class MarlinKernelSelector
         return config;
     }
 
-    /// <summary>
-    /// Most rows the streamed kernel is chosen for. At 9..16 rows only layers whose chunks fit one per SM (8 warps) take it,
-    /// where 16 rows of staged activations fit: wider layers would need three CTAs per SM (H200, forced, m = 16: 4096x4096
-    /// 0.0081 against 0.0106 ms for the dense kernel; 4096x22016 0.0440 against 0.0265 with 4 warps).
-    /// </summary>
+    /// <summary>Most rows the streamed kernel is chosen for.</summary>
     public const int MaxStreamedRows = 16;
 
     /// <summary>Upper bound of marlin_stream.cu's static shared memory: 2 KiB of partials per warp and 8-row batch block, and
@@ -110,13 +106,15 @@ public static class MarlinKernelSelector
     /// The kernel for one launch of at most 64 rows. Where <paramref name="allowStream"/> and the GPU has thread-block
     /// clusters (compute capability 9.0+), layers at up to <see cref="MaxStreamedRows"/> rows take the register-streamed
     /// <see cref="MarlinStreamConfig"/>: 8 warps per CTA where the 64-column chunks fit one per SM, 4 warps (three CTAs per
-    /// SM) where they fit three per SM, as long as the staged activations fit in shared memory; everything else
-    /// <see cref="Select"/>'s <c>marlin_dense.cu</c> configuration.
+    /// SM) where they fit three per SM, up to k = 16384; everything else <see cref="Select"/>'s <c>marlin_dense.cu</c>
+    /// configuration.
     /// <para>
-    /// Measured on an H200 with activations staged in shared memory (docs/NOTES.md, session 6), INT4 ms against the dense
-    /// kernel: 4096x22016 m = 1 0.0139 against 0.0182, m = 8 0.0168 against 0.0184; 4096x12288 m = 1 0.0096 against 0.0125,
-    /// m = 8 0.0111 against 0.0130; 4096x4096 (8 warps) m = 8 0.0063 against 0.0087; 11008x4096 m = 8 0.0119 against 0.0131.
-    /// Deeper layers (28672x8192 m = 4 0.0453 against 0.0388, session 4) and the peak shape keep the dense kernel.
+    /// Measured on an H200 with per-warp activation rings (docs/NOTES.md, session 8), INT4 ms, streamed against the dense
+    /// kernel: Llama-2-7B layers summed m = 1 0.0402 against 0.0522, m = 8 0.0488 against 0.0536, m = 16 0.0594 against
+    /// 0.0725 (4096x22016 m = 16 0.0234 against 0.0262, 4096x12288 0.0146 against 0.0175); Llama-2-70B's 8192x8192 m = 16
+    /// 0.0157 against 0.0210. Deeper layers (28672x8192 m = 12 0.0590 against 0.0493) and the peak shape (m = 1 0.195
+    /// against 0.177, m = 16 0.313 against 0.240) keep the dense kernel, whose 256-column tiles share each activation
+    /// load over four times as many columns.
     /// </para>
     /// </summary>
     public static IMarlinKernelVariant Choose(int rows, int n, int k, int groupSize, DeviceInfo device, bool allowStream = true)
@@ -126,13 +124,13 @@ public static class MarlinKernelSelector
             && k % MarlinStreamConfig.BlockDepth == 0 && k <= MaxStreamedDepth)
         {
             long chunks = n / MarlinStreamConfig.ChunkWidth;
-            // The staged activations must fit even when a chunk's k range is not split (kParts = 1), `perSm` CTAs at once.
+            // Every warp's activation ring and the static partials must fit `perSm` CTAs at once.
             bool fits(MarlinStreamConfig c, int perSm) =>
-                perSm * (c.LaunchSharedMemoryBytes(rows, k, 1) + StreamStaticSharedBytes(c) + ReservedPerCta) <= device.MaxSharedMemoryPerBlockOptin + ReservedPerCta;
+                perSm * (c.ActivationRingBytes(rows) + StreamStaticSharedBytes(c) + ReservedPerCta) <= device.MaxSharedMemoryPerBlockOptin + ReservedPerCta;
             var eight = MarlinStreamConfig.For(rows, groupSize, warps: 8);
             if (chunks <= device.MultiprocessorCount && fits(eight, 1)) return eight;
             var four = MarlinStreamConfig.For(rows, groupSize, warps: 4);
-            if (rows <= 8 && chunks <= 3L * device.MultiprocessorCount && fits(four, 3)) return four;
+            if (chunks <= 3L * device.MultiprocessorCount && fits(four, 3)) return four;
         }
         return Select(rows, n, k, groupSize, device);
     }
@@ -141,10 +139,10 @@ public static class MarlinKernelSelector
     /// Most rows a decoder layer runs with fused epilogues (<see cref="ChooseFused"/>). Every layer then takes the streamed
     /// kernel, because a fused layer saves the launches of the norm and SwiGLU kernels. Llama-2-7B decode, H200, same call
     /// (docs/NOTES.md, session 6, activations staged in shared memory): batch 1 1.598 ms/token fused against 1.764 unfused,
-    /// batch 4 1.721 against 1.900, batch 8 1.884 against 2.096. (Before the staging, when every chunk re-read the
-    /// activations from L2, fusion stopped paying at 4 rows.)
+    /// batch 4 1.721 against 1.900, batch 8 1.884 against 2.096. Session 8, with per-warp activation rings (so that 16 rows
+    /// stream on every layer): batch 8 1.872 against 2.175, batch 16 2.570 against 2.639.
     /// </summary>
-    public const int MaxFusedRows = 8;
+    public const int MaxFusedRows = 16;
 
     /// <summary>
     /// The streamed configuration for a fused-epilogue launch of <paramref name="rows"/> rows (1..16): 8 warps per CTA
@@ -169,7 +167,8 @@ public static class MarlinKernelSelector
             .. from groupSize in new[] { -1, 32, 64, 128 }
                from warps in new[] { 4, 8 }
                from epilogue in new[] { StreamEpilogue.Residual, StreamEpilogue.Normed, StreamEpilogue.NormedSwiGlu }
-               select MarlinStreamConfig.For(MaxFusedRows, groupSize, warps, epilogue: epilogue),
+               from rows in new[] { 8, MaxFusedRows }
+               select MarlinStreamConfig.For(rows, groupSize, warps, epilogue: epilogue),
         ];
     }
 
@@ -180,9 +179,10 @@ public static class MarlinKernelSelector
         if (device.ComputeCapabilityMajor < 9) return [];
         return
         [
-            .. from groupSize in new[] { -1, 32, 64, 128 } select MarlinStreamConfig.For(8, groupSize, warps: 8),
-            .. from groupSize in new[] { -1, 32, 64, 128 } select MarlinStreamConfig.For(MaxStreamedRows, groupSize, warps: 8),
-            .. from groupSize in new[] { -1, 32, 64, 128 } select MarlinStreamConfig.For(8, groupSize, warps: 4),
+            .. from groupSize in new[] { -1, 32, 64, 128 }
+               from rows in new[] { 8, MaxStreamedRows }
+               from warps in new[] { 4, 8 }
+               select MarlinStreamConfig.For(rows, groupSize, warps),
         ];
     }
 

@@ -3,15 +3,16 @@ namespace MarlinSharp.Kernels;
 /// <summary>
 /// One compile-time instantiation of <c>marlin_stream.cu</c>, the register-streamed kernel for up to 16 rows: weights go
 /// from HBM straight into registers, one 64-column chunk per warp, and a chunk's k range is split over the CTAs of a
-/// thread-block cluster (see <see cref="StreamPlan"/>).
+/// thread-block cluster (see <see cref="StreamPlan"/>). Each warp copies its activations into its own small shared-memory
+/// ring, so shared memory does not grow with k.
 /// </summary>
 /// <param name="BatchBlocks">8-row batch blocks per launch: 1 (up to 8 rows) or 2 (up to 16).</param>
 /// <param name="GroupBlocks">Group size / 16 (2, 4 or 8), or 0 for per-output-channel scales.</param>
 /// <param name="Warps">Warps per CTA: 4 or 8.</param>
-/// <param name="StageDepth">0: each warp keeps one 128-deep block of weights in flight in registers. 16 or 32: that many
-/// 16-deep slabs in flight per warp through a per-lane shared-memory ring (fewer registers, more bytes in flight).</param>
+/// <param name="ActivationRing">128-deep blocks of activations in each warp's shared-memory ring (2..4): a warp copies its
+/// activations that many blocks minus one ahead of the block it computes.</param>
 /// <param name="Epilogue">What the kernel does with the sums (see <see cref="StreamEpilogue"/>).</param>
-public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Warps = 4, int StageDepth = 0,
+public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Warps = 4, int ActivationRing = 2,
     StreamEpilogue Epilogue = StreamEpilogue.Store) : IMarlinKernelVariant
 {
     public const string KernelEntryPoint = "marlin_stream_gemm";
@@ -27,25 +28,22 @@ public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Wa
 
     public string SourceName => KernelSources.StreamMarlin;
     public string EntryPoint => KernelEntryPoint;
-    /// <summary>The stage ring's shared memory (0 for the register ring); a launch adds <see cref="ActivationStageBytes"/>.</summary>
-    public int DynamicSharedMemoryBytes => Warps * StageDepth * 32 * 16;
+    /// <summary>Bytes of one staged activation row of a 128-deep block: 128 halves padded by 8 (marlin_stream.cu's a_row_words).</summary>
+    public const int ActivationRowBytes = (BlockDepth + 8) * 2;
+
+    /// <summary>Dynamic shared memory of a launch of <see cref="RowsPerLaunch"/> rows (the most any launch takes).</summary>
+    public int DynamicSharedMemoryBytes => ActivationRingBytes(RowsPerLaunch);
 
     /// <summary>
-    /// Shared memory for the activations a CTA stages: min(rows, <see cref="RowsPerLaunch"/>) rows of the largest k range a
-    /// CTA covers (ceil(k/128 / kParts) blocks of 128), each padded by 8 halves (marlin_stream.cu's stage_row_words).
+    /// Dynamic shared memory of a launch of <paramref name="rows"/> rows: every warp's activation ring of
+    /// <see cref="ActivationRing"/> blocks of min(rows, <see cref="RowsPerLaunch"/>) rows. It does not depend on k.
     /// </summary>
-    public int ActivationStageBytes(int rows, int k, int kParts)
+    public int ActivationRingBytes(int rows)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(k, BlockDepth);
-        ArgumentOutOfRangeException.ThrowIfLessThan(kParts, 1);
-        long blocks = k / BlockDepth;
-        long rowWords = (blocks + kParts - 1) / kParts * 64 + 4;
-        return checked((int)(Math.Min(rows, RowsPerLaunch) * rowWords * 4));
+        return Warps * ActivationRing * Math.Min(rows, RowsPerLaunch) * ActivationRowBytes;
     }
 
-    /// <summary>Dynamic shared memory of one launch: the stage ring and the staged activations.</summary>
-    public int LaunchSharedMemoryBytes(int rows, int k, int kParts) => DynamicSharedMemoryBytes + ActivationStageBytes(rows, k, kParts);
     public int RowsPerLaunch => 8 * BatchBlocks;
     public int ThreadsPerBlock => 32 * Warps;
     int IMarlinKernelVariant.BlockThreads => ThreadsPerBlock;
@@ -56,7 +54,7 @@ public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Wa
         if (BatchBlocks is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(BatchBlocks), BatchBlocks, "Expected 1 (8 rows) or 2 (16 rows).");
         if (GroupBlocks is not (0 or 2 or 4 or 8)) throw new ArgumentOutOfRangeException(nameof(GroupBlocks), GroupBlocks, "Expected 0 (per-channel), 2, 4 or 8.");
         if (Warps is not (4 or 8)) throw new ArgumentOutOfRangeException(nameof(Warps), Warps, "Expected 4 or 8.");
-        if (StageDepth is not (0 or 16 or 32)) throw new ArgumentOutOfRangeException(nameof(StageDepth), StageDepth, "Expected 0 (registers), 16 or 32.");
+        if (ActivationRing is < 2 or > 4) throw new ArgumentOutOfRangeException(nameof(ActivationRing), ActivationRing, "Expected 2..4 blocks.");
         if (!Enum.IsDefined(Epilogue)) throw new ArgumentOutOfRangeException(nameof(Epilogue), Epilogue, "Not a StreamEpilogue value.");
     }
 
@@ -66,19 +64,19 @@ public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Wa
         $"-DMARLIN_BATCH_BLOCKS={BatchBlocks}",
         $"-DMARLIN_GROUP_BLOCKS={GroupBlocks}",
         $"-DMARLIN_WARPS={Warps}",
-        $"-DMARLIN_STAGE_DEPTH={StageDepth}",
+        $"-DMARLIN_A_RING={ActivationRing}",
         $"-DMARLIN_EPILOGUE={(int)Epilogue}",
     ];
 
     /// <summary>The configuration for <paramref name="rows"/> (1..16) rows.</summary>
-    public static MarlinStreamConfig For(int rows, int groupSize, int warps = 4, int stageDepth = 0, StreamEpilogue epilogue = StreamEpilogue.Store)
+    public static MarlinStreamConfig For(int rows, int groupSize, int warps = 4, int activationRing = 2, StreamEpilogue epilogue = StreamEpilogue.Store)
     {
         if (rows is < 1 or > 16) throw new ArgumentOutOfRangeException(nameof(rows), rows, "The streamed kernel serves 1..16 rows.");
-        return new MarlinStreamConfig(rows <= 8 ? 1 : 2, MarlinKernelConfig.GroupBlocksFor(groupSize), warps, stageDepth, epilogue);
+        return new MarlinStreamConfig(rows <= 8 ? 1 : 2, MarlinKernelConfig.GroupBlocksFor(groupSize), warps, activationRing, epilogue);
     }
 
     public override string ToString() =>
-        $"stream_m{RowsPerLaunch}_w{Warps}_g{(GroupBlocks == 0 ? "ch" : (GroupBlocks * 16).ToString())}{(StageDepth > 0 ? $"_d{StageDepth}" : "")}"
+        $"stream_m{RowsPerLaunch}_w{Warps}_g{(GroupBlocks == 0 ? "ch" : (GroupBlocks * 16).ToString())}{(ActivationRing != 2 ? $"_a{ActivationRing}" : "")}"
         + Epilogue switch
         {
             StreamEpilogue.Residual => "_residual",

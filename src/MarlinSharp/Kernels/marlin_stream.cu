@@ -19,13 +19,18 @@
 //    k rows 2t, 2t+1, 2t+8, 2t+9, with g = lane/4 and t = lane%4). The activations are therefore the B operand:
 //    lane (g, t) needs batch row g at k = 16s + 2t, +1 and 16s + 8 + 2t, +9 — two 32-bit words per slab and per
 //    8 batch rows.
-//  * The activations are staged once per CTA in shared memory: after the wait, the CTA copies the rows of A over
-//    its k range with 16-byte loads through L2 (ld.global.cg: A was written by the previous kernel, and L1 is not
-//    coherent), and the warps read their two words per slab from there. Reading them straight from L2 with the
-//    weights, as this kernel first did, cost more than the weights themselves at a few rows: every CTA of the grid
-//    sends two small requests per slab to the same few kilobytes of A, and those L2 lines become the bottleneck
-//    (H200, Llama-2-7B decode step at batch 1: 1.79 ms with them, 1.45 ms with that traffic left out). Rows are
-//    padded by 4 words, so the 8 rows x 4 word columns a warp reads fall on 32 different banks.
+//  * The activations ride a small ring in shared memory, one per warp: a warp copies the rows of A over its own
+//    next 128-deep block (cp.async.cg, through L2: A was written by the previous kernel, and L1 is not coherent)
+//    MARLIN_A_RING - 1 blocks ahead of the one it computes, and the lanes read their two words per slab from
+//    there. Every A element a CTA needs therefore crosses L2 once, as large aligned requests. Reading A straight
+//    from L2 with the weights, as this kernel first did, cost more than the weights themselves at a few rows:
+//    every CTA of the grid sends two small requests per slab to the same few kilobytes of A, and those L2 lines
+//    become the bottleneck (H200, Llama-2-7B decode step at batch 1: 1.79 ms with them, 1.45 ms with that
+//    traffic left out). Staging a CTA's whole k range at once, as it did next, made shared memory grow with
+//    rows x k (16 rows of a 4096-deep layer: 128 KB), which kept wide layers at 9..16 rows and deep layers off this
+//    kernel; the per-warp ring is rows x 128 x MARLIN_A_RING, whatever k is, and needs no CTA barrier: a warp's
+//    copies are waited for by its own lanes (cp.async.wait_group) and published to each other by __syncwarp.
+//    Rows are padded by 4 words, so the 8 rows x 4 word columns a warp reads fall on 32 different banks.
 //  * Dequantisation is the lop3 / FP16 magic-number sequence (q | 0x6400 is 1024 + q) with the zero point
 //    folded into the subtraction. Grouped scales are not multiplied into the weights: each group's unscaled
 //    products are summed by the tensor cores in FP32 and scaled once per column and group in FP32, so a packed
@@ -54,7 +59,7 @@
 //    are already on their way.
 //
 // Data layout
-//  * Dynamic shared memory: the stage ring (stage depth > 0), then A [rows][cta k range + 8 halves] FP16.
+//  * Dynamic shared memory: per warp, MARLIN_A_RING slots of A [rows][128 + 8 halves] FP16 (rows = min(m, 8 * BATCH_BLOCKS)).
 //  * B int32 [k/16][2n] in the reference Marlin order; scales FP16 [k/g][n] (g = 32, 64, 128) or [1][n]
 //    (per output channel), permuted as MarlinPacker writes them; A FP16 row-major [m][k] with m <= 8 * BATCH_BLOCKS;
 //    C FP16 row-major [m][n]. Rows past m are read as zeros and never written, so callers pad nothing.
@@ -72,8 +77,8 @@
 #ifndef MARLIN_EPILOGUE              // 0 store, 1 residual + row sums of squares, 2 RMS-normed rows, 3 normed SwiGLU
 #define MARLIN_EPILOGUE 0
 #endif
-#ifndef MARLIN_STAGE_DEPTH           // 0: weights ride a ring of 8 slabs in registers; 16 or 32: a per-lane shared-memory ring of that many slabs
-#define MARLIN_STAGE_DEPTH 0
+#ifndef MARLIN_A_RING                // 128-deep blocks of activations per warp's shared ring (2..4): copies run MARLIN_A_RING - 1 blocks ahead
+#define MARLIN_A_RING 2
 #endif
 // Development switch for timing experiments (results are wrong when set): leave out the dequantisation and
 // tensor-core work, to see what the load stream alone costs.
@@ -84,6 +89,12 @@
 // what the dependency on it costs inside a chain of launches.
 #ifndef MARLIN_DEBUG_NO_WAIT
 #define MARLIN_DEBUG_NO_WAIT 0
+#endif
+
+// Development switch for timing experiments (results are wrong when set): copy only half the rows of activations, to
+// see what their L2 traffic costs (H200, Llama-2-7B layers at 16 rows: 0.0594 -> 0.0508 ms).
+#ifndef MARLIN_DEBUG_A_HALF
+#define MARLIN_DEBUG_A_HALF 0
 #endif
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -107,18 +118,22 @@ constexpr bool per_channel = group_blocks == 0;
 constexpr int ring = 8;                                   // slabs in flight per warp: one 128-deep k block
 constexpr int groups_per_block = per_channel ? 1 : ring / group_blocks;
 constexpr int partial_vecs = batch_blocks * 4 * 32;       // Float4s one warp leaves behind
-constexpr int stage_depth = MARLIN_STAGE_DEPTH;
-constexpr int stage_bytes = stage_depth * 32 * 16;        // one warp's shared ring
+constexpr int a_ring = MARLIN_A_RING;
+constexpr int a_row_words = 64 + 4;                       // one row of a 128-deep block of A, padded by 4 words
 constexpr int epilogue = MARLIN_EPILOGUE;
 constexpr bool residual = epilogue == 1;
 constexpr bool normed = epilogue == 2 || epilogue == 3;
 constexpr bool swiglu = epilogue == 3;
 constexpr int max_rows = 8 * batch_blocks;
+// 4-warp CTAs serve layers of up to three chunks per SM, all resident at once: at most 168 registers a thread, so that
+// three fit in the register file. 32-wide groups (and 64-wide ones at 16 rows) need more and would spill; they run
+// two CTAs per SM.
+constexpr int min_ctas = warps == 4 && group_blocks != 2 && !(batch_blocks == 2 && group_blocks == 4) ? 3 : 1;
 
 static_assert(warps == 4 || warps == 8, "warps");
 static_assert(batch_blocks == 1 || batch_blocks == 2, "batch_blocks");
 static_assert(per_channel || group_blocks == 2 || group_blocks == 4 || group_blocks == 8, "group size");
-static_assert(stage_depth == 0 || stage_depth == 16 || stage_depth == 32, "stage depth");
+static_assert(a_ring >= 2 && a_ring <= 4, "activation ring depth");
 static_assert(epilogue >= 0 && epilogue <= 3, "epilogue");
 }  // namespace cfg
 
@@ -132,19 +147,13 @@ __device__ __forceinline__ Vec16 load_weights(const Vec16* p) {
   return v;
 }
 
-// Shared ring: each lane copies, and later reads back, only its own 16 bytes of a slab, so its own
-// cp.async.wait_group is all the synchronisation there is — no barrier, not even between the lanes of a warp.
-__device__ __forceinline__ void copy_weights(u32 dst, const Vec16* src) {
+// Activations into the warp's ring: 16 bytes per lane per instruction, through L2 only (cp.async.cg).
+__device__ __forceinline__ void copy_16(u32 dst, const void* src) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src) : "memory");
 }
 __device__ __forceinline__ void copy_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 template <int n>
 __device__ __forceinline__ void copy_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(n) : "memory"); }
-__device__ __forceinline__ Vec16 lds128(u32 addr) {
-  Vec16 v;
-  asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "r"(addr) : "memory");
-  return v;
-}
 __device__ __forceinline__ u32 dynamic_smem_bytes() {
   u32 r;
   asm("mov.u32 %0, %%dynamic_smem_size;\n" : "=r"(r));
@@ -320,19 +329,15 @@ __device__ __forceinline__ u32 lds32(u32 addr) {
   return v;
 }
 
-__device__ __forceinline__ Vec16 load_activation_vec(const Vec16* p) {
-  Vec16 v;
-  asm volatile("ld.global.cg.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p) : "memory");
-  return v;
+// Copies the rows [0, rows) of A's 128-deep block `blk` into a ring slot (rows of a_row_words words): 16 Vec16s per
+// row, dealt to the lanes in order, so each quarter-warp writes 128 contiguous bytes of one row.
+__device__ __forceinline__ void copy_activation_block(u32 slot, const Vec16* a, u32 a_row_vecs, int blk, int rows, int lane) {
+  if (MARLIN_DEBUG_A_HALF) rows /= 2;
+  for (int v = lane; v < rows * 16; v += 32) {
+    const int r = v >> 4, c = v & 15;
+    copy_16(slot + 4 * (u32)(r * cfg::a_row_words) + 16 * c, a + (size_t)r * a_row_vecs + (size_t)blk * 16 + c);
+  }
 }
-
-__device__ __forceinline__ void sts128(u32 addr, const Vec16& v) {
-  asm volatile("st.shared.v4.u32 [%0], {%1,%2,%3,%4};\n" ::"r"(addr), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w) : "memory");
-}
-
-// Words per staged row of A: the largest k range a CTA covers (ceil(blocks / parts) blocks of 64 words) plus 4.
-// MarlinStreamConfig.ActivationStageBytes computes the same.
-__device__ __forceinline__ u32 stage_row_words(u32 blocks, u32 parts) { return (blocks + parts - 1) / parts * 64 + 4; }
 
 // Unit u of the reduction (Float4 u of every warp's partials) summed over the warps of every CTA of the cluster,
 // rank by rank and warp by warp: a fixed order, so the result does not depend on timing.
@@ -369,11 +374,11 @@ __device__ __forceinline__ float silu_times(float gate, float up) {
   return half_to_float(float_to_half(silu)) * up;
 }
 
-extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm(Problem p) {
+extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin_stream_gemm(Problem p) {
   using namespace cfg;
   __shared__ Float4 partials[warps * partial_vecs];
   __shared__ float row_rstd[max_rows];    // normed epilogues: 1/rms of each row of A
-  extern __shared__ Vec16 stage_ring[];   // stage_depth > 0: warps x stage_depth slabs x 32 lanes; then the staged A
+  extern __shared__ Vec16 a_rings[];     // per warp: a_ring slots of rows_staged x a_row_words words
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
   const u32 parts = gridDim.x;
@@ -382,23 +387,24 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm
   const u32 blocks = (u32)p.k / 128, warps_total = parts * warps, my_warp = blockIdx.x * warps + warp;
   // The launcher checks blocks * warps_total < 2^32.
   const int blk0 = (int)(my_warp * blocks / warps_total), blk1 = (int)((my_warp + 1) * blocks / warps_total);
-  // This CTA's k range (its warps' runs, back to back) and the staged A: rows_staged rows of row_words words.
-  const u32 cta_blk0 = blockIdx.x * warps * blocks / warps_total, cta_blk1 = (blockIdx.x + 1) * warps * blocks / warps_total;
-  const u32 row_words = stage_row_words(blocks, parts);
+  // This warp's activation ring: a_ring slots of rows_staged rows (MarlinStreamConfig.ActivationRingBytes).
   const int rows_staged = p.m < max_rows ? p.m : max_rows;
-  const u32 a_stage = smem_addr(stage_ring) + warps * stage_bytes;
-  if (dynamic_smem_bytes() < (u32)(warps * stage_bytes) + (u32)rows_staged * row_words * 4) asm volatile("trap;");
+  const u32 slot_bytes = (u32)rows_staged * a_row_words * 4;
+  if (dynamic_smem_bytes() < (u32)(warps * a_ring) * slot_bytes) asm volatile("trap;");
+  const u32 my_ring = smem_addr(a_rings) + (u32)(warp * a_ring) * slot_bytes;
+  const Vec16* a_vecs = reinterpret_cast<const Vec16*>(p.a);
+  const u32 a_row_vecs = (u32)p.k / 8;
 
   const size_t b_slab = (u32)p.n / 2;  // Vec16s per slab row of B
   const Vec16* bp = p.b + (size_t)blk0 * ring * b_slab + (u32)chunk * 32 + lane;
   const Vec16* sp = p.s + (per_channel ? 0 : (size_t)blk0 * groups_per_block * ((u32)p.n / 8) + (u32)chunk * 8 + g);
-  // Lane (g, t)'s staged words for batch block bb: row 8bb + g, word t of the slab (and t + 4); rows past m read 0.
+  // Lane (g, t)'s words of a ring slot for batch block bb: row 8bb + g, word t of the slab (and t + 4); rows past m read 0.
   bool live[batch_blocks];
   u32 a_lane[batch_blocks];
 #pragma unroll
   for (int bb = 0; bb < batch_blocks; ++bb) {
     live[bb] = 8 * bb + g < p.m;
-    a_lane[bb] = a_stage + 4 * ((8 * bb + g) * row_words + (u32)(blk0 - (int)cta_blk0) * 64 + t);
+    a_lane[bb] = 4 * ((u32)(8 * bb + g) * a_row_words + t);
   }
 
   // Prologue: the first block's weights and scales (nothing an earlier kernel writes), then the wait,
@@ -406,23 +412,11 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm
   Slab slot[ring];
   Vec16 scale_next[groups_per_block];
   const bool any = blk0 < blk1;
-  const u32 my_ring = smem_addr(stage_ring) + warp * stage_bytes + 16 * lane;
-  const int slabs = (blk1 - blk0) * ring;
-  if constexpr (stage_depth > 0) {
-#pragma unroll
-    for (int j = 0; j < stage_depth; ++j) {  // one commit group per slab, empty past the end, so the count stays uniform
-      if (j < slabs) copy_weights(my_ring + j * 512, bp);
-      bp += b_slab;
-      copy_commit();
-    }
-  }
   if (any) {
-    if constexpr (stage_depth == 0) {
 #pragma unroll
-      for (int i = 0; i < ring; ++i) {  // a running pointer: eight precomputed 64-bit addresses would cost 16 registers
-        slot[i].w = load_weights(bp);
-        bp += b_slab;
-      }
+    for (int i = 0; i < ring; ++i) {  // a running pointer: eight precomputed 64-bit addresses would cost 16 registers
+      slot[i].w = load_weights(bp);
+      bp += b_slab;
     }
     if constexpr (!per_channel) {
 #pragma unroll
@@ -431,25 +425,12 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm
   }
   allow_next_grid();
   wait_for_previous_grid();
-  {
-    // Stage A [rows_staged][cta k range] (16 per 128-deep block in Vec16s) with up to 8 loads in flight per thread.
-    const u32 row_vecs = (cta_blk1 - cta_blk0) * 16, total = (u32)rows_staged * row_vecs;
-    const Vec16* src = reinterpret_cast<const Vec16*>(p.a) + (size_t)cta_blk0 * 16;
-    const u32 a_row_vecs = (u32)p.k / 8;
-    for (u32 v0 = tid; v0 < total; v0 += 8 * threads) {
-      Vec16 x[8];
+  // The first a_ring - 1 blocks of activations, one commit group per block (empty past the run, so that group j is
+  // always block blk0 + j and the wait count below stays uniform).
 #pragma unroll
-      for (int u = 0; u < 8; ++u) {
-        const u32 v = v0 + u * threads, r = v / row_vecs, c = v - r * row_vecs;
-        if (v < total) x[u] = load_activation_vec(src + (size_t)r * a_row_vecs + c);
-      }
-#pragma unroll
-      for (int u = 0; u < 8; ++u) {
-        const u32 v = v0 + u * threads, r = v / row_vecs, c = v - r * row_vecs;
-        if (v < total) sts128(a_stage + 4 * (r * row_words) + 16 * c, x[u]);
-      }
-    }
-    __syncthreads();
+  for (int j = 0; j < a_ring - 1; ++j) {
+    if (blk0 + j < blk1) copy_activation_block(my_ring + j * slot_bytes, a_vecs, a_row_vecs, blk0 + j, rows_staged, lane);
+    copy_commit();
   }
   // Inputs of the epilogue, requested now so that their round trip overlaps the main loop rather than following it:
   // normed: the first 256 block sums of squares of row `warp` (the previous GEMM's), reduced after the loop;
@@ -483,8 +464,22 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm
 #pragma unroll
       for (int e = 0; e < 4; ++e) acc[bb][j][e] = grp[bb][j][e] = 0.0f;
 
+  u32 a_slot = 0;  // ring slot of block blk
   for (int blk = blk0; blk < blk1; ++blk) {
     const bool more = blk + 1 < blk1;
+    {
+      // Refill the slot the previous block was read from (every lane is done with it after the __syncwarp) with the block
+      // a_ring - 1 ahead, then wait for this block's group: a_ring - 1 newer groups may still be in flight. The second
+      // __syncwarp publishes each lane's completed copies to the others.
+      __syncwarp();
+      const u32 refill = a_slot == 0 ? a_ring - 1 : a_slot - 1;
+      if (blk + a_ring - 1 < blk1) copy_activation_block(my_ring + refill * slot_bytes, a_vecs, a_row_vecs, blk + a_ring - 1, rows_staged, lane);
+      copy_commit();
+      copy_wait<a_ring - 1>();
+      __syncwarp();
+    }
+    const u32 a_base = my_ring + a_slot * slot_bytes;
+    a_slot = a_slot + 1 == a_ring ? 0 : a_slot + 1;
     Vec16 scale[groups_per_block];
     if constexpr (!per_channel) {
 #pragma unroll
@@ -497,29 +492,15 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm
     }
 #pragma unroll
     for (int i = 0; i < ring; ++i) {
-      Slab cur = slot[i];
-      if constexpr (stage_depth > 0) {
-        // Refill the slot read one slab ago (its value is in registers by now) with the slab stage_depth ahead of it,
-        // then wait for this slab's own copy: at most stage_depth - 1 newer groups may still be in flight.
-        const int r = (blk - blk0) * ring + i;
-        if (r >= 1 && r - 1 + stage_depth < slabs) {
-          copy_weights(my_ring + ((r - 1) & (stage_depth - 1)) * 512, bp);
-          bp += b_slab;
-        }
-        copy_commit();
-        copy_wait<stage_depth - 1>();
-        cur.w = lds128(my_ring + (r & (stage_depth - 1)) * 512);
-      }
-      if constexpr (stage_depth == 0) {
-        if (more) {  // refill this slot with the same slab of the next block
-          slot[i].w = load_weights(bp);
-          bp += b_slab;
-        }
+      const Slab cur = slot[i];
+      if (more) {  // refill this slot with the same slab of the next block
+        slot[i].w = load_weights(bp);
+        bp += b_slab;
       }
       u32 x[batch_blocks][2];
 #pragma unroll
       for (int bb = 0; bb < batch_blocks; ++bb) {
-        const u32 at = a_lane[bb] + 4 * (64 * (u32)(blk - blk0) + 8 * i);
+        const u32 at = a_base + a_lane[bb] + 4 * 8 * i;
         x[bb][0] = live[bb] ? lds32(at) : 0u;
         x[bb][1] = live[bb] ? lds32(at + 16) : 0u;
       }
@@ -664,5 +645,4 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, 1) marlin_stream_gemm
     }
   }
   cluster_barrier();  // the peers' partials stay in place until every CTA has read them
-  if constexpr (stage_depth > 0) copy_wait<0>();
 }

@@ -11,7 +11,8 @@ public class BenchConfigParsingTests
     {
         Assert.Equal(new MarlinWideConfig(64, 128, 4, 8), BenchCommand.ParseConfig("wgmma,64", 128));
         Assert.Equal(new MarlinWideConfig(32, 64, 3, 0, CtasPerSm: 2), BenchCommand.ParseConfig("wgmma,32,64,3,2", -1));
-        Assert.Equal(new MarlinStreamConfig(2, 4, 8, 0), BenchCommand.ParseConfig("stream,8", 64));
+        Assert.Equal(new MarlinStreamConfig(2, 4, 8, 2), BenchCommand.ParseConfig("stream,8", 64));
+        Assert.Equal(new MarlinStreamConfig(2, 8, 4, 3), BenchCommand.ParseConfig("stream,4,3", 128));
         Assert.Equal(new MarlinKernelConfig(1, 256, 128, 3, 8, CtasPerSm: 2, SwapAb: 1), BenchCommand.ParseConfig("1,256,128,3,2,0,0,1", 128));
     }
 

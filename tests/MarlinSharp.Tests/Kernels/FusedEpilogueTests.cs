@@ -176,7 +176,7 @@ public class FusedEpilogueTests
     public void FusedEpiloguesCompileWithoutSpills(string architecture, int batchBlocks, int groupBlocks, int warps, StreamEpilogue epilogue)
     {
         NvrtcRequirement.Require();
-        var config = new MarlinStreamConfig(batchBlocks, groupBlocks, warps, 0, epilogue);
+        var config = new MarlinStreamConfig(batchBlocks, groupBlocks, warps, Epilogue: epilogue);
         var options = config.CompileOptions().Append("--ptxas-options=-v").ToList();
         NvrtcOutput output = Nvrtc.Compile(KernelSources.Get(KernelSources.StreamMarlin), KernelSources.StreamMarlin, architecture, options);
         CompileReport.AssertCubinWithoutSpills(output, config.ToString(), architecture);

@@ -15,15 +15,15 @@ public class StreamKernelGpuTests
         var data = new TheoryData<int, int, int, int, int>();
         foreach (int groupSize in new[] { -1, 32, 64, 128 })
             foreach (int warps in new[] { 4, 8 })
-                foreach (int depth in new[] { 0, 16, 32 })
-                    foreach (var (k, n) in new[] { (4096, 64), (1408, 192), (256, 320), (2048, 1024) })
-                        data.Add(k, n, groupSize, warps, depth);
+                foreach (int ring in new[] { 2, 3 })
+                    foreach (var (k, n) in new[] { (4096, 64), (1408, 192), (256, 320), (2048, 1024), (16384, 128) })
+                        data.Add(k, n, groupSize, warps, ring);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void EveryInstantiationMatchesTheFloat64Reference(int k, int n, int groupSize, int warps, int stageDepth)
+    public void EveryInstantiationMatchesTheFloat64Reference(int k, int n, int groupSize, int warps, int activationRing)
     {
         MarlinRuntime runtime = GpuRuntime.Get();
         using var stream = runtime.CreateStream();
@@ -31,7 +31,7 @@ public class StreamKernelGpuTests
         var failures = new List<GemmCheck>();
         foreach (int rows in new[] { 1, 2, 3, 7, 8, 9, 12, 15, 16 })
         {
-            var config = MarlinStreamConfig.For(rows, groupSize, warps, stageDepth);
+            var config = MarlinStreamConfig.For(rows, groupSize, warps, activationRing);
             GemmCheck check = verifier.Check(rows, stream, config);
             if (!check.Passed) failures.Add(check);
         }

@@ -137,9 +137,11 @@ public partial class StreamKernelTests
         Assert.Equal("BatchBlocks", Assert.Throws<ArgumentOutOfRangeException>(() => new MarlinStreamConfig(3, 8).Validate()).ParamName);
         Assert.Equal("GroupBlocks", Assert.Throws<ArgumentOutOfRangeException>(() => new MarlinStreamConfig(1, 16).Validate()).ParamName);
         Assert.Equal("Warps", Assert.Throws<ArgumentOutOfRangeException>(() => new MarlinStreamConfig(1, 8, 16).Validate()).ParamName);
-        Assert.Equal("StageDepth", Assert.Throws<ArgumentOutOfRangeException>(() => new MarlinStreamConfig(1, 8, 4, 8).Validate()).ParamName);
-        Assert.Equal(8 * 32 * 512, new MarlinStreamConfig(1, 8, 8, 32).DynamicSharedMemoryBytes);
-        Assert.Equal("stream_m16_w8_g128_d16", new MarlinStreamConfig(2, 8, 8, 16).ToString());
+        Assert.Equal("ActivationRing", Assert.Throws<ArgumentOutOfRangeException>(() => new MarlinStreamConfig(1, 8, 4, 1).Validate()).ParamName);
+        Assert.Equal("ActivationRing", Assert.Throws<ArgumentOutOfRangeException>(() => new MarlinStreamConfig(1, 8, 4, 5).Validate()).ParamName);
+        Assert.Equal("Epilogue", Assert.Throws<ArgumentOutOfRangeException>(() => new MarlinStreamConfig(1, 8, 4, 2, (StreamEpilogue)7).Validate()).ParamName);
+        Assert.Equal("stream_m16_w8_g128_a3", new MarlinStreamConfig(2, 8, 8, 3).ToString());
+        Assert.Equal("stream_m16_w8_g128", new MarlinStreamConfig(2, 8, 8).ToString());
     }
 
     [Theory]
@@ -162,9 +164,10 @@ public partial class StreamKernelTests
     [Theory]
     [InlineData(1, 4096, 4096, 8)]      // 64 chunks: one per SM at most
     [InlineData(8, 4096, 11008, 8)]
-    [InlineData(16, 4096, 11008, 0)]    // 16 rows of 11008 unsplit do not fit in shared memory: the dense kernel
-    [InlineData(12, 4096, 4096, 8)]     // 9..16 rows: only where the chunks fit one per SM
-    [InlineData(12, 12288, 4096, 0)]
+    [InlineData(16, 4096, 11008, 8)]    // activation rings: shared memory does not grow with k
+    [InlineData(12, 4096, 4096, 8)]
+    [InlineData(12, 12288, 4096, 4)]    // 9..16 rows on wide layers: three 4-warp CTAs per SM
+    [InlineData(16, 22016, 4096, 4)]
     [InlineData(1, 8192, 8192, 8)]      // 128 chunks on 132 SMs
     [InlineData(1, 12288, 4096, 4)]     // 192 chunks: 4 warps, three CTAs per SM
     [InlineData(2, 12288, 4096, 4)]
@@ -172,11 +175,12 @@ public partial class StreamKernelTests
     [InlineData(1, 22016, 4096, 4)]     // 344 chunks still fit three per SM
     [InlineData(8, 22016, 4096, 4)]
     [InlineData(1, 28672, 4096, 0)]     // 448 chunks do not: the dense kernel
-    [InlineData(8, 12288, 11008, 0)]    // 8 rows of 11008 three times over do not fit in shared memory
+    [InlineData(8, 12288, 11008, 4)]
     [InlineData(1, 8192, 28672, 0)]     // deeper than 16384: the dense kernel
     [InlineData(1, 18432, 73728, 0)]    // peak shape
-    [InlineData(1, 8192, 16384, 8)]     // staged activations: 1 row of 16384 fits in shared memory
-    [InlineData(8, 8192, 16384, 0)]     // 8 rows of 16384 (256 KiB unsplit) do not: the dense kernel
+    [InlineData(1, 8192, 16384, 8)]     // the deepest layer streamed
+    [InlineData(16, 8192, 16384, 8)]
+    [InlineData(16, 8192, 16512, 0)]    // deeper: the dense kernel
     public void HopperStreamsOnlySmallLayers(int rows, int n, int k, int warps)
     {
         IMarlinKernelVariant chosen = MarlinKernelSelector.Choose(rows, n, k, 128, TestDevices.H100);
@@ -193,33 +197,17 @@ public partial class StreamKernelTests
     }
 
     [Theory]
-    [InlineData(1, 4096, 1, 1 * (32 * 64 + 4) * 4)]     // one row, the whole k range in one CTA
-    [InlineData(2, 4096, 2, 2 * (16 * 64 + 4) * 4)]
-    [InlineData(8, 11008, 2, 8 * (43 * 64 + 4) * 4)]    // 86 blocks over 2 parts: the larger part has 43
-    [InlineData(3, 11008, 8, 3 * (11 * 64 + 4) * 4)]    // ceil(86 / 8) = 11
-    [InlineData(12, 1408, 3, 8 * (4 * 64 + 4) * 4)]     // rows capped at the 8 a launch of one batch block covers
-    public void StagedActivationsTakeRowsTimesTheLargestPaddedKRange(int rows, int k, int parts, int expected)
+    [InlineData(1, 1, 8, 2, 8 * 2 * 1 * 272)]
+    [InlineData(8, 1, 4, 2, 4 * 2 * 8 * 272)]
+    [InlineData(12, 1, 8, 3, 8 * 3 * 8 * 272)]      // rows capped at the 8 a launch of one batch block covers
+    [InlineData(12, 2, 8, 3, 8 * 3 * 12 * 272)]
+    [InlineData(16, 2, 8, 4, 8 * 4 * 16 * 272)]
+    public void ActivationRingsTakeWarpsTimesDepthTimesRowsOfPaddedBlocks(int rows, int batchBlocks, int warps, int ring, int expected)
     {
-        var config = MarlinStreamConfig.For(Math.Min(rows, 8), 128, warps: 8);
-        Assert.Equal(expected, config.ActivationStageBytes(rows, k, parts));
-        Assert.Equal(expected, config.LaunchSharedMemoryBytes(rows, k, parts));
-        var ring = config with { StageDepth = 16 };
-        Assert.Equal(ring.DynamicSharedMemoryBytes + expected, ring.LaunchSharedMemoryBytes(rows, k, parts));
-        // Every CTA's k range fits its row: the plan's runs never exceed ceil(blocks / parts).
-        for (int p = 0; p < parts; p++)
-        {
-            int blocks = k / 128, first = p * 8 * blocks / (parts * 8), end = (p + 1) * 8 * blocks / (parts * 8);
-            Assert.True(end - first <= (blocks + parts - 1) / parts);
-        }
-    }
-
-    [Fact]
-    public void StagedActivationArgumentsAreChecked()
-    {
-        var config = MarlinStreamConfig.For(1, 128);
-        Assert.Equal("rows", Assert.Throws<ArgumentOutOfRangeException>(() => config.ActivationStageBytes(0, 4096, 1)).ParamName);
-        Assert.Equal("k", Assert.Throws<ArgumentOutOfRangeException>(() => config.ActivationStageBytes(1, 64, 1)).ParamName);
-        Assert.Equal("kParts", Assert.Throws<ArgumentOutOfRangeException>(() => config.ActivationStageBytes(1, 4096, 0)).ParamName);
+        var config = new MarlinStreamConfig(batchBlocks, 8, warps, ring);
+        Assert.Equal(expected, config.ActivationRingBytes(rows));
+        Assert.Equal(config.ActivationRingBytes(config.RowsPerLaunch), config.DynamicSharedMemoryBytes);
+        Assert.Equal("rows", Assert.Throws<ArgumentOutOfRangeException>(() => config.ActivationRingBytes(0)).ParamName);
     }
 
     public static TheoryData<string, int, int, int, int> CompileCases()
@@ -229,17 +217,17 @@ public partial class StreamKernelTests
             foreach (int bb in new[] { 1, 2 })
                 foreach (int gb in new[] { 0, 2, 4, 8 })
                     foreach (int warps in new[] { 4, 8 })
-                        foreach (int depth in new[] { 0, 16, 32 })
-                            data.Add(arch, bb, gb, warps, depth);
+                        foreach (int ring in new[] { 2, 3 })
+                            data.Add(arch, bb, gb, warps, ring);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(CompileCases))]
-    public void StreamKernelCompilesWithoutSpills(string architecture, int batchBlocks, int groupBlocks, int warps, int stageDepth)
+    public void StreamKernelCompilesWithoutSpills(string architecture, int batchBlocks, int groupBlocks, int warps, int activationRing)
     {
         NvrtcRequirement.Require();
-        var config = new MarlinStreamConfig(batchBlocks, groupBlocks, warps, stageDepth);
+        var config = new MarlinStreamConfig(batchBlocks, groupBlocks, warps, activationRing);
         var options = config.CompileOptions().Append("--ptxas-options=-v").ToList();
         NvrtcOutput output = Nvrtc.Compile(KernelSources.Get(KernelSources.StreamMarlin), KernelSources.StreamMarlin, architecture, options);
         CompileReport.AssertCubinWithoutSpills(output, config.ToString(), architecture);
@@ -250,16 +238,18 @@ public partial class StreamKernelTests
     }
 
     [Theory]
-    [InlineData(16, 6656, 6656)]
+    [InlineData(16, 6656, 6656)]        // once refused at launch when the staged activations grew with k
     [InlineData(12, 8192, 8192)]
-    public void SixteenRowsOfDeepLayersDoNotStreamWhenTheStagedActivationsCannotFit(int rows, int n, int k)
+    [InlineData(16, 4096, 11008)]
+    [InlineData(16, 22016, 4096)]
+    [InlineData(16, 4096, 16384)]
+    [InlineData(9, 12288, 4096)]
+    public void SixteenRowsStreamAtEveryDepthUpToTheLimitWithRingsThatFit(int rows, int n, int k)
     {
-        IMarlinKernelVariant chosen = MarlinKernelSelector.Choose(rows, n, k, 128, TestDevices.H100);
-        if (chosen is MarlinStreamConfig streamed)
-        {
-            int need = streamed.LaunchSharedMemoryBytes(rows, k, 1) + MarlinKernelSelector.StreamStaticSharedBytes(streamed);
-            Assert.True(need <= TestDevices.H100.MaxSharedMemoryPerBlockOptin, $"{streamed} at {rows} x k={k} needs {need} bytes of shared memory.");
-        }
-        Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(16, 6656, 6656, 128, TestDevices.H100));
+        var streamed = Assert.IsType<MarlinStreamConfig>(MarlinKernelSelector.Choose(rows, n, k, 128, TestDevices.H100));
+        int perSm = streamed.Warps == 4 ? 3 : 1;
+        int need = perSm * (streamed.ActivationRingBytes(rows) + MarlinKernelSelector.StreamStaticSharedBytes(streamed) + 1024);
+        Assert.True(need <= TestDevices.H100.MaxSharedMemoryPerBlockOptin + 1024, $"{streamed} at {rows} x k={k}: {perSm} CTAs need {need} bytes of shared memory.");
+        Assert.Contains(streamed, MarlinKernelSelector.StreamCandidates(TestDevices.H100));
     }
 }
