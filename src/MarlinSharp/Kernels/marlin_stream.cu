@@ -432,18 +432,10 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
     if (blk0 + j < blk1) copy_activation_block(my_ring + j * slot_bytes, a_vecs, a_row_vecs, blk0 + j, rows_staged, lane);
     copy_commit();
   }
-  // Inputs of the epilogue, requested now so that their round trip overlaps the main loop rather than following it:
-  // normed: the first 256 block sums of squares of row `warp` (the previous GEMM's), reduced after the loop;
-  // residual: the four C values of this thread's first epilogue unit (C is the residual stream, complete by now).
+  // Residual epilogue: the four C values of this thread's first epilogue unit (C is the residual stream, complete by
+  // now), requested here so that their round trip overlaps the main loop rather than following it. (Requesting the
+  // normed epilogues' first sums of squares here too measured no faster and held 8 registers through the loop.)
   const int sq_entries = p.k >> 4;
-  float sq_first[normed ? 8 : 1];
-  if constexpr (normed) {
-#pragma unroll
-    for (int j = 0; j < 8; ++j) {
-      const int e = lane + 32 * j;
-      sq_first[j] = warp < p.m && e < sq_entries ? load_float_cg(p.row_sq + (size_t)warp * sq_entries + e) : 0.0f;
-    }
-  }
   const int u_first = blockIdx.x * threads + tid;
   u16 c_first[4] = {0, 0, 0, 0};
   if constexpr (residual) {
@@ -547,16 +539,7 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
     // One warp per row: the k/16 block sums of squares the previous GEMM left, summed in a fixed order (lane-wise in
     // increasing entries, then a shuffle tree). Published to the CTA by the cluster barrier below.
     for (int r = warp; r < p.m; r += warps) {
-      const float* src = p.row_sq + (size_t)r * sq_entries;
-      float ss;
-      if (r == warp) {
-        ss = 0.0f;
-#pragma unroll
-        for (int j = 0; j < 8; ++j) ss += sq_first[j];
-        ss += sum_squares_from(src, 256, sq_entries, lane);
-      } else {
-        ss = sum_squares_from(src, 0, sq_entries, lane);
-      }
+      float ss = sum_squares_from(p.row_sq + (size_t)r * sq_entries, 0, sq_entries, lane);
 #pragma unroll
       for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
       if (lane == 0) row_rstd[r] = rsqrtf(ss / (float)p.k + p.eps);
