@@ -134,7 +134,7 @@ internal static class BenchCommand
         if (string.Equals(parts[0], "wgmma", StringComparison.OrdinalIgnoreCase))
         {
             if (parts.Length > 5) throw new ArgumentException($"--config {text}: expected wgmma[,ROWS[,TILE_K[,STAGES[,CTAS_PER_SM]]]].");
-            return Checked(new MarlinWideConfig(Field(1, 128, "a row count (32, 64 or 128)"), Field(2, 128, "a tile depth (64 or 128)"),
+            return Checked(new MarlinWideConfig(Field(1, 128, "a row count (16, 32, 64 or 128)"), Field(2, 128, "a tile depth (64 or 128)"),
                 Field(3, 4, "a stage count (3..6)"), MarlinKernelConfig.GroupBlocksFor(groupSize), Field(4, 1, "a CTA count per SM (1 or 2)")));
         }
         int[] v = parts.Select(t => int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out int x) && x >= 0

@@ -187,9 +187,10 @@ public static class MarlinKernelSelector
     }
 
     /// <summary>
-    /// Fewest rows a launch of the wgmma kernel (<see cref="MarlinWideConfig"/>) is chosen for. H200, peak shape (docs/NOTES.md,
-    /// session 7): m = 32 0.264 ms against 0.331 ms for the swapped mma.sync kernel, which costs the same from 17 rows on
-    /// (it computes 32 rows either way); at 16 rows and below the streamed and swapped kernels keep the weights' pace.
+    /// Fewest rows a launch of the wgmma kernel (<see cref="MarlinWideConfig"/>) is chosen for on every layer. H200, peak shape
+    /// (docs/NOTES.md, session 7): m = 32 0.264 ms against 0.331 ms for the swapped mma.sync kernel, which costs the same from
+    /// 17 rows on (it computes 32 rows either way). From 9 rows it is chosen where the streamed kernel would not run 8 warps
+    /// (see <see cref="ChooseLaunch"/>); up to 8 rows the streamed and swapped kernels keep the weights' pace.
     /// </summary>
     public const int MinWideRows = 17;
 
@@ -217,6 +218,9 @@ public static class MarlinKernelSelector
         int groupBlocks = MarlinKernelConfig.GroupBlocksFor(groupSize);
         return rows switch
         {
+            // H200, peak shape (session 8): m = 12 0.2257 ms, m = 16 0.2361 with two CTAs per SM and a 4-deep ring (3 deep
+            // 0.2287 / 0.2386, one CTA 0.2454 / 0.2502); the swapped mma.sync kernel 0.2353 / 0.2442.
+            <= 16 => new MarlinWideConfig(16, 128, Stages: 4, groupBlocks, CtasPerSm: 2),
             <= 32 => new MarlinWideConfig(32, 128, Stages: 3, groupBlocks, CtasPerSm: 2),
             <= 64 => new MarlinWideConfig(64, 128, Stages: 4, groupBlocks),
             _ => new MarlinWideConfig(128, 128, Stages: 4, groupBlocks),
@@ -225,22 +229,31 @@ public static class MarlinKernelSelector
 
     /// <summary>Every configuration <see cref="Wide"/> can return.</summary>
     public static IReadOnlyList<MarlinWideConfig> WideCandidates() =>
-        [.. from groupSize in new[] { -1, 32, 64, 128 } from rows in new[] { 32, 64, 128 } select Wide(rows, groupSize)];
+        [.. from groupSize in new[] { -1, 32, 64, 128 } from rows in new[] { 16, 32, 64, 128 } select Wide(rows, groupSize)];
 
     /// <summary>
     /// The kernel for the next launch of a batch with <paramref name="rows"/> rows still to do (any number): the wgmma kernel
-    /// where <paramref name="allowWide"/> and the layer suits it (at least <see cref="MinWideRows"/> rows, n a multiple of 256,
-    /// k of 128, compute capability 9.0), otherwise <see cref="Choose"/> for the next 64 rows. The launch covers
-    /// min(rows, the configuration's rows per launch).
+    /// where <paramref name="allowWide"/> and the layer suits it (n a multiple of 256, k of 128, compute capability 9.0) and
+    /// either at least <see cref="MinWideRows"/> rows, or more than 8 rows where <see cref="Choose"/> would not take the
+    /// 8-warp streamed kernel; otherwise <see cref="Choose"/> for the next 64 rows. The launch covers min(rows, the
+    /// configuration's rows per launch).
+    /// <para>
+    /// 9..16 rows, H200 (docs/NOTES.md, session 8), INT4 ms, wgmma N = 16 against the selected mma.sync kernel: wins where
+    /// the streamed kernel needs 4 warps or is not chosen (4096x12288 0.0136 against 0.0146, 4096x22016 0.0203 against
+    /// 0.0234, 8192x10240 0.0191 against 0.0209, 8192x57344 0.0838 against 0.0893, 28672x8192 0.0448 against 0.0498, peak
+    /// shape 0.2361 against 0.2442), loses where 8 streamed warps cover every chunk (4096x4096 0.0109 against 0.0079,
+    /// 11008x4096 0.0156 against 0.0136, 8192x8192 0.0166 against 0.0157).
+    /// </para>
     /// </summary>
     public static IMarlinKernelVariant ChooseLaunch(int rows, int n, int k, int groupSize, DeviceInfo device, bool allowStream = true, bool allowWide = false)
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
-        if (allowWide && rows >= MinWideRows && n % MarlinWideConfig.TileN == 0 && k % 128 == 0
-            && HasWgmma(device))
+        IMarlinKernelVariant small = Choose(Math.Min(rows, MarlinGemm.MaxRowsPerLaunch), n, k, groupSize, device, allowStream);
+        if (allowWide && n % MarlinWideConfig.TileN == 0 && k % 128 == 0 && HasWgmma(device)
+            && (rows >= MinWideRows || rows > 8 && small is not MarlinStreamConfig { Warps: 8 }))
             return Wide(rows, groupSize);
-        return Choose(Math.Min(rows, MarlinGemm.MaxRowsPerLaunch), n, k, groupSize, device, allowStream);
+        return small;
     }
 
     private static bool FitsTwice(MarlinKernelConfig config, DeviceInfo device) =>

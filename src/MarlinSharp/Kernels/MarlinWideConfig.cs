@@ -51,7 +51,8 @@ public sealed record MarlinWideConfig(int Rows, int TileK, int Stages, int Group
 
     public void Validate()
     {
-        if (Rows is not (32 or 64 or 128)) throw new ArgumentOutOfRangeException(nameof(Rows), Rows, "Expected 32, 64 or 128.");
+        if (Rows is not (16 or 32 or 64 or 128)) throw new ArgumentOutOfRangeException(nameof(Rows), Rows, "Expected 16, 32, 64 or 128.");
+        if (Rows == 16 && TileK != 128) throw new ArgumentOutOfRangeException(nameof(TileK), TileK, "16 rows need TileK = 128 (one 16-byte copy per thread per stage).");
         if (TileK is not (64 or 128)) throw new ArgumentOutOfRangeException(nameof(TileK), TileK, "Expected 64 or 128.");
         if (Stages is < 3 or > 6) throw new ArgumentOutOfRangeException(nameof(Stages), Stages, "Expected 3..6.");
         if (CtasPerSm is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(CtasPerSm), CtasPerSm, "Expected 1 or 2.");

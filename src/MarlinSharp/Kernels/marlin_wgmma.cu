@@ -48,7 +48,7 @@
 //  * Programmatic dependent launch: the weights and scales of the first STAGES-2 tiles are requested before
 //    griddepcontrol.wait, the activations after it, as in marlin_dense.cu.
 
-#ifndef MARLIN_ROWS                  // batch rows per launch = wgmma N (32, 64 or 128)
+#ifndef MARLIN_ROWS                  // batch rows per launch = wgmma N (16, 32, 64 or 128; 16 needs a 128-deep tile)
 #define MARLIN_ROWS 128
 #endif
 #ifndef MARLIN_TILE_K
@@ -109,14 +109,14 @@ constexpr int pairs = rows / 2;                          // Float2s per thread i
 constexpr int b_copies = (int)(b_bytes / 16) / threads;
 constexpr int a_copies = rows * atoms * 8 / threads;
 
-static_assert(rows == 32 || rows == 64 || rows == 128, "rows");
+static_assert(rows == 16 || rows == 32 || rows == 64 || rows == 128, "rows");
 static_assert(tile_k == 64 || tile_k == 128, "tile_k");
 static_assert(stages >= 3 && stages <= 6, "stages");
 static_assert(ctas_per_sm == 1 || ctas_per_sm == 2, "ctas_per_sm");
 static_assert((frag_buffers == 2 || frag_buffers == 4) && slabs % frag_buffers == 0, "a buffer's last user is the same slab of the previous round, across tiles too");
 static_assert(per_channel || group_blocks == 2 || group_blocks == 4 || group_blocks == 8, "group size");
 static_assert(b_copies * threads * 16 == (int)b_bytes, "weights split evenly over the threads");
-static_assert(a_copies * threads == rows * atoms * 8, "activations split evenly over the threads");
+static_assert(a_copies >= 1 && a_copies * threads == rows * atoms * 8, "activations split evenly over the threads");
 static_assert(s_rows * 32 <= threads, "a tile's scale rows are copied in one pass");
 }  // namespace cfg
 
@@ -160,6 +160,14 @@ __device__ __forceinline__ u64 swizzled_descriptor(u32 addr) {
 }
 
 // wgmma m64nNk16, FP32 += FP16 (A: 4 registers per thread) x FP16 (B: shared memory, K-major).
+__device__ __forceinline__ void wgmma_n16(float (&d)[8], const u32 (&a)[4], u64 desc) {
+  asm volatile(
+      "{\n.reg .pred accumulate;\nsetp.ne.b32 accumulate, %13, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n16k16.f32.f16.f16 {%0, %1, %2, %3, %4, %5, %6, %7}, {%8, %9, %10, %11}, %12, accumulate, 1, 1, 0;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc), "r"(1));
+}
+
 __device__ __forceinline__ void wgmma_n32(float (&d)[16], const u32 (&a)[4], u64 desc) {
   asm volatile(
       "{\n.reg .pred accumulate;\nsetp.ne.b32 accumulate, %21, 0;\n"
@@ -185,7 +193,9 @@ __device__ __forceinline__ void wgmma_n128(float (&d)[64], const u32 (&a)[4], u6
 }
 
 
-#if MARLIN_ROWS == 32
+#if MARLIN_ROWS == 16
+#define WGMMA wgmma_n16
+#elif MARLIN_ROWS == 32
 #define WGMMA wgmma_n32
 #elif MARLIN_ROWS == 64
 #define WGMMA wgmma_n64
@@ -294,14 +304,16 @@ struct CopyPlan {
   u32 b_src;   // 16-byte-vector offset of its first weight vector from a tile's first one
   u32 a_src;   // the same for activations, from row 0, column 0 of the tile
   u32 a_dst;   // byte offset of its first activation chunk in a stage (swizzled)
-  int a_row;   // first activation row it copies (it copies a_row + 32 r)
+  int a_row;   // first activation row it copies (it copies a_row + 32 r; 16 rows: row a_row of atom a_atom + 2 r)
+  int a_atom;
   u32 s_src;   // its scale vector (threads below s_rows * 32)
 };
 
 __device__ __forceinline__ CopyPlan make_copy_plan(const Problem& p, int tid) {
   CopyPlan c;
   c.b_src = (u32)(tid / 128) * ((u32)p.n / 2) + (u32)(tid % 128);
-  c.a_row = tid / 8;
+  c.a_row = (tid / 8) % cfg::rows;
+  c.a_atom = (tid / 8) / cfg::rows;
   const int chunk = tid % 8;
   c.a_src = (u32)c.a_row * ((u32)p.k / 8) + (u32)chunk;
   c.a_dst = (u32)c.a_row * 128 + (u32)((chunk ^ (c.a_row & 7)) << 4);
@@ -329,7 +341,7 @@ __device__ __forceinline__ void fetch_activations(u32 stage, const Problem& p, c
   const Vec16* ga = p.a + (u32)(t.kt * (tile_k / 8)) + c.a_src;
 #pragma unroll
   for (int r = 0; r < a_copies; ++r) {
-    const int row_offset = (32 * r) % rows, atom = (32 * r) / rows;
+    const int row_offset = (32 * r) % rows, atom = (32 * r) / rows + c.a_atom;
     if (!MARLIN_DEBUG_SKIP_A_LOADS && c.a_row + row_offset < p.m)
       cp_async(stage + atom * atom_bytes + c.a_dst + row_offset * 128, ga + (size_t)row_offset * ((u32)p.k / 8) + atom * 8);
   }

@@ -17,7 +17,8 @@ public class BenchConfigParsingTests
     }
 
     [Theory]
-    [InlineData("wgmma,48", "Expected 32, 64 or 128")]
+    [InlineData("wgmma,48", "Expected 16, 32, 64 or 128")]
+    [InlineData("wgmma,16,64", "16 rows need TileK = 128")]
     [InlineData("wgmma,64,128,2", "Expected 3..6")]
     [InlineData("wgmma,x", "'x' is not a row count")]
     [InlineData("wgmma,64,128,4,1,9", "expected wgmma[,ROWS")]

@@ -79,7 +79,11 @@ public partial class WideKernelConfigTests
     }
 
     [Theory]
-    [InlineData(16, 4096, 4096, true)]     // small batches keep the streamed / swapped kernels
+    [InlineData(16, 4096, 4096, true)]     // 9..16 rows where 8 streamed warps cover every chunk
+    [InlineData(12, 8192, 8192, true)]
+    [InlineData(16, 4096, 11008, true)]
+    [InlineData(8, 22016, 4096, true)]     // up to 8 rows: the streamed / swapped kernels
+    [InlineData(1, 18432, 73728, true)]
     [InlineData(64, 320, 4096, true)]      // n not a multiple of 256
     [InlineData(64, 4096, 4160, true)]     // k not a multiple of 128
     [InlineData(64, 4096, 4096, false)]    // switched off
@@ -88,6 +92,23 @@ public partial class WideKernelConfigTests
         IMarlinKernelVariant chosen = MarlinKernelSelector.ChooseLaunch(rows, n, k, 128, TestDevices.H100, allowWide: allowWide);
         Assert.IsNotType<MarlinWideConfig>(chosen);
         Assert.Equal(MarlinKernelSelector.Choose(Math.Min(rows, 64), n, k, 128, TestDevices.H100), chosen);
+    }
+
+    [Theory]
+    [InlineData(16, 12288, 4096)]          // 4-warp streamed otherwise
+    [InlineData(9, 22016, 4096)]
+    [InlineData(16, 57344, 8192)]          // dense otherwise (too many chunks)
+    [InlineData(12, 8192, 28672)]          // dense otherwise (too deep)
+    [InlineData(16, 18432, 73728)]         // peak shape
+    public void NineToSixteenRowsTakeTheSixteenRowWgmmaKernelWhereEightStreamedWarpsDoNot(int rows, int n, int k)
+    {
+        var chosen = Assert.IsType<MarlinWideConfig>(MarlinKernelSelector.ChooseLaunch(rows, n, k, 128, TestDevices.H100, allowWide: true));
+        Assert.Equal(MarlinKernelSelector.Wide(rows, 128), chosen);
+        Assert.Equal(16, chosen.Rows);
+        Assert.Contains(chosen, MarlinKernelSelector.WideCandidates());
+        Assert.IsNotType<MarlinWideConfig>(MarlinKernelSelector.ChooseLaunch(rows, n, k, 128, TestDevices.H100, allowWide: false));
+        int perSm = chosen.CtasPerSm * (chosen.DynamicSharedMemoryBytes + 1024);
+        Assert.True(perSm <= TestDevices.H100.MaxSharedMemoryPerBlockOptin + 1024, $"{chosen} does not fit {chosen.CtasPerSm} per SM.");
     }
 
     [Fact]
@@ -111,7 +132,7 @@ public partial class WideKernelConfigTests
     /// <summary>
     /// Needs NVRTC 12+ (sm_90a); CI installs 11.8, where it is skipped with that reason, and it runs on the GPU machine.
     /// Asserts that ptxas kept the wgmma pipeline (no "serialized" warning: an accumulator touched while a wgmma is in flight
-    /// costs the whole kernel its overlap) and that the 32-row variants (two CTAs per SM, 128 registers) do not spill.
+    /// costs the whole kernel its overlap) and that the 16- and 32-row variants (two CTAs per SM, 128 registers) do not spill.
     /// </summary>
     [Theory]
     [MemberData(nameof(Candidates))]
@@ -123,7 +144,7 @@ public partial class WideKernelConfigTests
         NvrtcOutput output = Nvrtc.Compile(KernelSources.Get(KernelSources.WideMarlin), KernelSources.WideMarlin, "sm_90a",
             [.. config.CompileOptions(), "--ptxas-options=-v"]);
         Assert.DoesNotMatch(Serialized(), output.Log);
-        if (rows == 32) CompileReport.AssertCubinWithoutSpills(output, config.ToString(), "sm_90a");
+        if (rows <= 32) CompileReport.AssertCubinWithoutSpills(output, config.ToString(), "sm_90a");
     }
 
     [GeneratedRegex("serialized", RegexOptions.IgnoreCase)]

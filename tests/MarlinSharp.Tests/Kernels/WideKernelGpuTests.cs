@@ -30,7 +30,7 @@ public class WideKernelGpuTests
     private static readonly MarlinWideConfig[] TuningVariants =
     [
         new(128, 64, 4, 8), new(128, 64, 3, 0), new(64, 64, 5, 2), new(32, 128, 3, 4), new(128, 128, 3, 8), new(32, 128, 4, 8, CtasPerSm: 2),
-        new(64, 64, 4, 0, CtasPerSm: 2),
+        new(64, 64, 4, 0, CtasPerSm: 2), new(16, 128, 4, 8, CtasPerSm: 2), new(16, 128, 3, 0), new(16, 128, 5, 2, CtasPerSm: 2), new(16, 128, 4, 4),
     ];
 
     [Theory]
