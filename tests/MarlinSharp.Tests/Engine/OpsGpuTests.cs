@@ -87,7 +87,7 @@ public class OpsGpuTests
         Half[] x = RandomHalf(rng, rows * h, 3);
         using var bx = rt.Context.Upload<Half>(x);
         using var bq = rt.Context.Allocate<float>(rows * h / 16);
-        bq.Fill32(0x7fc00000u);   // NaN: every entry must be written
+        bq.Fill32(0x7fc00000u, s);   // NaN: every entry must be written (on the stream: a context-wide sync would break another test's graph capture)
         k.RowSquares(bx, bq, rows, h, s);
         s.Synchronize();
         var expected = new double[rows * h / 16];
@@ -199,7 +199,7 @@ public class OpsGpuTests
         using var bo = rt.Context.Allocate<Half>((long)tokens * heads * d);
         using var po = rt.Context.Allocate<float>((long)lengths.Length * heads * AttentionPlan.MaxSplits * d);
         using var pm = rt.Context.Allocate<float>((long)lengths.Length * heads * AttentionPlan.MaxSplits * 2);
-        bo.FillBytes(0);
+        bo.FillBytes(0, s);   // on the stream: a context-wide sync would break another test's graph capture
 
         k.RopeAppend(bq, bp, bsl, bc, bs, cache, tokens, heads, kvHeads, layer, s);
         if (decode) k.AttentionDecode(bq, bo, cache, bi, lengths.Length, lengths.Max(), heads, kvHeads, layer, po, pm, s);
