@@ -249,11 +249,10 @@ public static class MarlinKernelSelector
     {
         ArgumentNullException.ThrowIfNull(device);
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        bool wideFits = allowWide && n % MarlinWideConfig.TileN == 0 && k % 128 == 0 && HasWgmma(device);
+        if (wideFits && rows >= MinWideRows) return Wide(rows, groupSize);
         IMarlinKernelVariant small = Choose(Math.Min(rows, MarlinGemm.MaxRowsPerLaunch), n, k, groupSize, device, allowStream);
-        if (allowWide && n % MarlinWideConfig.TileN == 0 && k % 128 == 0 && HasWgmma(device)
-            && (rows >= MinWideRows || rows > 8 && small is not MarlinStreamConfig { Warps: 8 }))
-            return Wide(rows, groupSize);
-        return small;
+        return wideFits && rows > 8 && small is not MarlinStreamConfig { Warps: 8 } ? Wide(rows, groupSize) : small;
     }
 
     private static bool FitsTwice(MarlinKernelConfig config, DeviceInfo device) =>
