@@ -110,8 +110,8 @@ internal static class BenchCommand
     }
 
     /// <summary>
-    /// A forced configuration. "stream[,WARPS[,A_RING]]" is the streamed kernel for every batch size it serves (its batch
-    /// blocks follow the largest m of the run, so --m must stay within 16 rows).
+    /// A forced configuration. "stream[,WARPS[,A_RING[,CHUNKS_PER_CTA]]]" is the streamed kernel for every batch size it
+    /// serves (its batch blocks follow each m, so --m must stay within 16 rows).
     /// </summary>
     internal static IMarlinKernelVariant ParseConfig(string text, int groupSize)
     {
@@ -127,9 +127,9 @@ internal static class BenchCommand
         }
         if (string.Equals(parts[0], "stream", StringComparison.OrdinalIgnoreCase))
         {
-            if (parts.Length > 3) throw new ArgumentException($"--config {text}: expected stream[,WARPS[,A_RING]].");
+            if (parts.Length > 4) throw new ArgumentException($"--config {text}: expected stream[,WARPS[,A_RING[,CHUNKS_PER_CTA]]].");
             return Checked(new MarlinStreamConfig(2, MarlinKernelConfig.GroupBlocksFor(groupSize), Field(1, 4, "a warp count (4 or 8)"),
-                Field(2, 2, "an activation ring depth (2..4)")));
+                Field(2, 2, "an activation ring depth (2..4)"), ChunksPerCta: Field(3, 1, "a chunk count per CTA (1, 2, 4 or 8)")));
         }
         if (string.Equals(parts[0], "wgmma", StringComparison.OrdinalIgnoreCase))
         {

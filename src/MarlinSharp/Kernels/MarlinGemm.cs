@@ -148,6 +148,8 @@ public static class MarlinGemm
         MarlinStreamConfig config, float eps)
     {
         ArgumentNullException.ThrowIfNull(config);
+        if (n % config.CtaWidth != 0)
+            throw new ArgumentException($"n={n} is not a multiple of configuration {config}'s CTA width {config.CtaWidth} ({config.ChunksPerCta} chunks of 64).", nameof(config));
         if (rows < 1 || rows > config.RowsPerLaunch)
             throw new ArgumentOutOfRangeException(nameof(rows), rows, $"Configuration {config} takes 1..{config.RowsPerLaunch} rows.");
         int outputColumns = config.Epilogue == StreamEpilogue.NormedSwiGlu ? n / 2 : n;
@@ -176,7 +178,7 @@ public static class MarlinGemm
         CudaFunction function = runtime.Kernels.Get(config);
         int sharedBytes = config.ActivationRingBytes(rows);
         var plan = new StreamPlan(n, k, config.Warps, parts => runtime.Kernels.ResidentClusters(config, parts, sharedBytes),
-            maxKParts: device.ComputeCapabilityMajor >= 9 ? MarlinStreamConfig.MaxKParts : 1);
+            maxKParts: device.ComputeCapabilityMajor >= 9 ? MarlinStreamConfig.MaxKParts : 1, config.ChunksPerCta);
         var problem = new StreamProblem
         {
             A = a, B = weights.B.Pointer, S = weights.Scales.Pointer, C = c, RowSquares = rowSquares, M = rows, N = n, K = k, Eps = eps,
@@ -184,7 +186,7 @@ public static class MarlinGemm
         unsafe
         {
             void* argument = &problem;
-            function.Launch(new Dim3((uint)plan.KParts, (uint)plan.Chunks), new Dim3((uint)config.ThreadsPerBlock), sharedBytes, stream, &argument,
+            function.Launch(new Dim3((uint)plan.KParts, (uint)plan.ChunkGroups), new Dim3((uint)config.ThreadsPerBlock), sharedBytes, stream, &argument,
                 overlapPrevious: runtime.OverlapKernels, clusterX: (uint)plan.KParts);
         }
     }
@@ -221,7 +223,13 @@ public static class MarlinGemm
         }
         if (variant.RowsPerLaunch < Math.Min(rows, MaxRowsPerLaunch))
             throw new ArgumentException($"Configuration {variant} covers {variant.RowsPerLaunch} rows per launch; {Math.Min(rows, MaxRowsPerLaunch)} are needed.", "configOverride");
-        if (variant is not MarlinKernelConfig config) return;   // the streamed kernel takes every valid n and k
+        if (variant is MarlinStreamConfig streamed)
+        {
+            if (n % streamed.CtaWidth != 0)
+                throw new ArgumentException($"n={n} is not a multiple of configuration {streamed}'s CTA width {streamed.CtaWidth} ({streamed.ChunksPerCta} chunks of 64).", "configOverride");
+            return;   // otherwise the streamed kernel takes every valid n and k
+        }
+        var config = (MarlinKernelConfig)variant;
         if (n % config.TileN != 0) throw new ArgumentException($"n={n} is not a multiple of the configuration's TileN={config.TileN}.", "configOverride");
         if (k % config.TileK != 0) throw new ArgumentException($"k={k} is not a multiple of the configuration's TileK={config.TileK}.", "configOverride");
     }

@@ -127,9 +127,9 @@ public static class MarlinKernelSelector
             // Every warp's activation ring and the static partials must fit `perSm` CTAs at once.
             bool fits(MarlinStreamConfig c, int perSm) =>
                 perSm * (c.ActivationRingBytes(rows) + StreamStaticSharedBytes(c) + ReservedPerCta) <= device.MaxSharedMemoryPerBlockOptin + ReservedPerCta;
-            var eight = MarlinStreamConfig.For(rows, groupSize, warps: 8);
+            var eight = MarlinStreamConfig.For(rows, groupSize, warps: 8, chunksPerCta: ChunksPerCta(rows, n, 8));
             if (chunks <= device.MultiprocessorCount && fits(eight, 1)) return eight;
-            var four = MarlinStreamConfig.For(rows, groupSize, warps: 4);
+            var four = MarlinStreamConfig.For(rows, groupSize, warps: 4, chunksPerCta: ChunksPerCta(rows, n, 4));
             if (chunks <= 3L * device.MultiprocessorCount && fits(four, 3)) return four;
         }
         return Select(rows, n, k, groupSize, device);
@@ -154,7 +154,35 @@ public static class MarlinKernelSelector
         if (n <= 0 || n % MarlinStreamConfig.ChunkWidth != 0)
             throw new ArgumentException($"n={n} must be a positive multiple of {MarlinStreamConfig.ChunkWidth}.", nameof(n));
         int warps = n / MarlinStreamConfig.ChunkWidth <= device.MultiprocessorCount ? 8 : 4;
-        return MarlinStreamConfig.For(rows, groupSize, warps, epilogue: epilogue);
+        return MarlinStreamConfig.For(rows, groupSize, warps, epilogue: epilogue, chunksPerCta: ChunksPerCta(rows, n, warps));
+    }
+
+    /// <summary>Development switch for measurements: the chunks per CTA (1, 2, 4 or 8) that streamed launches of 9..16 rows use
+    /// wherever n and the warp count allow, read from MARLINSHARP_STREAM_CHUNKS; 0 (unset) keeps <see cref="ChunksPerCta"/>'s rule.</summary>
+    private static readonly int ForcedChunksPerCta =
+        int.TryParse(Environment.GetEnvironmentVariable("MARLINSHARP_STREAM_CHUNKS"), out int forced) && forced is 1 or 2 or 4 or 8 ? forced : 0;
+
+    /// <summary>
+    /// Chunks per CTA (<see cref="MarlinStreamConfig.ChunksPerCta"/>) of a streamed launch of <paramref name="rows"/> rows over
+    /// <paramref name="n"/> columns with <paramref name="warps"/> warps: 4 for 4-warp CTAs at 9..16 rows (halved until n
+    /// allows it), otherwise 1. H200, same call (docs/NOTES.md, session 9), INT4 ms at 16 rows, 4 warps with 1 / 2 / 4 chunks
+    /// per CTA: 4096x22016 0.0235 / 0.0191 / 0.0185, 8192x10240 0.0209 / 0.0182 / 0.0184, 4096x12288 0.0145 / 0.0144 /
+    /// 0.0148; e2e llama2-7b batch 16 (fused, 4 warps on qkv and gate|up) 2.563 / 2.471 / 2.464 ms per token. Up to 8 rows
+    /// the activations are too small to matter and the shared ring's barrier costs: batch 1 1.604 / 1.696 / 1.765 ms. The
+    /// 8-warp CTAs of narrow layers keep their own rings (4096x4096 at 16 rows 0.0079 alone, 0.0081 in pairs).
+    /// </summary>
+    /// <summary>Every value <see cref="ChunksPerCta"/> returns for <paramref name="rows"/> and <paramref name="warps"/> as n varies:
+    /// the preferred count (n = 512 allows any) and its halvings.</summary>
+    private static IEnumerable<int> ChunkSharings(int rows, int warps)
+    {
+        for (int chunks = ChunksPerCta(rows, 8 * MarlinStreamConfig.ChunkWidth, warps); chunks >= 1; chunks /= 2) yield return chunks;
+    }
+
+    internal static int ChunksPerCta(int rows, int n, int warps)
+    {
+        int chunks = rows <= 8 ? 1 : ForcedChunksPerCta > 0 ? ForcedChunksPerCta : warps == 4 ? 4 : 1;
+        while (chunks > 1 && (chunks > warps || n % (MarlinStreamConfig.ChunkWidth * chunks) != 0)) chunks /= 2;
+        return chunks;
     }
 
     /// <summary>Every configuration <see cref="ChooseFused"/> can return for up to <see cref="MaxFusedRows"/> rows (none before compute capability 9.0).</summary>
@@ -168,7 +196,8 @@ public static class MarlinKernelSelector
                from warps in new[] { 4, 8 }
                from epilogue in new[] { StreamEpilogue.Residual, StreamEpilogue.Normed, StreamEpilogue.NormedSwiGlu }
                from rows in new[] { 8, MaxFusedRows }
-               select MarlinStreamConfig.For(rows, groupSize, warps, epilogue: epilogue),
+               from chunksPerCta in ChunkSharings(rows, warps)
+               select MarlinStreamConfig.For(rows, groupSize, warps, epilogue: epilogue, chunksPerCta: chunksPerCta),
         ];
     }
 
@@ -182,7 +211,8 @@ public static class MarlinKernelSelector
             .. from groupSize in new[] { -1, 32, 64, 128 }
                from rows in new[] { 8, MaxStreamedRows }
                from warps in new[] { 4, 8 }
-               select MarlinStreamConfig.For(rows, groupSize, warps),
+               from chunksPerCta in ChunkSharings(rows, warps)
+               select MarlinStreamConfig.For(rows, groupSize, warps, chunksPerCta: chunksPerCta),
         ];
     }
 

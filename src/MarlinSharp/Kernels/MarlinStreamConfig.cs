@@ -12,8 +12,11 @@ namespace MarlinSharp.Kernels;
 /// <param name="ActivationRing">128-deep blocks of activations in each warp's shared-memory ring (2..4): a warp copies its
 /// activations that many blocks minus one ahead of the block it computes.</param>
 /// <param name="Epilogue">What the kernel does with the sums (see <see cref="StreamEpilogue"/>).</param>
+/// <param name="ChunksPerCta">64-column chunks per CTA (1, 2, 4 or 8, at most <paramref name="Warps"/>): the warps of a CTA
+/// that stream the same k run for different chunks share one activation ring, so A crosses L2 that many times less often;
+/// each chunk then has <c>Warps / ChunksPerCta</c> warps per CTA. n must be a multiple of 64 × ChunksPerCta.</param>
 public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Warps = 4, int ActivationRing = 2,
-    StreamEpilogue Epilogue = StreamEpilogue.Store) : IMarlinKernelVariant
+    StreamEpilogue Epilogue = StreamEpilogue.Store, int ChunksPerCta = 1) : IMarlinKernelVariant
 {
     public const string KernelEntryPoint = "marlin_stream_gemm";
 
@@ -35,14 +38,21 @@ public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Wa
     public int DynamicSharedMemoryBytes => ActivationRingBytes(RowsPerLaunch);
 
     /// <summary>
-    /// Dynamic shared memory of a launch of <paramref name="rows"/> rows: every warp's activation ring of
-    /// <see cref="ActivationRing"/> blocks of min(rows, <see cref="RowsPerLaunch"/>) rows. It does not depend on k.
+    /// Dynamic shared memory of a launch of <paramref name="rows"/> rows: one activation ring of <see cref="ActivationRing"/>
+    /// blocks of min(rows, <see cref="RowsPerLaunch"/>) rows per k run (<see cref="WarpsPerChunk"/> of them). It does not
+    /// depend on k.
     /// </summary>
     public int ActivationRingBytes(int rows)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
-        return Warps * ActivationRing * Math.Min(rows, RowsPerLaunch) * ActivationRowBytes;
+        return WarpsPerChunk * ActivationRing * Math.Min(rows, RowsPerLaunch) * ActivationRowBytes;
     }
+
+    /// <summary>Warps of a CTA that split one chunk's k range (each with its own run of blocks and activation ring).</summary>
+    public int WarpsPerChunk => Warps / ChunksPerCta;
+
+    /// <summary>Output columns one CTA covers: <see cref="ChunkWidth"/> × <see cref="ChunksPerCta"/>; n must be a multiple.</summary>
+    public int CtaWidth => ChunkWidth * ChunksPerCta;
 
     public int RowsPerLaunch => 8 * BatchBlocks;
     public int ThreadsPerBlock => 32 * Warps;
@@ -56,6 +66,8 @@ public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Wa
         if (Warps is not (4 or 8)) throw new ArgumentOutOfRangeException(nameof(Warps), Warps, "Expected 4 or 8.");
         if (ActivationRing is < 2 or > 4) throw new ArgumentOutOfRangeException(nameof(ActivationRing), ActivationRing, "Expected 2..4 blocks.");
         if (!Enum.IsDefined(Epilogue)) throw new ArgumentOutOfRangeException(nameof(Epilogue), Epilogue, "Not a StreamEpilogue value.");
+        if (ChunksPerCta is not (1 or 2 or 4 or 8) || ChunksPerCta > Warps)
+            throw new ArgumentOutOfRangeException(nameof(ChunksPerCta), ChunksPerCta, $"Expected 1, 2, 4 or 8, at most Warps={Warps}.");
     }
 
     public IReadOnlyList<string> CompileOptions() =>
@@ -66,17 +78,19 @@ public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Wa
         $"-DMARLIN_WARPS={Warps}",
         $"-DMARLIN_A_RING={ActivationRing}",
         $"-DMARLIN_EPILOGUE={(int)Epilogue}",
+        $"-DMARLIN_CHUNKS_PER_CTA={ChunksPerCta}",
     ];
 
     /// <summary>The configuration for <paramref name="rows"/> (1..16) rows.</summary>
-    public static MarlinStreamConfig For(int rows, int groupSize, int warps = 4, int activationRing = 2, StreamEpilogue epilogue = StreamEpilogue.Store)
+    public static MarlinStreamConfig For(int rows, int groupSize, int warps = 4, int activationRing = 2, StreamEpilogue epilogue = StreamEpilogue.Store,
+        int chunksPerCta = 1)
     {
         if (rows is < 1 or > 16) throw new ArgumentOutOfRangeException(nameof(rows), rows, "The streamed kernel serves 1..16 rows.");
-        return new MarlinStreamConfig(rows <= 8 ? 1 : 2, MarlinKernelConfig.GroupBlocksFor(groupSize), warps, activationRing, epilogue);
+        return new MarlinStreamConfig(rows <= 8 ? 1 : 2, MarlinKernelConfig.GroupBlocksFor(groupSize), warps, activationRing, epilogue, chunksPerCta);
     }
 
     public override string ToString() =>
-        $"stream_m{RowsPerLaunch}_w{Warps}_g{(GroupBlocks == 0 ? "ch" : (GroupBlocks * 16).ToString())}{(ActivationRing != 2 ? $"_a{ActivationRing}" : "")}"
+        $"stream_m{RowsPerLaunch}_w{Warps}_g{(GroupBlocks == 0 ? "ch" : (GroupBlocks * 16).ToString())}{(ActivationRing != 2 ? $"_a{ActivationRing}" : "")}{(ChunksPerCta != 1 ? $"_c{ChunksPerCta}" : "")}"
         + Epilogue switch
         {
             StreamEpilogue.Residual => "_residual",

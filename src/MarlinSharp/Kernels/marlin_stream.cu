@@ -12,7 +12,7 @@
 //  * Weights go straight from HBM into registers (ld.global.nc, no L1 allocation). Each warp owns a 64-column
 //    chunk and a run of whole 128-deep k blocks, and keeps one block (8 slabs x 512 bytes) of loads in flight
 //    ahead of the one it computes: a ring of registers, refilled slot by slot, so no warp ever waits for another
-//    and there is no barrier in the main loop. With all CTAs resident at once, every outstanding request is
+//    (except the few that share an activation ring, below) and there is no CTA barrier in the main loop. With all CTAs resident at once, every outstanding request is
 //    served at the HBM's pace, so equal work per warp means equal finishing times.
 //  * The packed layout (see marlin_dense.cu and MarlinPacker.cs) gives lane t, in one 16-byte word per slab,
 //    exactly the mma.m16n8k16 A fragments of four 16-column x 16-k weight tiles (columns g and g+8 of each tile,
@@ -31,6 +31,12 @@
 //    kernel; the per-warp ring is rows x 128 x MARLIN_A_RING, whatever k is, and needs no CTA barrier: a warp's
 //    copies are waited for by its own lanes (cp.async.wait_group) and published to each other by __syncwarp.
 //    Rows are padded by 4 words, so the 8 rows x 4 word columns a warp reads fall on 32 different banks.
+//  * At 16 rows a 128-deep block of A (4 KB) is as large as the chunk's block of weights, so every chunk copying
+//    its own A doubles what crosses L2. With MARLIN_CHUNKS_PER_CTA = S > 1 a CTA covers S adjacent chunks, and the S
+//    warps (one per chunk) that stream the same k run share one ring: each copies 1/S of the block, and a named
+//    barrier over just those S warps replaces the __syncwarp. A's L2 traffic falls by S; the k split of each
+//    chunk inside the CTA falls from MARLIN_WARPS to MARLIN_WARPS / S warps, which the launcher makes up with more
+//    CTAs per cluster where the layer has few chunks.
 //  * Dequantisation is the lop3 / FP16 magic-number sequence (q | 0x6400 is 1024 + q) with the zero point
 //    folded into the subtraction. Grouped scales are not multiplied into the weights: each group's unscaled
 //    products are summed by the tensor cores in FP32 and scaled once per column and group in FP32, so a packed
@@ -59,11 +65,13 @@
 //    are already on their way.
 //
 // Data layout
-//  * Dynamic shared memory: per warp, MARLIN_A_RING slots of A [rows][128 + 8 halves] FP16 (rows = min(m, 8 * BATCH_BLOCKS)).
+//  * Dynamic shared memory: per k run (MARLIN_WARPS / MARLIN_CHUNKS_PER_CTA of them), MARLIN_A_RING slots of
+//    A [rows][128 + 8 halves] FP16 (rows = min(m, 8 * BATCH_BLOCKS)).
 //  * B int32 [k/16][2n] in the reference Marlin order; scales FP16 [k/g][n] (g = 32, 64, 128) or [1][n]
 //    (per output channel), permuted as MarlinPacker writes them; A FP16 row-major [m][k] with m <= 8 * BATCH_BLOCKS;
 //    C FP16 row-major [m][n]. Rows past m are read as zeros and never written, so callers pad nothing.
-//  * n is a multiple of 64 and k a multiple of 128 (the launcher checks). Grid: (k parts, n / 64), cluster (k parts, 1, 1).
+//  * n is a multiple of 64 x MARLIN_CHUNKS_PER_CTA and k a multiple of 128 (the launcher checks).
+//    Grid: (k parts, n / (64 x MARLIN_CHUNKS_PER_CTA)), cluster (k parts, 1, 1).
 
 #ifndef MARLIN_BATCH_BLOCKS          // 8-row batch blocks: 1 (up to 8 rows) or 2 (up to 16 rows)
 #define MARLIN_BATCH_BLOCKS 1
@@ -77,8 +85,11 @@
 #ifndef MARLIN_EPILOGUE              // 0 store, 1 residual + row sums of squares, 2 RMS-normed rows, 3 normed SwiGLU
 #define MARLIN_EPILOGUE 0
 #endif
-#ifndef MARLIN_A_RING                // 128-deep blocks of activations per warp's shared ring (2..4): copies run MARLIN_A_RING - 1 blocks ahead
+#ifndef MARLIN_A_RING                // 128-deep blocks of activations per shared ring (2..4): copies run MARLIN_A_RING - 1 blocks ahead
 #define MARLIN_A_RING 2
+#endif
+#ifndef MARLIN_CHUNKS_PER_CTA        // 64-column chunks per CTA (1, 2, 4 or 8, at most MARLIN_WARPS): warps that share a ring
+#define MARLIN_CHUNKS_PER_CTA 1
 #endif
 // Development switch for timing experiments (results are wrong when set): leave out the dequantisation and
 // tensor-core work, to see what the load stream alone costs.
@@ -119,6 +130,8 @@ constexpr int ring = 8;                                   // slabs in flight per
 constexpr int groups_per_block = per_channel ? 1 : ring / group_blocks;
 constexpr int partial_vecs = batch_blocks * 4 * 32;       // Float4s one warp leaves behind
 constexpr int a_ring = MARLIN_A_RING;
+constexpr int chunks_per_cta = MARLIN_CHUNKS_PER_CTA;
+constexpr int k_warps = warps / chunks_per_cta;          // warps per chunk in a CTA, each with its own k run and ring
 constexpr int a_row_words = 64 + 4;                       // one row of a 128-deep block of A, padded by 4 words
 constexpr int epilogue = MARLIN_EPILOGUE;
 constexpr bool residual = epilogue == 1;
@@ -134,6 +147,8 @@ static_assert(warps == 4 || warps == 8, "warps");
 static_assert(batch_blocks == 1 || batch_blocks == 2, "batch_blocks");
 static_assert(per_channel || group_blocks == 2 || group_blocks == 4 || group_blocks == 8, "group size");
 static_assert(a_ring >= 2 && a_ring <= 4, "activation ring depth");
+static_assert((chunks_per_cta == 1 || chunks_per_cta == 2 || chunks_per_cta == 4 || chunks_per_cta == 8) && chunks_per_cta <= warps,
+              "chunks per CTA");
 static_assert(epilogue >= 0 && epilogue <= 3, "epilogue");
 }  // namespace cfg
 
@@ -330,26 +345,39 @@ __device__ __forceinline__ u32 lds32(u32 addr) {
 }
 
 // Copies the rows [0, rows) of A's 128-deep block `blk` into a ring slot (rows of a_row_words words): 16 Vec16s per
-// row, dealt to the lanes in order, so each quarter-warp writes 128 contiguous bytes of one row.
-__device__ __forceinline__ void copy_activation_block(u32 slot, const Vec16* a, u32 a_row_vecs, int blk, int rows, int lane) {
+// row, dealt in order to the lanes of the warps that share the ring (`member` 0..chunks_per_cta - 1), so each
+// quarter-warp writes 128 contiguous bytes of one row.
+__device__ __forceinline__ void copy_activation_block(u32 slot, const Vec16* a, u32 a_row_vecs, int blk, int rows, int lane, int member) {
   if (MARLIN_DEBUG_A_HALF) rows /= 2;
-  for (int v = lane; v < rows * 16; v += 32) {
+  for (int v = 32 * member + lane; v < rows * 16; v += 32 * cfg::chunks_per_cta) {
     const int r = v >> 4, c = v & 15;
     copy_16(slot + 4 * (u32)(r * cfg::a_row_words) + 16 * c, a + (size_t)r * a_row_vecs + (size_t)blk * 16 + c);
   }
 }
 
-// Unit u of the reduction (Float4 u of every warp's partials) summed over the warps of every CTA of the cluster,
-// rank by rank and warp by warp: a fixed order, so the result does not depend on timing.
-__device__ __forceinline__ Float4 cluster_sum(u32 base, int u, u32 parts) {
+// The warps that share activation ring `ring_id` (one per chunk of the CTA) agree that their copies into it are complete
+// and that nobody still reads the slot about to be refilled: a named barrier over those warps only (bar.sync orders
+// their shared-memory accesses), or __syncwarp when a warp has its ring to itself.
+__device__ __forceinline__ void ring_sync(int ring_id) {
+  if constexpr (cfg::chunks_per_cta == 1) {
+    (void)ring_id;
+    __syncwarp();
+  } else {
+    asm volatile("bar.sync %0, %1;\n" ::"r"(1 + ring_id), "n"(32 * cfg::chunks_per_cta) : "memory");
+  }
+}
+
+// Unit u of the reduction (Float4 u of the partials of the warps of chunk `local_chunk`) summed over those warps of
+// every CTA of the cluster, rank by rank and warp by warp: a fixed order, so the result does not depend on timing.
+__device__ __forceinline__ Float4 cluster_sum(u32 base, int u, u32 parts, int local_chunk) {
   using namespace cfg;
   Float4 sum = {0.0f, 0.0f, 0.0f, 0.0f};
   for (u32 rank = 0; rank < parts; ++rank) {
-    Float4 v[warps];
+    Float4 v[k_warps];
 #pragma unroll
-    for (int w = 0; w < warps; ++w) v[w] = load_peer(base + 16 * (w * partial_vecs + u), rank);
+    for (int w = 0; w < k_warps; ++w) v[w] = load_peer(base + 16 * ((local_chunk * k_warps + w) * partial_vecs + u), rank);
 #pragma unroll
-    for (int w = 0; w < warps; ++w) { sum.x += v[w].x; sum.y += v[w].y; sum.z += v[w].z; sum.w += v[w].w; }
+    for (int w = 0; w < k_warps; ++w) { sum.x += v[w].x; sum.y += v[w].y; sum.z += v[w].z; sum.w += v[w].w; }
   }
   return sum;
 }
@@ -378,26 +406,29 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
   using namespace cfg;
   __shared__ Float4 partials[warps * partial_vecs];
   __shared__ float row_rstd[max_rows];    // normed epilogues: 1/rms of each row of A
-  extern __shared__ Vec16 a_rings[];     // per warp: a_ring slots of rows_staged x a_row_words words
+  extern __shared__ Vec16 a_rings[];     // per k run: a_ring slots of rows_staged x a_row_words words
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
   const u32 parts = gridDim.x;
   if (parts != cluster_size()) asm volatile("trap;");  // the k parts of a chunk must share one cluster
-  const int chunk = blockIdx.y;
-  const u32 blocks = (u32)p.k / 128, warps_total = parts * warps, my_warp = blockIdx.x * warps + warp;
+  // Warp w computes chunk w / k_warps of the CTA over k run w % k_warps; the chunks_per_cta warps of one k run share
+  // its activation ring.
+  const int k_run = warp % k_warps, local_chunk = warp / k_warps;
+  const int my_chunk = blockIdx.y * chunks_per_cta + local_chunk;
+  const u32 blocks = (u32)p.k / 128, warps_total = parts * k_warps, my_warp = blockIdx.x * k_warps + k_run;
   // The launcher checks blocks * warps_total < 2^32.
   const int blk0 = (int)(my_warp * blocks / warps_total), blk1 = (int)((my_warp + 1) * blocks / warps_total);
-  // This warp's activation ring: a_ring slots of rows_staged rows (MarlinStreamConfig.ActivationRingBytes).
+  // This k run's activation ring: a_ring slots of rows_staged rows (MarlinStreamConfig.ActivationRingBytes).
   const int rows_staged = p.m < max_rows ? p.m : max_rows;
   const u32 slot_bytes = (u32)rows_staged * a_row_words * 4;
-  if (dynamic_smem_bytes() < (u32)(warps * a_ring) * slot_bytes) asm volatile("trap;");
-  const u32 my_ring = smem_addr(a_rings) + (u32)(warp * a_ring) * slot_bytes;
+  if (dynamic_smem_bytes() < (u32)(k_warps * a_ring) * slot_bytes) asm volatile("trap;");
+  const u32 my_ring = smem_addr(a_rings) + (u32)(k_run * a_ring) * slot_bytes;
   const Vec16* a_vecs = reinterpret_cast<const Vec16*>(p.a);
   const u32 a_row_vecs = (u32)p.k / 8;
 
   const size_t b_slab = (u32)p.n / 2;  // Vec16s per slab row of B
-  const Vec16* bp = p.b + (size_t)blk0 * ring * b_slab + (u32)chunk * 32 + lane;
-  const Vec16* sp = p.s + (per_channel ? 0 : (size_t)blk0 * groups_per_block * ((u32)p.n / 8) + (u32)chunk * 8 + g);
+  const Vec16* bp = p.b + (size_t)blk0 * ring * b_slab + (u32)my_chunk * 32 + lane;
+  const Vec16* sp = p.s + (per_channel ? 0 : (size_t)blk0 * groups_per_block * ((u32)p.n / 8) + (u32)my_chunk * 8 + g);
   // Lane (g, t)'s words of a ring slot for batch block bb: row 8bb + g, word t of the slab (and t + 4); rows past m read 0.
   bool live[batch_blocks];
   u32 a_lane[batch_blocks];
@@ -429,7 +460,7 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
   // always block blk0 + j and the wait count below stays uniform).
 #pragma unroll
   for (int j = 0; j < a_ring - 1; ++j) {
-    if (blk0 + j < blk1) copy_activation_block(my_ring + j * slot_bytes, a_vecs, a_row_vecs, blk0 + j, rows_staged, lane);
+    if (blk0 + j < blk1) copy_activation_block(my_ring + j * slot_bytes, a_vecs, a_row_vecs, blk0 + j, rows_staged, lane, local_chunk);
     copy_commit();
   }
   // Residual epilogue: the four C values of this thread's first epilogue unit (C is the residual stream, complete by
@@ -439,9 +470,10 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
   const int u_first = blockIdx.x * threads + tid;
   u16 c_first[4] = {0, 0, 0, 0};
   if constexpr (residual) {
-    if (u_first < partial_vecs) {
-      const int ul = u_first & 31, j = (u_first >> 5) & 3, row = 8 * (u_first >> 7) + 2 * (ul & 3);
-      const u16* c0 = p.c + (size_t)row * (u32)p.n + chunk * 64 + 16 * j + (ul >> 2);
+    if (u_first < chunks_per_cta * partial_vecs) {
+      const int uc = u_first % partial_vecs, uchunk = blockIdx.y * chunks_per_cta + u_first / partial_vecs;
+      const int ul = uc & 31, j = (uc >> 5) & 3, row = 8 * (uc >> 7) + 2 * (ul & 3);
+      const u16* c0 = p.c + (size_t)row * (u32)p.n + uchunk * 64 + 16 * j + (ul >> 2);
       if (row < p.m) { c_first[0] = load_half_cg(c0); c_first[1] = load_half_cg(c0 + 8); }
       if (row + 1 < p.m) { c_first[2] = load_half_cg(c0 + p.n); c_first[3] = load_half_cg(c0 + p.n + 8); }
     }
@@ -460,15 +492,16 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
   for (int blk = blk0; blk < blk1; ++blk) {
     const bool more = blk + 1 < blk1;
     {
-      // Refill the slot the previous block was read from (every lane is done with it after the __syncwarp) with the block
-      // a_ring - 1 ahead, then wait for this block's group: a_ring - 1 newer groups may still be in flight. The second
-      // __syncwarp publishes each lane's completed copies to the others.
-      __syncwarp();
+      // Refill the slot the previous block was read from (every lane of the ring's warps is done with it after the first
+      // ring_sync) with the block a_ring - 1 ahead, then wait for this block's group: a_ring - 1 newer groups may still be
+      // in flight. The second ring_sync publishes each lane's completed copies to the others.
+      ring_sync(k_run);
       const u32 refill = a_slot == 0 ? a_ring - 1 : a_slot - 1;
-      if (blk + a_ring - 1 < blk1) copy_activation_block(my_ring + refill * slot_bytes, a_vecs, a_row_vecs, blk + a_ring - 1, rows_staged, lane);
+      if (blk + a_ring - 1 < blk1)
+        copy_activation_block(my_ring + refill * slot_bytes, a_vecs, a_row_vecs, blk + a_ring - 1, rows_staged, lane, local_chunk);
       copy_commit();
       copy_wait<a_ring - 1>();
-      __syncwarp();
+      ring_sync(k_run);
     }
     const u32 a_base = my_ring + a_slot * slot_bytes;
     a_slot = a_slot + 1 == a_ring ? 0 : a_slot + 1;
@@ -558,14 +591,15 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
 
   const u32 base = smem_addr(partials);
   if constexpr (swiglu) {
-    // Item (bb, j < 2, lane) pairs the gate columns 16j + g, +8 of the chunk with the up columns 32 further on.
-    for (int u = blockIdx.x * threads + tid; u < partial_vecs / 2; u += parts * threads) {
+    // Item (bb, j < 2, lane) of a chunk pairs the gate columns 16j + g, +8 of the chunk with the up columns 32 further on.
+    for (int item = blockIdx.x * threads + tid; item < chunks_per_cta * (partial_vecs / 2); item += parts * threads) {
+      const int u = item % (partial_vecs / 2), uc = item / (partial_vecs / 2), chunk = blockIdx.y * chunks_per_cta + uc;
       const int ul = u & 31, j = (u >> 5) & 1, bb = u >> 6, ug = ul >> 2, ut = ul & 3;
       const int row = 8 * bb + 2 * ut;
       if (row >= p.m) continue;
       const int unit = bb * 128 + j * 32 + ul;
       const int col = chunk * 64 + 16 * j + ug;
-      Float4 gate = cluster_sum(base, unit, parts), up = cluster_sum(base, unit + 64, parts);
+      Float4 gate = cluster_sum(base, unit, parts, uc), up = cluster_sum(base, unit + 64, parts, uc);
       apply_channel_scales(p, gate, col);
       apply_channel_scales(p, up, col + 32);
       const float r0 = row_rstd[row], r1 = row + 1 < p.m ? row_rstd[row + 1] : 0.0f;
@@ -580,12 +614,13 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
   } else {
     // The trip count is the same for all lanes of a warp (partial_vecs and threads are multiples of 32), so the
     // residual epilogue's shuffles see the whole warp: rows past m contribute zeros and store nothing.
-    for (int u = blockIdx.x * threads + tid; u < partial_vecs; u += parts * threads) {
+    for (int unit = blockIdx.x * threads + tid; unit < chunks_per_cta * partial_vecs; unit += parts * threads) {
+      const int u = unit % partial_vecs, uc = unit / partial_vecs, chunk = blockIdx.y * chunks_per_cta + uc;
       const int ul = u & 31, j = (u >> 5) & 3, bb = u >> 7, ug = ul >> 2, ut = ul & 3;
       const int row = 8 * bb + 2 * ut;
       if (!residual && row >= p.m) continue;
       const bool has0 = row < p.m, has1 = row + 1 < p.m;
-      Float4 sum = has0 ? cluster_sum(base, u, parts) : Float4{0.0f, 0.0f, 0.0f, 0.0f};
+      Float4 sum = has0 ? cluster_sum(base, u, parts, uc) : Float4{0.0f, 0.0f, 0.0f, 0.0f};
       const int col = chunk * 64 + 16 * j + ug;
       apply_channel_scales(p, sum, col);
       if constexpr (normed) {
@@ -595,7 +630,7 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
       u16* c0 = p.c + (size_t)row * (u32)p.n + col;
       if constexpr (residual) {
         // New residual values (rounded to FP16 as stored) and their squares, summed over the 16 columns of block j.
-        const bool first = u == u_first;
+        const bool first = unit == u_first;
         float v00 = 0.0f, v01 = 0.0f, v10 = 0.0f, v11 = 0.0f;
         if (has0) {
           v00 = half_to_float(float_to_half(half_to_float(first ? c_first[0] : load_half_cg(c0)) + sum.x));

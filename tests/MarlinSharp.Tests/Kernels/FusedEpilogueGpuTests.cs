@@ -16,14 +16,16 @@ public class FusedEpilogueGpuTests
     private const float Eps = 1e-5f;
     private const ushort HalfPoison = 0x7E00;
 
-    public static TheoryData<int, int, int, int, StreamEpilogue> Cases()
+    public static TheoryData<int, int, int, int, StreamEpilogue, int> Cases()
     {
-        var data = new TheoryData<int, int, int, int, StreamEpilogue>();
+        var data = new TheoryData<int, int, int, int, StreamEpilogue, int>();
         foreach (var epilogue in new[] { StreamEpilogue.Residual, StreamEpilogue.Normed, StreamEpilogue.NormedSwiGlu })
             foreach (int groupSize in new[] { -1, 128, 32 })
                 foreach (int warps in new[] { 4, 8 })
                     foreach (var (k, n) in new[] { (4096, 64), (1408, 192), (256, 320), (2048, 1024) })
-                        data.Add(k, n, groupSize, warps, epilogue);
+                        foreach (int chunksPerCta in new[] { 1, 2, 4 })
+                            if (n % (64 * chunksPerCta) == 0)
+                                data.Add(k, n, groupSize, warps, epilogue, chunksPerCta);
         return data;
     }
 
@@ -87,7 +89,7 @@ public class FusedEpilogueGpuTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void FusedEpilogueMatchesTheFloat64Reference(int k, int n, int groupSize, int warps, StreamEpilogue epilogue)
+    public void FusedEpilogueMatchesTheFloat64Reference(int k, int n, int groupSize, int warps, StreamEpilogue epilogue, int chunksPerCta)
     {
         MarlinRuntime runtime = GpuRuntime.Get();
         using var stream = runtime.CreateStream();
@@ -96,7 +98,7 @@ public class FusedEpilogueGpuTests
         var failures = new List<string>();
         foreach (int rows in new[] { 1, 2, 3, 7, 8, 9, 12, 16 })
         {
-            var config = MarlinStreamConfig.For(rows, groupSize, warps, epilogue: epilogue);
+            var config = MarlinStreamConfig.For(rows, groupSize, warps, epilogue: epilogue, chunksPerCta: chunksPerCta);
             string? failure = epilogue switch
             {
                 StreamEpilogue.Residual => CheckResidual(runtime, stream, problem, rows, config),

@@ -109,11 +109,16 @@ public class FusedEpilogueTests
     [InlineData(8, 8192, 8)]     // 128 chunks on 132 SMs
     [InlineData(1, 12288, 4)]    // wider: 4 warps, three CTAs per SM
     [InlineData(8, 22016, 4)]    // gate|up of Llama-2-7B, which Choose leaves to the dense kernel
-    [InlineData(16, 22016, 4)]
-    public void FusedLaunchesAlwaysStream(int rows, int n, int warps)
+    [InlineData(16, 22016, 4, 4)]   // 9..16 rows on 4-warp CTAs: four chunks share each activation ring
+    [InlineData(12, 12288, 4, 4)]
+    [InlineData(16, 4096, 8)]       // 8-warp CTAs keep one ring per warp
+    [InlineData(16, 8576, 4, 2)]    // 134 chunks: pairs
+    [InlineData(16, 8512, 4, 1)]    // 133 chunks: alone
+    public void FusedLaunchesAlwaysStream(int rows, int n, int warps, int chunksPerCta = 1)
     {
         var config = MarlinKernelSelector.ChooseFused(rows, n, 128, TestDevices.H100, StreamEpilogue.NormedSwiGlu);
-        Assert.Equal(MarlinStreamConfig.For(rows, 128, warps, epilogue: StreamEpilogue.NormedSwiGlu), config);
+        Assert.Equal(MarlinStreamConfig.For(rows, 128, warps, epilogue: StreamEpilogue.NormedSwiGlu, chunksPerCta: chunksPerCta), config);
+        Assert.Equal(0, n % config.CtaWidth);
         if (rows <= MarlinKernelSelector.MaxFusedRows) Assert.Contains(config, MarlinKernelSelector.FusedCandidates(TestDevices.H100));
         Assert.Empty(MarlinKernelSelector.FusedCandidates(TestDevices.A100));
         Assert.Equal("n", Assert.Throws<ArgumentException>(() => MarlinKernelSelector.ChooseFused(rows, 100, 128, TestDevices.H100, StreamEpilogue.Residual)).ParamName);
@@ -149,6 +154,19 @@ public class FusedEpilogueTests
     }
 
     [Fact]
+    public void ChunksPerCtaThatDoNotDivideNAreRejectedNamingTheConfiguration()
+    {
+        // n = 128 holds two 64-column chunks: one group of 2, but not of 4.
+        var config = MarlinStreamConfig.For(16, 128, 4, epilogue: StreamEpilogue.Residual, chunksPerCta: 4);
+        var e = Assert.ThrowsAny<ArgumentException>(() => MarlinGemm.ValidateFusedOperands(
+            Span<Half>(Base, 16 * 256), Span<Half>(Base + (1 << 20), 16 * 128), Span<float>(Base + (2 << 20), 16 * 8), 16, 256, 128, config, 0f));
+        Assert.Equal("config", e.ParamName);
+        Assert.Contains("256", e.Message);
+        MarlinGemm.ValidateFusedOperands(Span<Half>(Base, 16 * 256), Span<Half>(Base + (1 << 20), 16 * 128), Span<float>(Base + (2 << 20), 16 * 8),
+            16, 256, 128, config with { ChunksPerCta = 2 }, 0f);
+    }
+
+    [Fact]
     public void GoodFusedOperandsPass()
     {
         foreach (var epilogue in Enum.GetValues<StreamEpilogue>())
@@ -159,24 +177,26 @@ public class FusedEpilogueTests
         }
     }
 
-    public static TheoryData<string, int, int, int, StreamEpilogue> CompileCases()
+    public static TheoryData<string, int, int, int, StreamEpilogue, int> CompileCases()
     {
-        var data = new TheoryData<string, int, int, int, StreamEpilogue>();
+        var data = new TheoryData<string, int, int, int, StreamEpilogue, int>();
         foreach (string arch in new[] { "sm_90", "sm_80" })
             foreach (int bb in new[] { 1, 2 })
                 foreach (int gb in new[] { 0, 2, 8 })
                     foreach (int warps in new[] { 4, 8 })
                         foreach (var epilogue in new[] { StreamEpilogue.Residual, StreamEpilogue.Normed, StreamEpilogue.NormedSwiGlu })
-                            data.Add(arch, bb, gb, warps, epilogue);
+                            foreach (int chunksPerCta in new[] { 1, 4 })
+                                if (chunksPerCta == 1 || (warps == 4 && bb == 2))
+                                    data.Add(arch, bb, gb, warps, epilogue, chunksPerCta);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(CompileCases))]
-    public void FusedEpiloguesCompileWithoutSpills(string architecture, int batchBlocks, int groupBlocks, int warps, StreamEpilogue epilogue)
+    public void FusedEpiloguesCompileWithoutSpills(string architecture, int batchBlocks, int groupBlocks, int warps, StreamEpilogue epilogue, int chunksPerCta)
     {
         NvrtcRequirement.Require();
-        var config = new MarlinStreamConfig(batchBlocks, groupBlocks, warps, Epilogue: epilogue);
+        var config = new MarlinStreamConfig(batchBlocks, groupBlocks, warps, Epilogue: epilogue, ChunksPerCta: chunksPerCta);
         var options = config.CompileOptions().Append("--ptxas-options=-v").ToList();
         NvrtcOutput output = Nvrtc.Compile(KernelSources.Get(KernelSources.StreamMarlin), KernelSources.StreamMarlin, architecture, options);
         CompileReport.AssertCubinWithoutSpills(output, config.ToString(), architecture);

@@ -6,24 +6,27 @@ namespace MarlinSharp.Tests.Kernels;
 /// <summary>
 /// The streamed small-batch kernel on a real GPU against float64 references, forced for every instantiation on shapes that
 /// exercise each branch of its partition: one chunk split over a full cluster, uneven block runs, a single block,
-/// grouped and per-channel scales; every output written (poisoned first), and bitwise-identical repeats.
+/// grouped and per-channel scales, 1..8 chunks per CTA sharing their activations; every output written (poisoned first),
+/// and bitwise-identical repeats.
 /// </summary>
 public class StreamKernelGpuTests
 {
-    public static TheoryData<int, int, int, int, int> Cases()
+    public static TheoryData<int, int, int, int, int, int> Cases()
     {
-        var data = new TheoryData<int, int, int, int, int>();
+        var data = new TheoryData<int, int, int, int, int, int>();
         foreach (int groupSize in new[] { -1, 32, 64, 128 })
             foreach (int warps in new[] { 4, 8 })
                 foreach (int ring in new[] { 2, 3 })
-                    foreach (var (k, n) in new[] { (4096, 64), (1408, 192), (256, 320), (2048, 1024), (16384, 128) })
-                        data.Add(k, n, groupSize, warps, ring);
+                    foreach (var (k, n) in new[] { (4096, 64), (1408, 192), (256, 320), (2048, 1024), (16384, 128), (1152, 512) })
+                        foreach (int chunksPerCta in new[] { 1, 2, 4, 8 })
+                            if (chunksPerCta <= warps && n % (64 * chunksPerCta) == 0 && (chunksPerCta == 1 || ring == 2 || k == 1152))
+                                data.Add(k, n, groupSize, warps, ring, chunksPerCta);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void EveryInstantiationMatchesTheFloat64Reference(int k, int n, int groupSize, int warps, int activationRing)
+    public void EveryInstantiationMatchesTheFloat64Reference(int k, int n, int groupSize, int warps, int activationRing, int chunksPerCta)
     {
         MarlinRuntime runtime = GpuRuntime.Get();
         using var stream = runtime.CreateStream();
@@ -31,7 +34,7 @@ public class StreamKernelGpuTests
         var failures = new List<GemmCheck>();
         foreach (int rows in new[] { 1, 2, 3, 7, 8, 9, 12, 15, 16 })
         {
-            var config = MarlinStreamConfig.For(rows, groupSize, warps, activationRing);
+            var config = MarlinStreamConfig.For(rows, groupSize, warps, activationRing, chunksPerCta: chunksPerCta);
             GemmCheck check = verifier.Check(rows, stream, config);
             if (!check.Passed) failures.Add(check);
         }

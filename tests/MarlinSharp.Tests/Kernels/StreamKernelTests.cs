@@ -11,8 +11,11 @@ namespace MarlinSharp.Tests.Kernels;
 public partial class StreamKernelTests
 {
     /// <summary>A GPU of <paramref name="sms"/> SMs holding <paramref name="resident"/> CTAs each, clusters packed perfectly.</summary>
-    private static StreamPlan Plan(int n, int k, int warps, int sms, int resident, bool clusters) =>
-        new(n, k, warps, s => (long)sms * resident / s, clusters ? MarlinStreamConfig.MaxKParts : 1);
+    private static StreamPlan Plan(int n, int k, int warps, int sms, int resident, bool clusters, int chunksPerCta = 1) =>
+        new(n, k, warps, s => (long)sms * resident / s, clusters ? MarlinStreamConfig.MaxKParts : 1, chunksPerCta);
+
+    /// <summary>The chunks-per-CTA settings that <paramref name="n"/> and <paramref name="warps"/> allow.</summary>
+    private static IEnumerable<int> ChunkSharing(int n, int warps) => new[] { 1, 2, 4, 8 }.Where(c => c <= warps && n % (64 * c) == 0);
 
     public static TheoryData<int, int, int, int, int> Problems() => new()
     {
@@ -31,38 +34,61 @@ public partial class StreamKernelTests
     [MemberData(nameof(Problems))]
     public void EveryBlockIsStreamedByExactlyOneWarpInOrder(int n, int k, int warps, int sms, int resident)
     {
-        var plan = Plan(n, k, warps, sms, resident, clusters: true);
-        Assert.Equal(n / 64, plan.Chunks);
-        Assert.Equal(k / 128, plan.Blocks);
-        Assert.Equal(plan.Chunks * plan.KParts, plan.Ctas);
-        int next = 0;
-        for (int part = 0; part < plan.KParts; part++)
-            for (int warp = 0; warp < warps; warp++)
-            {
-                var (first, end) = plan.WarpBlocks(part, warp);
-                Assert.Equal(next, first);
-                Assert.InRange(end - first, plan.Blocks / (plan.KParts * warps), plan.Blocks / (plan.KParts * warps) + 1);
-                next = end;
-            }
-        Assert.Equal(plan.Blocks, next);
+        foreach (int sharing in ChunkSharing(n, warps))
+        {
+            var plan = Plan(n, k, warps, sms, resident, clusters: true, sharing);
+            Assert.Equal(n / 64, plan.Chunks);
+            Assert.Equal(n / 64 / sharing, plan.ChunkGroups);
+            Assert.Equal(warps / sharing, plan.WarpsPerChunk);
+            Assert.Equal(k / 128, plan.Blocks);
+            Assert.Equal(plan.ChunkGroups * plan.KParts, plan.Ctas);
+            int next = 0, runs = plan.WarpsPerChunk;
+            for (int part = 0; part < plan.KParts; part++)
+                for (int run = 0; run < runs; run++)
+                {
+                    var (first, end) = plan.WarpBlocks(part, run);
+                    Assert.Equal(next, first);
+                    Assert.InRange(end - first, plan.Blocks / (plan.KParts * runs), plan.Blocks / (plan.KParts * runs) + 1);
+                    next = end;
+                }
+            Assert.Equal(plan.Blocks, next);
+        }
     }
 
     [Theory]
     [MemberData(nameof(Problems))]
     public void TheClusterSplitKeepsEveryCtaResidentAndEveryWarpBusy(int n, int k, int warps, int sms, int resident)
     {
-        var plan = Plan(n, k, warps, sms, resident, clusters: true);
-        Assert.InRange(plan.KParts, 1, MarlinStreamConfig.MaxKParts);
-        if (plan.KParts > 1)
+        foreach (int sharing in ChunkSharing(n, warps))
         {
-            Assert.True(plan.Chunks <= sms * resident / plan.KParts, $"{plan.Chunks} clusters of {plan.KParts} do not fit at once on {sms} SMs x {resident}.");
-            Assert.True(plan.KParts * warps <= plan.Blocks, $"{plan.KParts} parts x {warps} warps leave warps without a block of {plan.Blocks}.");
+            var plan = Plan(n, k, warps, sms, resident, clusters: true, sharing);
+            int runs = warps / sharing;
+            Assert.InRange(plan.KParts, 1, MarlinStreamConfig.MaxKParts);
+            if (plan.KParts > 1)
+            {
+                Assert.True(plan.ChunkGroups <= sms * resident / plan.KParts, $"{plan.ChunkGroups} clusters of {plan.KParts} do not fit at once on {sms} SMs x {resident}.");
+                Assert.True(plan.KParts * runs <= plan.Blocks, $"{plan.KParts} parts x {runs} k runs leave warps without a block of {plan.Blocks}.");
+            }
+            // Maximal: one more part would break a rule (or the cluster limit).
+            int more = plan.KParts + 1;
+            Assert.True(more > MarlinStreamConfig.MaxKParts || plan.ChunkGroups > sms * resident / more || more * runs > plan.Blocks,
+                $"KParts = {plan.KParts} but {more} would also fit ({sharing} chunks per CTA).");
+            Assert.Equal(1, Plan(n, k, warps, sms, resident, clusters: false, sharing).KParts);
         }
-        // Maximal: one more part would break a rule (or the cluster limit).
-        int more = plan.KParts + 1;
-        Assert.True(more > MarlinStreamConfig.MaxKParts || plan.Chunks > sms * resident / more || more * warps > plan.Blocks,
-            $"KParts = {plan.KParts} but {more} would also fit.");
-        Assert.Equal(1, Plan(n, k, warps, sms, resident, clusters: false).KParts);
+    }
+
+    [Fact]
+    public void SharingActivationsBetweenChunksKeepsTheKSplitOfEachChunk()
+    {
+        // Llama-2-7B o at 8 warps, one CTA per SM: 2 parts x 8 warps, or 2 chunks per CTA over 4 parts x 4 runs: 16 warps
+        // per chunk either way.
+        var alone = Plan(4096, 4096, 8, 132, 1, clusters: true);
+        var shared = Plan(4096, 4096, 8, 132, 1, clusters: true, chunksPerCta: 2);
+        Assert.Equal((2, 8, 128), (alone.KParts, alone.WarpsPerChunk, alone.Ctas));
+        Assert.Equal((4, 4, 128), (shared.KParts, shared.WarpsPerChunk, shared.Ctas));
+        // qkv at 4 warps, three CTAs per SM: 2 parts x 4 warps, or 4 chunks per CTA over 8 parts x 1 run.
+        var qkv = Plan(12288, 4096, 4, 132, 3, clusters: true, chunksPerCta: 4);
+        Assert.Equal((48, 8, 1, 384), (qkv.ChunkGroups, qkv.KParts, qkv.WarpsPerChunk, qkv.Ctas));
     }
 
     [Fact]
@@ -97,6 +123,17 @@ public partial class StreamKernelTests
         Assert.Equal(parameter, e.ParamName);
     }
 
+    [Theory]
+    [InlineData(192, 2)]     // three chunks do not pair
+    [InlineData(4160, 4)]
+    [InlineData(4096 + 128, 4)]
+    public void NMustHoldWholeGroupsOfSharedChunks(int n, int chunksPerCta)
+    {
+        var e = Assert.ThrowsAny<ArgumentException>(() => Plan(n, 4096, 4, 132, 2, clusters: true, chunksPerCta));
+        Assert.Equal("n", e.ParamName);
+        Assert.Contains($"{64 * chunksPerCta}", e.Message);
+    }
+
     [Fact]
     public void BadPlanSettingsAndWarpIndicesAreRejected()
     {
@@ -106,8 +143,11 @@ public partial class StreamKernelTests
         Assert.Equal("residentClusters", Assert.ThrowsAny<ArgumentException>(() => new StreamPlan(64, 128, 4, null!, 8)).ParamName);
         var plan = Plan(4096, 4096, 4, 132, 2, true);
         Assert.Equal("part", Assert.ThrowsAny<ArgumentException>(() => plan.WarpBlocks(plan.KParts, 0)).ParamName);
-        Assert.Equal("warp", Assert.ThrowsAny<ArgumentException>(() => plan.WarpBlocks(0, 4)).ParamName);
-        Assert.Equal("warp", Assert.ThrowsAny<ArgumentException>(() => plan.WarpBlocks(0, -1)).ParamName);
+        Assert.Equal("run", Assert.ThrowsAny<ArgumentException>(() => plan.WarpBlocks(0, 4)).ParamName);
+        Assert.Equal("run", Assert.ThrowsAny<ArgumentException>(() => plan.WarpBlocks(0, -1)).ParamName);
+        Assert.Equal("run", Assert.ThrowsAny<ArgumentException>(() => Plan(4096, 4096, 4, 132, 2, true, chunksPerCta: 2).WarpBlocks(0, 2)).ParamName);
+        Assert.Equal("chunksPerCta", Assert.ThrowsAny<ArgumentException>(() => Plan(4096, 4096, 4, 132, 2, true, chunksPerCta: 8)).ParamName);
+        Assert.Equal("chunksPerCta", Assert.ThrowsAny<ArgumentException>(() => Plan(4096, 4096, 4, 132, 2, true, chunksPerCta: 3)).ParamName);
     }
 
     [Theory]
@@ -140,6 +180,11 @@ public partial class StreamKernelTests
         Assert.Equal("ActivationRing", Assert.Throws<ArgumentOutOfRangeException>(() => new MarlinStreamConfig(1, 8, 4, 1).Validate()).ParamName);
         Assert.Equal("ActivationRing", Assert.Throws<ArgumentOutOfRangeException>(() => new MarlinStreamConfig(1, 8, 4, 5).Validate()).ParamName);
         Assert.Equal("Epilogue", Assert.Throws<ArgumentOutOfRangeException>(() => new MarlinStreamConfig(1, 8, 4, 2, (StreamEpilogue)7).Validate()).ParamName);
+        Assert.Equal("ChunksPerCta", Assert.Throws<ArgumentOutOfRangeException>(() => new MarlinStreamConfig(1, 8, 4, 2, ChunksPerCta: 8).Validate()).ParamName);
+        Assert.Equal("ChunksPerCta", Assert.Throws<ArgumentOutOfRangeException>(() => new MarlinStreamConfig(1, 8, 8, 2, ChunksPerCta: 3).Validate()).ParamName);
+        Assert.Equal("ChunksPerCta", Assert.Throws<ArgumentOutOfRangeException>(() => new MarlinStreamConfig(1, 8, 8, 2, ChunksPerCta: 0).Validate()).ParamName);
+        Assert.Equal("stream_m16_w8_g128_c4", new MarlinStreamConfig(2, 8, 8, ChunksPerCta: 4).ToString());
+        Assert.Contains("-DMARLIN_CHUNKS_PER_CTA=4", new MarlinStreamConfig(2, 8, 8, ChunksPerCta: 4).CompileOptions());
         Assert.Equal("stream_m16_w8_g128_a3", new MarlinStreamConfig(2, 8, 8, 3).ToString());
         Assert.Equal("stream_m16_w8_g128", new MarlinStreamConfig(2, 8, 8).ToString());
     }
@@ -191,9 +236,27 @@ public partial class StreamKernelTests
         }
         else
         {
-            Assert.Equal(MarlinStreamConfig.For(rows, 128, warps), chosen);
+            // 4-warp CTAs at 9..16 rows cover four chunks that share their activations (every n here allows it).
+            int chunksPerCta = warps == 4 && rows > 8 ? 4 : 1;
+            Assert.Equal(MarlinStreamConfig.For(rows, 128, warps, chunksPerCta: chunksPerCta), chosen);
             Assert.Contains((MarlinStreamConfig)chosen, MarlinKernelSelector.StreamCandidates(TestDevices.H100));
         }
+    }
+
+    [Theory]
+    [InlineData(1, 4096, 4, 1)]       // up to 8 rows every warp has its own ring
+    [InlineData(8, 22016, 4, 1)]
+    [InlineData(9, 22016, 4, 4)]
+    [InlineData(16, 11008, 4, 4)]     // 172 chunks
+    [InlineData(16, 4224, 4, 2)]      // 66 chunks
+    [InlineData(16, 4160, 4, 1)]      // 65 chunks
+    [InlineData(16, 4096, 8, 1)]      // 8-warp CTAs keep one ring per warp
+    public void ChunksShareActivationsOnlyOnFourWarpCtasAbove8Rows(int rows, int n, int warps, int expected)
+    {
+        Assert.Equal(expected, MarlinKernelSelector.ChunksPerCta(rows, n, warps));
+        var config = MarlinStreamConfig.For(rows, 128, warps, chunksPerCta: expected);
+        Assert.Contains(config, MarlinKernelSelector.StreamCandidates(TestDevices.H100));
+        Assert.Contains(config with { Epilogue = StreamEpilogue.Residual }, MarlinKernelSelector.FusedCandidates(TestDevices.H100));
     }
 
     [Theory]
@@ -202,32 +265,36 @@ public partial class StreamKernelTests
     [InlineData(12, 1, 8, 3, 8 * 3 * 8 * 272)]      // rows capped at the 8 a launch of one batch block covers
     [InlineData(12, 2, 8, 3, 8 * 3 * 12 * 272)]
     [InlineData(16, 2, 8, 4, 8 * 4 * 16 * 272)]
-    public void ActivationRingsTakeWarpsTimesDepthTimesRowsOfPaddedBlocks(int rows, int batchBlocks, int warps, int ring, int expected)
+    [InlineData(16, 2, 8, 2, 4 * 2 * 16 * 272, 2)]  // two chunks per CTA: one ring per pair of warps
+    [InlineData(5, 1, 4, 3, 1 * 3 * 5 * 272, 4)]
+    public void ActivationRingsTakeKRunsTimesDepthTimesRowsOfPaddedBlocks(int rows, int batchBlocks, int warps, int ring, int expected, int chunksPerCta = 1)
     {
-        var config = new MarlinStreamConfig(batchBlocks, 8, warps, ring);
+        var config = new MarlinStreamConfig(batchBlocks, 8, warps, ring, ChunksPerCta: chunksPerCta);
         Assert.Equal(expected, config.ActivationRingBytes(rows));
         Assert.Equal(config.ActivationRingBytes(config.RowsPerLaunch), config.DynamicSharedMemoryBytes);
         Assert.Equal("rows", Assert.Throws<ArgumentOutOfRangeException>(() => config.ActivationRingBytes(0)).ParamName);
     }
 
-    public static TheoryData<string, int, int, int, int> CompileCases()
+    public static TheoryData<string, int, int, int, int, int> CompileCases()
     {
-        var data = new TheoryData<string, int, int, int, int>();
+        var data = new TheoryData<string, int, int, int, int, int>();
         foreach (string arch in new[] { "sm_90", "sm_80" })
             foreach (int bb in new[] { 1, 2 })
                 foreach (int gb in new[] { 0, 2, 4, 8 })
                     foreach (int warps in new[] { 4, 8 })
                         foreach (int ring in new[] { 2, 3 })
-                            data.Add(arch, bb, gb, warps, ring);
+                            foreach (int chunksPerCta in new[] { 1, 2, 4, 8 })
+                                if (chunksPerCta <= warps && (chunksPerCta == 1 || (ring == 2 && gb is 0 or 8)))
+                                    data.Add(arch, bb, gb, warps, ring, chunksPerCta);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(CompileCases))]
-    public void StreamKernelCompilesWithoutSpills(string architecture, int batchBlocks, int groupBlocks, int warps, int activationRing)
+    public void StreamKernelCompilesWithoutSpills(string architecture, int batchBlocks, int groupBlocks, int warps, int activationRing, int chunksPerCta)
     {
         NvrtcRequirement.Require();
-        var config = new MarlinStreamConfig(batchBlocks, groupBlocks, warps, activationRing);
+        var config = new MarlinStreamConfig(batchBlocks, groupBlocks, warps, activationRing, ChunksPerCta: chunksPerCta);
         var options = config.CompileOptions().Append("--ptxas-options=-v").ToList();
         NvrtcOutput output = Nvrtc.Compile(KernelSources.Get(KernelSources.StreamMarlin), KernelSources.StreamMarlin, architecture, options);
         CompileReport.AssertCubinWithoutSpills(output, config.ToString(), architecture);
