@@ -321,12 +321,31 @@ internal sealed unsafe class LlamaKernels : IDisposable
         ulong q = qkv.Pointer, o = output.Pointer, k = cache.Keys.Pointer, v = cache.Values.Pointer, si = seqInfo.Pointer;
         ulong p = positions.Pointer, sl = slots.Pointer, c = cos.Pointer, sn = sin.Pointer, po = partO.Pointer, pm = partMl.Pointer;
         void** args = stackalloc void*[] { &q, &o, &k, &v, &si, &p, &sl, &c, &sn, &po, &pm, &stride, &heads, &kvHeads, &layer, &numLayers, &maxCtx, &scaleLog2, &keysPerSplit };
-        _decodeRope.Launch(new Dim3((uint)sequences, (uint)kvHeads, (uint)splits), new Dim3(DecodeThreads), DecodeRopeStagedBytes, stream, args, overlapPrevious: Overlap);
+        int staged = StagesDecodeTiles((long)sequences * kvHeads * splits) ? DecodeRopeStagedBytes : 0;
+        _decodeRope.Launch(new Dim3((uint)sequences, (uint)kvHeads, (uint)splits), new Dim3(DecodeThreads), staged, stream, args, overlapPrevious: Overlap);
         if (splits > 1) LaunchCombine(partO, partMl, seqInfo, output, sequences, heads, splits, stream);
     }
 
     /// <summary>Dynamic shared memory of attention_decode_rope: the values of one decode tile, staged before the kernel waits.</summary>
     private int DecodeRopeStagedBytes => AttentionPlan.DecodeTileKeys(HeadDim) * HeadDim * 2;
+
+    private long _stagedResidentBlocks = -1;
+
+    /// <summary>For tests: launch attention_decode_rope without its staged tile whatever the grid (the path of large batches).</summary>
+    internal bool NeverStageDecodeTiles { get; set; }
+
+    /// <summary>
+    /// Whether a launch of <paramref name="blocks"/> blocks of attention_decode_rope stages its single-tile splits before it
+    /// waits: only when every block is resident at once with the staged values' shared memory. A second wave of blocks
+    /// costs more than the overlap with the previous GEMM saves, and at such grids the GEMM's CTAs fill the SMs anyway.
+    /// </summary>
+    private bool StagesDecodeTiles(long blocks)
+    {
+        if (NeverStageDecodeTiles) return false;
+        if (_stagedResidentBlocks < 0)
+            _stagedResidentBlocks = (long)_decodeRope!.MaxActiveBlocksPerMultiprocessor((int)DecodeThreads, DecodeRopeStagedBytes) * _sms;
+        return blocks <= _stagedResidentBlocks;
+    }
 
     /// <summary>attention_combine: merges the decode splits of each (sequence, head) into <paramref name="output"/>.</summary>
     private void LaunchCombine(DeviceSpan<float> partO, DeviceSpan<float> partMl, DeviceSpan<int> seqInfo, DeviceSpan<Half> output,

@@ -56,7 +56,10 @@
 //    by earlier steps, which the step's stream-ordered metadata copy follows, so only the query and the new key
 //    and value wait for the GEMM. The cache round trips (two or three per tile) then overlap the GEMM's tail
 //    instead of sitting on the step's critical path; the new key and value go into the staged tile after the
-//    wait, and the values are summed from shared memory in the same order as from the cache.
+//    wait, and the values are summed from shared memory in the same order as from the cache. The staged values
+//    need 32 KB of dynamic shared memory per block (head_dim 128), which leaves room for three blocks per SM; a
+//    launch of more blocks than fit at once (batch 16 of a 32-head model: 512) runs unstaged, in one wave, since its
+//    blocks could not have been resident beside the GEMM before it anyway.
 //
 // Compile-time parameters (-D): LLAMA_HEAD_DIM (multiple of 32, at most 256) and LLAMA_GROUP (query
 // heads per KV head). Header-free like every MarlinSharp kernel.
@@ -412,9 +415,10 @@ __device__ __forceinline__ void decode_body(
     // The engine's rows always satisfy this (the new token of a sequence is at ctx - 1 of its own slot); should
     // they not, the block reads the cache as attention_decode would.
     sub = owner && slot == seq.slot && pos == ctx - 1;
-    prestaged = hi - lo <= d_kt;
+    // Only where the launch gave the tile's values their shared memory: the engine leaves it out when the blocks
+    // would not all be resident at once with it (a second wave costs more than the overlap saves).
+    prestaged = hi - lo <= d_kt && dynamic_smem_bytes() >= (unsigned)(d_kt * hd * 2);
     if (prestaged) {
-      if (dynamic_smem_bytes() < (unsigned)(d_kt * hd * 2)) asm volatile("trap;");
       stage_tile<d_kt, 32 * d_warps, 8>(kbase, vbase, lo, sub ? hi - 1 : hi, ks, vs_staged);
       __syncthreads();  // the zero fill of row hi - 1 - lo lands before the owner's threads write the new key and value there
     }

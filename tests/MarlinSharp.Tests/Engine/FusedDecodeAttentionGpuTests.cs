@@ -45,14 +45,16 @@ public class FusedDecodeAttentionGpuTests
     [InlineData(4, 4, 128, Step.Splits)]
     [InlineData(8, 1, 256, Step.Splits)]
     [InlineData(8, 1, 256, Step.LongSplits)]
-    public void MatchesRopeAppendThenAttentionDecode(int heads, int kvHeads, int d, Step step)
+    [InlineData(8, 2, 64, Step.OneSplit, true)]     // single-tile splits read from the cache, as at large batches
+    [InlineData(16, 2, 128, Step.OneSplit, true)]
+    public void MatchesRopeAppendThenAttentionDecode(int heads, int kvHeads, int d, Step step, bool unstaged = false)
     {
         var rt = Runtime;
         int seed = Random.Shared.Next();
         var rng = new Random(seed);
-        string run = $"seed {seed}, heads {heads}/{kvHeads}, head_dim {d}, {step}";
+        string run = $"seed {seed}, heads {heads}/{kvHeads}, head_dim {d}, {step}{(unstaged ? ", unstaged" : "")}";
         var c = Shape(heads, kvHeads, d);
-        using var k = new LlamaKernels(rt, d, heads / kvHeads);
+        using var k = new LlamaKernels(rt, d, heads / kvHeads) { NeverStageDecodeTiles = unstaged };
         using var s = rt.CreateStream();
         int tile = AttentionPlan.DecodeTileKeys(d), half = d / 2, stride = (heads + 2 * kvHeads) * d;
 
