@@ -162,6 +162,13 @@ public static class MarlinKernelSelector
     private static readonly int ForcedChunksPerCta =
         int.TryParse(Environment.GetEnvironmentVariable("MARLINSHARP_STREAM_CHUNKS"), out int forced) && forced is 1 or 2 or 4 or 8 ? forced : 0;
 
+    /// <summary>Every value <see cref="ChunksPerCta"/> returns for <paramref name="rows"/> and <paramref name="warps"/> as n varies:
+    /// the preferred count (n = 512 allows any) and its halvings.</summary>
+    private static IEnumerable<int> ChunkSharings(int rows, int warps)
+    {
+        for (int chunks = ChunksPerCta(rows, 8 * MarlinStreamConfig.ChunkWidth, warps); chunks >= 1; chunks /= 2) yield return chunks;
+    }
+
     /// <summary>
     /// Chunks per CTA (<see cref="MarlinStreamConfig.ChunksPerCta"/>) of a streamed launch of <paramref name="rows"/> rows over
     /// <paramref name="n"/> columns with <paramref name="warps"/> warps: 4 for 4-warp CTAs at 9..16 rows (halved until n
@@ -171,13 +178,6 @@ public static class MarlinKernelSelector
     /// the activations are too small to matter and the shared ring's barrier costs: batch 1 1.604 / 1.696 / 1.765 ms. The
     /// 8-warp CTAs of narrow layers keep their own rings (4096x4096 at 16 rows 0.0079 alone, 0.0081 in pairs).
     /// </summary>
-    /// <summary>Every value <see cref="ChunksPerCta"/> returns for <paramref name="rows"/> and <paramref name="warps"/> as n varies:
-    /// the preferred count (n = 512 allows any) and its halvings.</summary>
-    private static IEnumerable<int> ChunkSharings(int rows, int warps)
-    {
-        for (int chunks = ChunksPerCta(rows, 8 * MarlinStreamConfig.ChunkWidth, warps); chunks >= 1; chunks /= 2) yield return chunks;
-    }
-
     internal static int ChunksPerCta(int rows, int n, int warps)
     {
         int chunks = rows <= 8 ? 1 : ForcedChunksPerCta > 0 ? ForcedChunksPerCta : warps == 4 ? 4 : 1;
