@@ -20,7 +20,7 @@ internal static class BenchCommand
         var group = new Option<int>("--group") { Description = "Group size: 128, 64, 32 or -1 (per output channel).", DefaultValueFactory = _ => 128 };
         var json = new Option<FileInfo?>("--json") { Description = "Write every figure to this JSON file." };
         var svg = new Option<FileInfo?>("--svg") { Description = "Draw speedup against batch size to this SVG file." };
-        var config = new Option<string?>("--config") { Description = "Force a kernel configuration: MBLOCKS,TILE_N,TILE_K,STAGES[,CTAS_PER_SM[,EVICT_FIRST[,PREFETCH[,SWAP_AB[,WHOLE_COLUMNS[,BULK]]]]]], 'dense' (the selector without the streamed kernel), stream[,WARPS[,A_RING]] or wgmma[,ROWS[,TILE_K[,STAGES[,CTAS_PER_SM]]]] (tuning)." };
+        var config = new Option<string?>("--config") { Description = "Force a kernel configuration: MBLOCKS,TILE_N,TILE_K,STAGES[,CTAS_PER_SM[,EVICT_FIRST[,PREFETCH[,SWAP_AB[,WHOLE_COLUMNS[,BULK]]]]]], 'dense' (the selector without the streamed kernel), stream[,WARPS[,A_RING[,CHUNKS_PER_CTA]]] or wgmma[,ROWS[,TILE_K[,STAGES[,CTAS_PER_SM]]]] (tuning)." };
         var command = new Command("gemm", "FP16xINT4 Marlin GEMM against cuBLAS FP16: the paper's peak shape sweep and model layer sets. With no --shape/--layers runs the full default set.")
             { shapes, layers, batches, layerBatches, group, json, svg, config };
         command.SetAction(r => CliAction.Run(() => RunGemm(r.GetValue(shapes) ?? [], r.GetValue(layers) ?? [], r.GetValue(batches), r.GetValue(layerBatches),

@@ -239,7 +239,7 @@ public static class MarlinKernelSelector
     /// <summary>
     /// The wgmma configuration for a launch of <paramref name="rows"/> rows (it covers up to 128; fewer rows take the narrowest
     /// N that holds them). Measured on an H200, peak shape (docs/NOTES.md, session 7), INT4 ms: 32 rows with two CTAs per SM
-    /// and a 3-deep ring 0.264 (one CTA, 4 deep: 0.293); 64 rows with one CTA, 4 deep 0.392 (two CTAs 0.403, 64-deep stages
+    /// and a 3-deep ring 0.264 (one CTA, 4 deep: 0.293; session 10 below); 64 rows with one CTA, 4 deep 0.392 (two CTAs 0.403, 64-deep stages
     /// 0.437-0.444); 128 rows 4 deep 0.641 at m = 128 and 5.04 at m = 1024 (64-deep stages 0.683 / 5.48).
     /// </summary>
     public static MarlinWideConfig Wide(int rows, int groupSize)
@@ -249,9 +249,12 @@ public static class MarlinKernelSelector
         return rows switch
         {
             // H200, peak shape (session 8): m = 12 0.2257 ms, m = 16 0.2361 with two CTAs per SM and a 4-deep ring (3 deep
-            // 0.2287 / 0.2386, one CTA 0.2454 / 0.2502); the swapped mma.sync kernel 0.2353 / 0.2442.
+            // 0.2287 / 0.2386, one CTA 0.2454 / 0.2502); the swapped mma.sync kernel 0.2353 / 0.2442. With grouped scales on
+            // FP32 sums (session 10), m = 16: 3 / 4 / 5 / 6 deep 0.2079 / 0.2038 / 0.2045 / 0.2263, one CTA 0.2237.
             <= 16 => new MarlinWideConfig(16, 128, Stages: 4, groupBlocks, CtasPerSm: 2),
-            <= 32 => new MarlinWideConfig(32, 128, Stages: 3, groupBlocks, CtasPerSm: 2),
+            // Session 10, m = 32, two CTAs: 3 / 4 / 5 deep 0.2610 / 0.2567 / 0.2753; one CTA 4 deep 0.2718.
+            <= 32 => new MarlinWideConfig(32, 128, Stages: 4, groupBlocks, CtasPerSm: 2),
+            // Session 10, m = 64, one CTA: 3 / 4 / 5 / 6 deep 0.3804 / 0.3795 / 0.3766 / 0.3773; two CTAs 0.5865.
             <= 64 => new MarlinWideConfig(64, 128, Stages: 4, groupBlocks),
             _ => new MarlinWideConfig(128, 128, Stages: 4, groupBlocks),
         };

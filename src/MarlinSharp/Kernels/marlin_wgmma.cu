@@ -14,8 +14,8 @@
 // wgmma wants its B operand in shared memory in a fixed (swizzled) layout, but its A operand may come from registers,
 // and a warp's part of the register A operand is laid out exactly like the A fragment of mma.m16n8k16. A packed
 // Marlin word already holds that fragment for a 16-column x 16-k weight tile (columns g and g+8, k rows 2t, 2t+1,
-// 2t+8, 2t+9; see marlin_dense.cu's swapped operands). So the operands swap: the weights, dequantised in registers
-// and scaled per group in FP16, are the M = 64 side (four warps x 16 output columns), and the activations, copied
+// 2t+8, 2t+9; see marlin_dense.cu's swapped operands). So the operands swap: the weights, dequantised in registers,
+// are the M = 64 side (four warps x 16 output columns), and the activations, copied
 // into shared memory in the 128-byte-swizzled K-major layout the wgmma descriptor describes, are the N side (the
 // batch rows: N = 32, 64 or 128). The accumulator of one wgmma is then 64 output columns x N rows.
 //
@@ -42,6 +42,14 @@
 //    proxies after its copies complete and before the barrier that publishes the stage. wgmmas of a slab run while
 //    the next slab is dequantised (two register buffers, wait_group 1 before a buffer is rewritten, across tile
 //    boundaries too), so by the barrier of tile t every wgmma of tile t-2 has completed and its stage may be refilled.
+//  * Grouped scales (up to 64 rows, groups no deeper than a tile): each group's products are summed by its own chain of
+//    wgmmas into a second set of FP32 accumulators (the chain's first wgmma starts from zero), and once the chain has
+//    completed the sums are scaled per column and added to the running ones. Scaling the dequantised FP16 weights
+//    instead, as the reference kernel does, costs four FP16 multiplies per packed word: with the dequantisation that
+//    made the kernel issue-bound at 16 rows (H200, peak shape, m = 16: 0.241 ms with them, 0.213 ms without). The
+//    price is one wait for the tensor cores per group, which the other warpgroups on the SM cover; at 128 rows the
+//    second set would not fit the registers (MARLIN_FP32_SCALES=2 measured 1.5x slower there), so it keeps FP16 scaling,
+//    as does a tile shallower than a group.
 //  * Accumulators leave registers straight to C (a column this CTA covers whole) or to the CTA's FP32 workspace
 //    slot in the accumulator's own register order (each thread writes and reads back only its own values, so no
 //    shared-memory transpose is needed).
@@ -62,6 +70,9 @@
 #endif
 #ifndef MARLIN_CTAS_PER_SM           // resident CTAs per SM the register budget is sized for (1 or 2)
 #define MARLIN_CTAS_PER_SM 1
+#endif
+#ifndef MARLIN_FP32_SCALES           // grouped scales on per-group FP32 sums (g <= TILE_K): 0 never, 1 up to 64 rows, 2 at any rows
+#define MARLIN_FP32_SCALES 1
 #endif
 #ifndef MARLIN_FRAG_BUFFERS          // slabs of wgmmas a warpgroup keeps in flight (2 or 4 register buffers of fragments)
 #define MARLIN_FRAG_BUFFERS 2
@@ -94,6 +105,11 @@ constexpr int frag_buffers = MARLIN_FRAG_BUFFERS;
 constexpr int group_blocks = MARLIN_GROUP_BLOCKS;
 constexpr bool per_channel = group_blocks == 0;
 constexpr int slabs = tile_k / 16;
+// Grouped scales applied to per-group FP32 sums (one wgmma chain per group, started with scale-d = 0, folded into the
+// running sums once it completes) instead of to every dequantised weight: four FP16 multiplies per packed word become
+// a few FP32 FMAs per group and thread. Needs whole groups inside a tile and the registers for a second accumulator set.
+constexpr bool fp32_scales = MARLIN_FP32_SCALES && group_blocks > 0 && tile_k % (16 * (group_blocks > 0 ? group_blocks : 1)) == 0 &&
+                               (rows <= 64 || MARLIN_FP32_SCALES == 2);
 constexpr int atoms = tile_k / 64;                       // 128-byte swizzle atoms of activations per stage
 constexpr u32 atom_bytes = rows * 128;
 constexpr u32 a_bytes = atoms * atom_bytes;
@@ -160,36 +176,36 @@ __device__ __forceinline__ u64 swizzled_descriptor(u32 addr) {
 }
 
 // wgmma m64nNk16, FP32 += FP16 (A: 4 registers per thread) x FP16 (B: shared memory, K-major).
-__device__ __forceinline__ void wgmma_n16(float (&d)[8], const u32 (&a)[4], u64 desc) {
+__device__ __forceinline__ void wgmma_n16(int accumulate, float (&d)[8], const u32 (&a)[4], u64 desc) {
   asm volatile(
       "{\n.reg .pred accumulate;\nsetp.ne.b32 accumulate, %13, 0;\n"
       "wgmma.mma_async.sync.aligned.m64n16k16.f32.f16.f16 {%0, %1, %2, %3, %4, %5, %6, %7}, {%8, %9, %10, %11}, %12, accumulate, 1, 1, 0;\n}\n"
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc), "r"(1));
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc), "r"(accumulate));
 }
 
-__device__ __forceinline__ void wgmma_n32(float (&d)[16], const u32 (&a)[4], u64 desc) {
+__device__ __forceinline__ void wgmma_n32(int accumulate, float (&d)[16], const u32 (&a)[4], u64 desc) {
   asm volatile(
       "{\n.reg .pred accumulate;\nsetp.ne.b32 accumulate, %21, 0;\n"
       "wgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}, {%16, %17, %18, %19}, %20, accumulate, 1, 1, 0;\n}\n"
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc), "r"(1));
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc), "r"(accumulate));
 }
 
-__device__ __forceinline__ void wgmma_n64(float (&d)[32], const u32 (&a)[4], u64 desc) {
+__device__ __forceinline__ void wgmma_n64(int accumulate, float (&d)[32], const u32 (&a)[4], u64 desc) {
   asm volatile(
       "{\n.reg .pred accumulate;\nsetp.ne.b32 accumulate, %37, 0;\n"
       "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, %36, accumulate, 1, 1, 0;\n}\n"
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc), "r"(1));
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc), "r"(accumulate));
 }
 
-__device__ __forceinline__ void wgmma_n128(float (&d)[64], const u32 (&a)[4], u64 desc) {
+__device__ __forceinline__ void wgmma_n128(int accumulate, float (&d)[64], const u32 (&a)[4], u64 desc) {
   asm volatile(
       "{\n.reg .pred accumulate;\nsetp.ne.b32 accumulate, %69, 0;\n"
       "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, {%64, %65, %66, %67}, %68, accumulate, 1, 1, 0;\n}\n"
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc), "r"(1));
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc), "r"(accumulate));
 }
 
 
@@ -361,7 +377,8 @@ __device__ __forceinline__ void pin(float (&acc)[2][cfg::acc_floats]) {
     for (int e = 0; e < cfg::acc_floats; ++e) asm volatile("" : "+f"(acc[j][e])::"memory");
 }
 
-__device__ __forceinline__ void compute_tile(u32 stage, u32 b_lane, u32 s_lane, float (&acc)[2][cfg::acc_floats]) {
+__device__ __forceinline__ void compute_tile(u32 stage, u32 b_lane, u32 s_lane, float (&acc)[2][cfg::acc_floats],
+                                             float (&grp)[2][cfg::acc_floats]) {
   using namespace cfg;
   constexpr int gb = group_blocks > 0 ? group_blocks : 1;
   u32 scales[s_rows > 0 ? s_rows : 1][2];
@@ -382,7 +399,7 @@ __device__ __forceinline__ void compute_tile(u32 stage, u32 b_lane, u32 s_lane, 
 #pragma unroll
     for (int j = 0; j < 2; ++j) {
       dequant_fragment(words[s & 1][j], frag[buf][j]);
-      if constexpr (!per_channel) {
+      if constexpr (!per_channel && !fp32_scales) {
         const int r = tile_k >= 16 * gb ? s / gb : 0;
         const u32 s_lo = broadcast_half(scales[r][j], 0), s_hi = broadcast_half(scales[r][j], 1);
         frag[buf][j][0] = hmul2(frag[buf][j][0], s_lo);
@@ -394,9 +411,28 @@ __device__ __forceinline__ void compute_tile(u32 stage, u32 b_lane, u32 s_lane, 
     // Slab s: atom s / 4, 32 bytes (16 k) per slab inside the atom (the hardware applies the swizzle).
     const u64 desc = desc0 + (u64)(((s / 4) * atom_bytes + (s % 4) * 32) >> 4);
     wgmma_fence();
-    WGMMA(acc[0], frag[buf][0], desc);
-    WGMMA(acc[1], frag[buf][1], desc);
+    if constexpr (fp32_scales) {
+      WGMMA(s % gb != 0, grp[0], frag[buf][0], desc);   // a group's first slab starts its sums from zero
+      WGMMA(s % gb != 0, grp[1], frag[buf][1], desc);
+    } else {
+      WGMMA(1, acc[0], frag[buf][0], desc);
+      WGMMA(1, acc[1], frag[buf][1], desc);
+    }
     wgmma_commit();
+    if constexpr (fp32_scales) {
+      if (s % gb == gb - 1) {
+        // End of a group: wait for its wgmmas, then add its sums, scaled per column, to the running ones. Rows g (e % 4 < 2)
+        // of a wgmma are column g of the tile (the low scale), rows g + 8 column g + 8 (the high one).
+        wgmma_wait<0>();
+        const int r = s / gb;
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          const float s_lo = half_to_float((u16)(scales[r][j] & 0xffffu)), s_hi = half_to_float((u16)(scales[r][j] >> 16));
+#pragma unroll
+          for (int e = 0; e < acc_floats; ++e) acc[j][e] += (e % 4 < 2 ? s_lo : s_hi) * grp[j][e];
+        }
+      }
+    }
   }
 }
 
@@ -486,11 +522,11 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::ctas_per_sm) mar
     cp_async_commit();
   }
 
-  float acc[2][acc_floats];
+  float acc[2][acc_floats], grp[2][acc_floats];
 #pragma unroll
   for (int j = 0; j < 2; ++j)
 #pragma unroll
-    for (int e = 0; e < acc_floats; ++e) acc[j][e] = 0.0f;
+    for (int e = 0; e < acc_floats; ++e) acc[j][e] = grp[j][e] = 0.0f;
 
   int seg_first_kt = start.kt;
   TileCursor current = start;
@@ -508,7 +544,7 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::ctas_per_sm) mar
     cp_async_commit();
     write_stage = write_stage + stage_bytes == ring_end ? ring : write_stage + stage_bytes;
 
-    if (!MARLIN_DEBUG_SKIP_COMPUTE) compute_tile(read_stage, b_lane, s_lane, acc);
+    if (!MARLIN_DEBUG_SKIP_COMPUTE) compute_tile(read_stage, b_lane, s_lane, acc, grp);
     read_stage = read_stage + stage_bytes == ring_end ? ring : read_stage + stage_bytes;
 
     const int col = current.col, kt = current.kt;
