@@ -58,8 +58,11 @@
 //    instead of sitting on the step's critical path; the new key and value go into the staged tile after the
 //    wait, and the values are summed from shared memory in the same order as from the cache. The staged values
 //    need 32 KB of dynamic shared memory per block (head_dim 128), which leaves room for three blocks per SM; a
-//    launch of more blocks than fit at once (batch 16 of a 32-head model: 512) runs unstaged, in one wave, since its
-//    blocks could not have been resident beside the GEMM before it anyway.
+//    launch of more blocks than fit at once (batch 16 of a 32-head model: 512) is given no room for the values, so it
+//    runs in one wave: its single-tile splits then stage only the keys (whose tile is static shared memory anyway)
+//    before the wait and ask L2 for their value rows (prefetch.global.L2), so that neither the key tile nor the value
+//    loads wait on HBM after the GEMM (H200, llama2-7b, batch 16 / 32 / 64: 2.33 / 3.60 / 4.66 -> 2.23 / 3.47 / 4.45
+//    ms per token).
 //
 // Compile-time parameters (-D): LLAMA_HEAD_DIM (multiple of 32, at most 256) and LLAMA_GROUP (query
 // heads per KV head). Header-free like every MarlinSharp kernel.
@@ -408,7 +411,7 @@ __device__ __forceinline__ void decode_body(
 
   // sub: this block takes the key and value of position ctx - 1 (= hi - 1) from new_kv rather than the cache.
   // Exactly one block per (sequence, KV head) owns the new position; a padding row (slot < 0) appends nothing.
-  bool sub = false, owner = false, prestaged = false;
+  bool sub = false, owner = false, prestaged = false, k_staged = false;
   if constexpr (ROPE) {
     const int pos = rope.positions[tok], slot = rope.slots[tok];
     owner = split == (ctx - 1) / keys_per_split && slot >= 0;
@@ -421,6 +424,14 @@ __device__ __forceinline__ void decode_body(
     if (prestaged) {
       stage_tile<d_kt, 32 * d_warps, 8>(kbase, vbase, lo, sub ? hi - 1 : hi, ks, vs_staged);
       __syncthreads();  // the zero fill of row hi - 1 - lo lands before the owner's threads write the new key and value there
+    } else if (hi - lo <= d_kt) {
+      // No room for the values: stage the keys alone (their tile is static shared memory anyway) and ask L2 for the
+      // value rows, so that neither waits on HBM after the GEMM.
+      k_staged = true;
+      stage_tile<d_kt, 32 * d_warps, 8>(kbase, nullptr, lo, sub ? hi - 1 : hi, ks, nullptr);
+      for (int line = (int)threadIdx.x; line < (hi - lo) * (hd / 64); line += 32 * d_warps)
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(vbase + (u64)lo * hd + (u64)line * 64));
+      __syncthreads();  // as above, for the keys
     }
     wait_for_previous_grid();
   }
@@ -461,13 +472,15 @@ __device__ __forceinline__ void decode_body(
           rope.k_cache[at + d + half] = y1;
           rope.v_cache[at + d] = v0;
           rope.v_cache[at + d + half] = v1;
-          if (prestaged && sub) {  // the staged tile's last row (hi - 1 - lo), left empty before the wait
+          if ((prestaged || k_staged) && sub) {  // the staged tile's last row (hi - 1 - lo), left empty before the wait
             u16* kr = reinterpret_cast<u16*>(ks + (hi - 1 - lo) * att::krow);
-            u16* vr = vs_staged + (hi - 1 - lo) * hd;
             kr[d] = y0;
             kr[d + half] = y1;
-            vr[d] = v0;
-            vr[d + half] = v1;
+            if (prestaged) {
+              u16* vr = vs_staged + (hi - 1 - lo) * hd;
+              vr[d] = v0;
+              vr[d + half] = v1;
+            }
           }
         }
       }
@@ -492,7 +505,7 @@ __device__ __forceinline__ void decode_body(
   const int vend = sub && !prestaged ? hi - 1 : hi;  // values read from the cache (or the staged tile): [lo, vend)
   for (int t0 = lo; t0 < hi; t0 += d_kt) {
     __syncthreads();  // previous tile fully consumed (and, the first time, qs and new_kv written)
-    if (!prestaged)
+    if (!prestaged && !k_staged)
       stage_tile<d_kt, 32 * d_warps, (group * dpl <= 8 ? 8 : 4), ROPE>(kbase, nullptr, t0, hi, ks, nullptr, new_kv, sub ? hi - 1 : -1);
     __syncthreads();
 
