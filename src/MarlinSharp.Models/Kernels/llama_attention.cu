@@ -421,17 +421,15 @@ __device__ __forceinline__ void decode_body(
     // Only where the launch gave the tile's values their shared memory: the engine leaves it out when the blocks
     // would not all be resident at once with it (a second wave costs more than the overlap saves).
     prestaged = hi - lo <= d_kt && dynamic_smem_bytes() >= (unsigned)(d_kt * hd * 2);
-    if (prestaged) {
-      stage_tile<d_kt, 32 * d_warps, 8>(kbase, vbase, lo, sub ? hi - 1 : hi, ks, vs_staged);
-      __syncthreads();  // the zero fill of row hi - 1 - lo lands before the owner's threads write the new key and value there
-    } else if (hi - lo <= d_kt) {
-      // No room for the values: stage the keys alone (their tile is static shared memory anyway) and ask L2 for the
-      // value rows, so that neither waits on HBM after the GEMM.
-      k_staged = true;
-      stage_tile<d_kt, 32 * d_warps, 8>(kbase, nullptr, lo, sub ? hi - 1 : hi, ks, nullptr);
-      for (int line = (int)threadIdx.x; line < (hi - lo) * (hd / 64); line += 32 * d_warps)
-        asm volatile("prefetch.global.L2 [%0];" ::"l"(vbase + (u64)lo * hd + (u64)line * 64));
-      __syncthreads();  // as above, for the keys
+    // Without room for the values, the keys alone are staged (their tile is static shared memory anyway) and the value
+    // rows are asked of L2, so that neither waits on HBM after the GEMM.
+    k_staged = !prestaged && hi - lo <= d_kt;
+    if (prestaged || k_staged) {
+      stage_tile<d_kt, 32 * d_warps, 8>(kbase, prestaged ? vbase : nullptr, lo, sub ? hi - 1 : hi, ks, prestaged ? vs_staged : nullptr);
+      if (k_staged)
+        for (int line = (int)threadIdx.x; line < (hi - lo) * (hd / 64); line += 32 * d_warps)
+          asm volatile("prefetch.global.L2 [%0];" ::"l"(vbase + (u64)lo * hd + (u64)line * 64));
+      __syncthreads();  // the zero fill of row hi - 1 - lo lands before the owner's threads write the new key (and value) there
     }
     wait_for_previous_grid();
   }
