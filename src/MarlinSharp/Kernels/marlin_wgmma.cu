@@ -78,9 +78,12 @@
 #define MARLIN_FRAG_BUFFERS 2
 #endif
 // Development switches for timing experiments (results are wrong when set): leave out the dequantisation and tensor-core
-// work, or the activation copies, to see which side bounds the kernel.
+// work, or the weight or activation copies, to see which side bounds the kernel.
 #ifndef MARLIN_DEBUG_SKIP_COMPUTE
 #define MARLIN_DEBUG_SKIP_COMPUTE 0
+#endif
+#ifndef MARLIN_DEBUG_SKIP_B_LOADS
+#define MARLIN_DEBUG_SKIP_B_LOADS 0
 #endif
 #ifndef MARLIN_DEBUG_SKIP_A_LOADS
 #define MARLIN_DEBUG_SKIP_A_LOADS 0
@@ -99,12 +102,12 @@ constexpr int rows = MARLIN_ROWS;
 constexpr int tile_n = 256;
 constexpr int tile_k = MARLIN_TILE_K;
 constexpr int stages = MARLIN_STAGES;
-constexpr int prefetch = stages - 2;                     // tiles in flight ahead of the one computed
 constexpr int ctas_per_sm = MARLIN_CTAS_PER_SM;
 constexpr int frag_buffers = MARLIN_FRAG_BUFFERS;
 constexpr int group_blocks = MARLIN_GROUP_BLOCKS;
 constexpr bool per_channel = group_blocks == 0;
 constexpr int slabs = tile_k / 16;
+constexpr int prefetch = stages - 2;                     // tiles in flight ahead of the one computed
 // Grouped scales applied to per-group FP32 sums (one wgmma chain per group, started with scale-d = 0, folded into the
 // running sums once it completes) instead of to every dequantised weight: four FP16 multiplies per packed word become
 // a few FP32 FMAs per group and thread. Needs whole groups inside a tile and the registers for a second accumulator set.
@@ -342,7 +345,8 @@ __device__ __forceinline__ void fetch_weights(u32 stage, const Problem& p, const
   using namespace cfg;
   const Vec16* gb = p.b + (size_t)(t.kt * slabs) * ((u32)p.n / 2) + (u32)(t.col * 128) + c.b_src;
 #pragma unroll
-  for (int r = 0; r < b_copies; ++r) cp_async(stage + a_bytes + 16 * (tid + r * threads), gb + (size_t)r * 2 * ((u32)p.n / 2));
+  for (int r = 0; r < b_copies; ++r)
+    if (!MARLIN_DEBUG_SKIP_B_LOADS) cp_async(stage + a_bytes + 16 * (tid + r * threads), gb + (size_t)r * 2 * ((u32)p.n / 2));
   if constexpr (!per_channel) {
     if (tid < s_rows * 32) {
       const int first_group = (t.kt * tile_k) / (16 * (group_blocks > 0 ? group_blocks : 1));
