@@ -102,12 +102,12 @@ constexpr int rows = MARLIN_ROWS;
 constexpr int tile_n = 256;
 constexpr int tile_k = MARLIN_TILE_K;
 constexpr int stages = MARLIN_STAGES;
+constexpr int prefetch = stages - 2;                     // tiles in flight ahead of the one computed
 constexpr int ctas_per_sm = MARLIN_CTAS_PER_SM;
 constexpr int frag_buffers = MARLIN_FRAG_BUFFERS;
 constexpr int group_blocks = MARLIN_GROUP_BLOCKS;
 constexpr bool per_channel = group_blocks == 0;
 constexpr int slabs = tile_k / 16;
-constexpr int prefetch = stages - 2;                     // tiles in flight ahead of the one computed
 // Grouped scales applied to per-group FP32 sums (one wgmma chain per group, started with scale-d = 0, folded into the
 // running sums once it completes) instead of to every dequantised weight: four FP16 multiplies per packed word become
 // a few FP32 FMAs per group and thread. Needs whole groups inside a tile and the registers for a second accumulator set.
