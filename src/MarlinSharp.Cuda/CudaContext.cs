@@ -139,6 +139,17 @@ public sealed class CudaContext : IDisposable
         return DeviceBuffer<T>.AllocateIn(this, length);
     }
 
+    /// <summary>
+    /// Allocates <paramref name="length"/> zeroed elements of page-locked host memory, for asynchronous copies;
+    /// <paramref name="mapped"/> also maps it into the device's address space (<see cref="PinnedHostBuffer{T}.DeviceView"/>).
+    /// </summary>
+    public PinnedHostBuffer<T> AllocatePinned<T>(int length, bool mapped = false) where T : unmanaged
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(length, 1);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        return PinnedHostBuffer<T>.AllocateIn(this, length, mapped);
+    }
+
     /// <summary>Allocates device memory for <paramref name="data"/> and copies it there (synchronous).</summary>
     public DeviceBuffer<T> Upload<T>(ReadOnlySpan<T> data) where T : unmanaged
     {

@@ -8,11 +8,15 @@ namespace MarlinSharp.Cli.Engine;
 /// One batch size on one format: prefill time, then the mean wall time of a decode step (one token per sequence); with
 /// --profile also the GPU time per operation of one decode step run without CUDA graphs.
 /// </summary>
-internal sealed record E2ePoint(LinearFormat Format, int Batch, double PrefillMs, double MsPerToken, int DecodeSteps, StepProfile? Profile = null)
+internal sealed record E2ePoint(LinearFormat Format, int Batch, double PrefillMs, double MsPerToken, int DecodeSteps, StepProfile? Profile = null,
+    double? BackToBackMs = null, ChainedTiming? Chained = null)
 {
     /// <summary>Generated tokens per second over the decode steps (all sequences together).</summary>
     public double TokensPerSecond => Batch * 1000.0 / MsPerToken;
 }
+
+/// <summary>Pipelined decode steps: wall time per step, and the host's time per step queueing the next one and waiting for the last.</summary>
+internal sealed record ChainedTiming(double MsPerStep, double QueueMs, double WaitMs);
 
 /// <summary>
 /// End-to-end generation timing through the engine's scheduler: B prompts of random tokens, greedy, exactly N new
@@ -76,7 +80,8 @@ internal static class E2eBenchmark
             if (profile)
             {
                 progress.Report($"{Name(weights.Format)} batch {batch}: profiling one decode step without CUDA graphs");
-                point = point with { Profile = ProfileDecode(model, batch, input, seed + (ulong)batch) };
+                var entries = PrefillForProfile(model, batch, input, seed + (ulong)batch);
+                point = point with { Profile = model.ProfileDecodeStep(entries), BackToBackMs = BackToBack(model, entries), Chained = Chained(model, entries) };
             }
             points.Add(point);
             onPoint(point);
@@ -84,12 +89,55 @@ internal static class E2eBenchmark
         return points;
     }
 
+
+    /// <summary>
+    /// Mean wall time of a decode step queued back to back with the previous one, tokens never read back: the GPU's own
+    /// time per step (graph replays when graphs are on). Against the measured time per token, the difference is what the
+    /// host costs per step (reading the tokens back, scheduling, uploading the next step). Rewrites the same cache entries.
+    /// </summary>
+    public static double BackToBack(LlamaModel model, IReadOnlyList<DecodeEntry> entries, int steps = 50)
+    {
+        var tokens = new int[entries.Count];
+        for (int i = 0; i < 3; i++) model.DecodeStep(entries);          // warm-up, graph capture
+        model.ReadGreedy(tokens);
+        long t0 = Stopwatch.GetTimestamp();
+        for (int i = 0; i < steps; i++) model.DecodeStep(entries);
+        model.ReadGreedy(tokens);
+        return Stopwatch.GetElapsedTime(t0).TotalMilliseconds / steps;
+    }
+
     /// <summary>
     /// Prefills <paramref name="batch"/> sequences of <paramref name="input"/> random tokens into slots 0..batch−1 (one
-    /// sequence per step, in pieces of at most MaxBatchTokens), then profiles the decode step at position
+    /// sequence per step, in pieces of at most MaxBatchTokens); returns the decode entries at position
     /// <paramref name="input"/> of all of them.
     /// </summary>
-    public static StepProfile ProfileDecode(LlamaModel model, int batch, int input, ulong seed)
+    /// <summary>
+    /// Pipelined steps as the scheduler runs them (queue the next chained step, then read the one in flight), at a fixed
+    /// position: mean wall time per step, and the host time spent queueing and waiting.
+    /// </summary>
+    public static ChainedTiming Chained(LlamaModel model, IReadOnlyList<DecodeEntry> entries, int steps = 50)
+    {
+        var tokens = new int[entries.Count];
+        var chained = entries.Select((e, row) => new ChainedDecodeEntry(e.Slot, e.Position, row)).ToArray();
+        model.DecodeStep(entries);
+        model.QueueGreedy();
+        double queueMs = 0, waitMs = 0;
+        long t0 = Stopwatch.GetTimestamp();
+        for (int i = 0; i < steps; i++)
+        {
+            long a = Stopwatch.GetTimestamp();
+            model.ForwardChained(chained);
+            model.QueueGreedy();
+            long b = Stopwatch.GetTimestamp();
+            model.ReadQueuedGreedy(tokens);
+            queueMs += Stopwatch.GetElapsedTime(a, b).TotalMilliseconds;
+            waitMs += Stopwatch.GetElapsedTime(b).TotalMilliseconds;
+        }
+        model.ReadQueuedGreedy(tokens);
+        return new ChainedTiming(Stopwatch.GetElapsedTime(t0).TotalMilliseconds / steps, queueMs / steps, waitMs / steps);
+    }
+
+    private static DecodeEntry[] PrefillForProfile(LlamaModel model, int batch, int input, ulong seed)
     {
         var random = new Random(unchecked((int)seed));
         for (int slot = 0; slot < batch; slot++)
@@ -101,7 +149,7 @@ internal static class E2eBenchmark
         }
         var entries = new DecodeEntry[batch];
         for (int slot = 0; slot < batch; slot++) entries[slot] = new DecodeEntry(slot, random.Next(model.VocabSize), input);
-        return model.ProfileDecodeStep(entries);
+        return entries;
     }
 
     private static E2ePoint RunOnce(LlamaModel model, int batch, int input, int output, ulong seed)

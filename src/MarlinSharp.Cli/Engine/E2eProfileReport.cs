@@ -14,6 +14,10 @@ internal static class E2eProfileReport
         string Percent(double ms) => total > 0 ? $"{100 * ms / total,6:F1}%" : $"{"-",7}";
         w.WriteLine($"{E2eBenchmark.Name(point.Format)} batch {point.Batch}: one decode step without CUDA graphs takes {total:F3} ms of GPU time " +
                     $"(event after every op) against {point.MsPerToken:F3} ms/token measured ({total / point.MsPerToken:F2}x)");
+        if (point.BackToBackMs is double b2b)
+            w.WriteLine($"  steps queued back to back, tokens not read back: {b2b:F3} ms/step (the host adds {point.MsPerToken - b2b:F3} ms per step)");
+        if (point.Chained is { } c)
+            w.WriteLine($"  pipelined steps at a fixed position: {c.MsPerStep:F3} ms/step (host: {c.QueueMs:F3} ms queueing the next, {c.WaitMs:F3} ms waiting for the last)");
         w.WriteLine($"  {"op",-16} {"ms/step",9} {"share",7} {"launches",8}");
         foreach (var e in profile.Entries)
             w.WriteLine($"  {e.Label,-16} {e.Milliseconds,9:F3} {Percent(e.Milliseconds)} {e.Launches,8}");

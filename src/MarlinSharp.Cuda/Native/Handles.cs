@@ -72,6 +72,11 @@ internal sealed class DeviceMemoryHandle(PrimaryContextHandle context, ulong poi
     protected override int Free(nint value) => DriverApi.cuMemFree_v2((ulong)value);
 }
 
+internal sealed class PinnedHostMemoryHandle(PrimaryContextHandle context, nint pointer) : ContextBoundHandle(context, pointer)
+{
+    protected override int Free(nint value) => DriverApi.cuMemFreeHost(value);
+}
+
 internal sealed class StreamHandle(PrimaryContextHandle context, nint stream) : ContextBoundHandle(context, stream)
 {
     protected override int Free(nint value) => DriverApi.cuStreamDestroy_v2(value);

@@ -13,7 +13,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
 
     private readonly CudaModule _ops;
     private readonly CudaModule _attention;
-    private readonly CudaFunction _hold, _embed, _rmsnorm, _addRmsnorm, _addBias, _rope, _swiglu, _gather, _toFloat, _argmax, _rowSquares;
+    private readonly CudaFunction _hold, _embed, _rmsnorm, _addRmsnorm, _addBias, _rope, _swiglu, _gather, _finishLogits, _rowSquares;
     private readonly CudaFunction _prefill, _decode, _combine;
     private readonly int _sms;
     private readonly MarlinRuntime _runtime;
@@ -44,8 +44,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
         _swiglu = _ops.GetFunction("swiglu");
         _rowSquares = _ops.GetFunction("row_squares");
         _gather = _ops.GetFunction("gather_rows");
-        _toFloat = _ops.GetFunction("half_to_float");
-        _argmax = _ops.GetFunction("argmax_rows");
+        _finishLogits = _ops.GetFunction("finish_logits");
         _prefill = _attention.GetFunction("attention_prefill");
         _decode = _attention.GetFunction("attention_decode");
         _combine = _attention.GetFunction("attention_combine");
@@ -89,15 +88,20 @@ internal sealed unsafe class LlamaKernels : IDisposable
         _hold.Launch(new Dim3(1), new Dim3(32), 0, stream, args);
     }
 
-    public void EmbedGather(DeviceSpan<Half> table, DeviceSpan<int> ids, DeviceSpan<Half> output, int tokens, int hidden, int vocab, CudaStream stream)
+    /// <summary>
+    /// output[t] = table[ids[t]]; a negative id −1 − r takes the token in <paramref name="chained"/>[r] instead (a chained
+    /// decode step's input: the previous step's greedy token of row r, left there by <see cref="ArgmaxRows"/>).
+    /// </summary>
+    public void EmbedGather(DeviceSpan<Half> table, DeviceSpan<int> ids, DeviceSpan<int> chained, DeviceSpan<Half> output, int tokens, int hidden, int vocab, CudaStream stream)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(tokens, 1);
         if (hidden % 8 != 0) throw new NotSupportedException($"hidden_size {hidden} must be a multiple of 8.");
         Need(table, (long)vocab * hidden, nameof(table));
         Need(ids, tokens, nameof(ids));
+        Need(chained, 1, nameof(chained));
         Need(output, (long)tokens * hidden, nameof(output));
-        ulong t = table.Pointer, i = ids.Pointer, o = output.Pointer;
-        void** args = stackalloc void*[] { &t, &i, &o, &hidden, &vocab };
+        ulong t = table.Pointer, i = ids.Pointer, c = chained.Pointer, o = output.Pointer;
+        void** args = stackalloc void*[] { &t, &i, &c, &o, &hidden, &vocab };
         _embed.Launch(new Dim3((uint)tokens), new Dim3(128), 0, stream, args, overlapPrevious: Overlap);
     }
 
@@ -152,7 +156,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
         return threads;
     }
 
-    private static void Aligned(DeviceSpan<Half> span, string name)
+    private static void Aligned<T>(DeviceSpan<T> span, string name) where T : unmanaged
     {
         if (span.Pointer % 16 != 0)
             throw new ArgumentException($"{name} must start on a 16-byte boundary (address 0x{span.Pointer:x}).", name);
@@ -235,24 +239,29 @@ internal sealed unsafe class LlamaKernels : IDisposable
         _gather.Launch(new Dim3((uint)count), new Dim3(256), 0, stream, args, overlapPrevious: Overlap);
     }
 
-    public void HalfToFloat(DeviceSpan<Half> x, DeviceSpan<float> output, long count, CudaStream stream)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
-        Need(x, count, nameof(x));
-        Need(output, count, nameof(output));
-        ulong xp = x.Pointer, o = output.Pointer, n = (ulong)count;
-        void** args = stackalloc void*[] { &xp, &o, &n };
-        _toFloat.Launch(GridFor(count), new Dim3(256), 0, stream, args, overlapPrevious: Overlap);
-    }
-
-    public void ArgmaxRows(DeviceSpan<float> logits, int rows, int cols, DeviceSpan<int> output, CudaStream stream)
+    /// <summary>
+    /// Per row: <paramref name="logits"/> = FP32 of <paramref name="logitsHalf"/>, and the greedy token (first index of
+    /// the largest logit; 0 when none is largest) into <paramref name="greedy"/>[row] and
+    /// <paramref name="greedyHost"/>[ringOffset[0] + row] (device-visible memory, e.g. mapped page-locked host memory).
+    /// </summary>
+    public void FinishLogits(DeviceSpan<Half> logitsHalf, DeviceSpan<float> logits, int rows, int cols, DeviceSpan<int> greedy,
+        DeviceSpan<int> greedyHost, DeviceSpan<int> ringOffset, CudaStream stream)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(cols, 1);
+        Need(logitsHalf, (long)rows * cols, nameof(logitsHalf));
         Need(logits, (long)rows * cols, nameof(logits));
-        Need(output, rows, nameof(output));
-        ulong l = logits.Pointer, o = output.Pointer;
-        void** args = stackalloc void*[] { &l, &cols, &o };
-        _argmax.Launch(new Dim3((uint)rows), new Dim3(256), 0, stream, args, overlapPrevious: Overlap);
+        Need(greedy, rows, nameof(greedy));
+        Need(greedyHost, rows, nameof(greedyHost));
+        Need(ringOffset, 1, nameof(ringOffset));
+        if (cols % 8 == 0)
+        {
+            Aligned(logitsHalf, nameof(logitsHalf));
+            Aligned(logits, nameof(logits));
+        }
+        ulong xh = logitsHalf.Pointer, x = logits.Pointer, g = greedy.Pointer, gh = greedyHost.Pointer, r = ringOffset.Pointer;
+        void** args = stackalloc void*[] { &xh, &x, &cols, &g, &gh, &r };
+        _finishLogits.Launch(new Dim3((uint)rows), new Dim3(1024), 0, stream, args, overlapPrevious: Overlap);
     }
 
     /// <summary>Causal attention of every new token of every sequence (seqInfo: offset, length, start, slot per sequence).</summary>

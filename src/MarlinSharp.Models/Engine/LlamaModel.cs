@@ -16,7 +16,7 @@ namespace MarlinSharp.Models.Engine;
 /// sequence's cache but never write it: their slot is -1, which rope_append skips. Prefill always runs uncaptured.
 /// <see cref="ProfileForward"/> and <see cref="ProfileDecodeStep"/> always run uncaptured and unpadded.
 /// </remarks>
-public sealed class LlamaModel : IStepModel, IDisposable
+public sealed class LlamaModel : IPipelinedStepModel, IDisposable
 {
     private readonly MarlinRuntime _runtime;
     private readonly LlamaKernels _kernels;
@@ -24,9 +24,21 @@ public sealed class LlamaModel : IStepModel, IDisposable
     private readonly List<IDisposable> _owned = [];
     private readonly DeviceBuffer<int> _meta, _argmax;
     // Views of _meta (ids | positions | slots | seqInfo | lastRows at fixed offsets, so that graphs can bake them in),
-    // filled from _hostMeta with one stream-ordered copy per step.
-    private readonly DeviceSpan<int> _ids, _positions, _slots, _seqInfo, _lastRows;
-    private readonly int[] _hostMeta = [];
+    // filled from one of two page-locked host buffers with one stream-ordered copy per step: the host writes a step's
+    // metadata while the previous step's copy may still be queued.
+    private readonly DeviceSpan<int> _ids, _positions, _slots, _seqInfo, _lastRows, _ringOffset;
+    private readonly PinnedStaging _hostMeta = null!;
+    private readonly int _metaLength;
+    // Every step ends with its greedy tokens in _argmax (where a chained step's embedding reads them) and in one of
+    // GreedyRing parts of _greedyRing, mapped host memory that the step's kernel writes directly (the part's offset is
+    // _ringOffset, in the metadata). _ringDone[r] is recorded by QueueGreedy after the step that wrote part r.
+    private const int GreedyRing = MaxQueuedGreedy + 1;
+    private readonly PinnedHostBuffer<int> _greedyRing = null!;
+    private readonly CudaEvent[] _ringDone = new CudaEvent[GreedyRing];
+    private readonly Queue<(int Part, int Rows)> _greedyQueued = new();
+    private int _lastRing = -1, _nextRing;
+    private bool _lastQueued;
+    private int _chainableRows;         // rows of _argmax that hold the last forward step's greedy tokens (0: none)
     private readonly int _sms;
     private readonly Dictionary<(int Rows, int Splits, int KeysPerSplit), CudaGraph> _graphs = [];
     private long _graphScratchVersion = -1;
@@ -76,14 +88,18 @@ public sealed class LlamaModel : IStepModel, IDisposable
             int t = maxBatchTokens, h = c.HiddenSize, qkv = (c.NumAttentionHeads + 2 * c.NumKeyValueHeads) * c.HeadDim;
             int q = c.NumAttentionHeads * c.HeadDim, inter = c.IntermediateSize;
             DeviceBuffer<Half> H(long n) => Own(ctx.Allocate<Half>(n));
-            _hostMeta = new int[3L * t + 5L * slots];
-            _meta = Own(ctx.Allocate<int>(_hostMeta.Length));
+            _metaLength = checked(3 * t + 5 * slots + 1);
+            _hostMeta = Own(new PinnedStaging(ctx, 2, _metaLength));
+            _meta = Own(ctx.Allocate<int>(_metaLength));
             _ids = _meta.Slice(0, t);
             _positions = _meta.Slice(t, t);
             _slots = _meta.Slice(2L * t, t);
             _seqInfo = _meta.Slice(3L * t, 4L * slots);
             _lastRows = _meta.Slice(3L * t + 4L * slots, slots);
+            _ringOffset = _meta.Slice(3L * t + 5L * slots, 1);
             _argmax = Own(ctx.Allocate<int>(slots));
+            _greedyRing = Own(ctx.AllocatePinned<int>(GreedyRing * slots, mapped: true));
+            for (int r = 0; r < GreedyRing; r++) _ringDone[r] = Own(ctx.CreateEvent());
             _hidden = H((long)t * h);
             _normed = H((long)t * h);
             _qkv = H((long)t * qkv);
@@ -308,7 +324,68 @@ public sealed class LlamaModel : IStepModel, IDisposable
         return total;
     }
 
-    public void Forward(IReadOnlyList<SequenceChunk> chunks)
+    public void Forward(IReadOnlyList<SequenceChunk> chunks) => Forward(chunks, chainedRows: null);
+
+    /// <summary>The most greedy readbacks <see cref="QueueGreedy"/> holds unread.</summary>
+    public const int MaxQueuedGreedy = 2;
+
+    /// <summary>
+    /// Keeps the greedy tokens of the last forward step (every step computes them on the GPU, into host memory) for
+    /// <see cref="ReadQueuedGreedy"/>, without waiting for the step: the host can queue the next step first. At most
+    /// <see cref="MaxQueuedGreedy"/> may be kept unread.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No forward step has run, its tokens are already queued, or too many are unread.</exception>
+    public void QueueGreedy()
+    {
+        if (_lastRing < 0) throw new InvalidOperationException("No forward step has run: there are no tokens to queue.");
+        if (_lastQueued) throw new InvalidOperationException("The last forward step's greedy tokens are already queued.");
+        if (_greedyQueued.Count >= MaxQueuedGreedy)
+            throw new InvalidOperationException($"{MaxQueuedGreedy} greedy readbacks are queued unread; read one (ReadQueuedGreedy) first.");
+        _ringDone[_lastRing].Record(_stream);
+        _greedyQueued.Enqueue((_lastRing, _lastSequences));
+        _lastQueued = true;
+    }
+
+    /// <summary>Waits for the oldest readback queued by <see cref="QueueGreedy"/> and copies its tokens (one per sequence of that step).</summary>
+    /// <exception cref="InvalidOperationException">Nothing is queued.</exception>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than that step's sequence count.</exception>
+    public void ReadQueuedGreedy(Span<int> destination)
+    {
+        if (!_greedyQueued.TryPeek(out var queued)) throw new InvalidOperationException("No greedy tokens are queued (QueueGreedy).");
+        if (destination.Length < queued.Rows)
+            throw new ArgumentException($"The destination holds {destination.Length} ints; {queued.Rows} are needed.", nameof(destination));
+        _greedyQueued.Dequeue();
+        _ringDone[queued.Part].Synchronize();
+        _greedyRing.Span.Slice(queued.Part * SlotCount, queued.Rows).CopyTo(destination);
+    }
+
+    /// <summary>
+    /// Queues a decode step whose input token for each entry is the greedy token of row <see cref="ChainedDecodeEntry.PreviousRow"/>
+    /// of the last forward step, taken on the GPU. The host need not have read those tokens: steps can run back to back
+    /// (with <see cref="QueueGreedy"/> after each, to read them later).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No forward step has run.</exception>
+    /// <exception cref="ArgumentException">An entry's row, slot or position is out of range, or a slot appears twice.</exception>
+    public void ForwardChained(IReadOnlyList<ChainedDecodeEntry> entries)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        if (_chainableRows == 0)
+            throw new InvalidOperationException("No forward step has run: there are no greedy tokens to chain from.");
+        var chunks = new SequenceChunk[entries.Count];
+        var rows = new int[entries.Count];
+        for (int i = 0; i < entries.Count; i++)
+        {
+            var e = entries[i];
+            if (e.PreviousRow < 0 || e.PreviousRow >= _chainableRows)
+                throw new ArgumentException($"Entry {i}: previous row {e.PreviousRow} is outside 0..{_chainableRows - 1} (the last step's sequences).", nameof(entries));
+            chunks[i] = new SequenceChunk(e.Slot, e.Position, [0]);     // token 0 only for validation; the id comes from the GPU
+            rows[i] = e.PreviousRow;
+        }
+        Forward(chunks, rows);
+    }
+
+    /// <param name="chainedRows">For a chained decode step: per chunk, the row of _argmax that holds its input token.</param>
+    private void Forward(IReadOnlyList<SequenceChunk> chunks, int[]? chainedRows)
     {
         int tokens = ValidateChunks(chunks, SlotCount, MaxContext, MaxBatchTokens, VocabSize);
         int seqs = chunks.Count;
@@ -316,29 +393,42 @@ public sealed class LlamaModel : IStepModel, IDisposable
         // always runs uncaptured and unpadded, so that every op can be followed by a timing event.
         bool graphStep = _useGraphs && tokens == seqs && !_uncaptured;
         int rows = graphStep ? DecodeBuckets.For(seqs, DecodeBucketLimit) : seqs;
-        var (longestNew, longestContext) = PackMetadata(chunks, rows);
+        int ring = _nextRing;
+        foreach (var q in _greedyQueued)
+            if (q.Part == ring)
+                throw new InvalidOperationException("A forward step would overwrite greedy tokens that are queued unread; read them (ReadQueuedGreedy) first.");
+        int buffer = _hostMeta.Take();
+        var meta = _hostMeta.Buffer(buffer).Span;
+        var (longestNew, longestContext) = PackMetadata(meta, chunks, chainedRows, rows);
+        meta[_metaLength - 1] = ring * SlotCount;
 
         // One stream-ordered copy: it runs after the previous step has finished reading these buffers, no host wait.
-        _meta.CopyFromAsync(_hostMeta, _stream);
+        _hostMeta.Buffer(buffer).CopyToDeviceAsync(_meta, _metaLength, _stream);
+        _hostMeta.Recorded(buffer, _stream);
         Mark(StepOps.Metadata);
         if (graphStep) DecodePadded(rows, longestContext);
         else Enqueue(tokens, seqs, longestNew, longestContext);
         _lastSequences = seqs;
+        _chainableRows = seqs;
+        _lastRing = ring;
+        _nextRing = (ring + 1) % GreedyRing;
+        _lastQueued = false;
     }
 
     /// <summary>
-    /// Writes the step's ids, positions, cache slots, per-sequence info and last rows into <see cref="_hostMeta"/>.
+    /// Writes the step's ids, positions, cache slots, per-sequence info and last rows into <paramref name="meta"/> (laid out
+    /// as _meta). A chained chunk's id is −1 − its row of _argmax.
     /// Sequences past chunks.Count (up to <paramref name="rows"/>) are one-token padding rows: token 0 at position 0 with
     /// slot -1 (rope_append then skips the cache write), attending read-only to position 0 of the first real sequence's slot.
     /// </summary>
-    private (int LongestNew, int LongestContext) PackMetadata(IReadOnlyList<SequenceChunk> chunks, int rows)
+    private (int LongestNew, int LongestContext) PackMetadata(Span<int> meta, IReadOnlyList<SequenceChunk> chunks, int[]? chainedRows, int rows)
     {
         int t = MaxBatchTokens, slotsTotal = SlotCount;
-        var ids = _hostMeta.AsSpan(0, t);
-        var positions = _hostMeta.AsSpan(t, t);
-        var slots = _hostMeta.AsSpan(2 * t, t);
-        var info = _hostMeta.AsSpan(3 * t, 4 * slotsTotal);
-        var last = _hostMeta.AsSpan(3 * t + 4 * slotsTotal, slotsTotal);
+        var ids = meta.Slice(0, t);
+        var positions = meta.Slice(t, t);
+        var slots = meta.Slice(2 * t, t);
+        var info = meta.Slice(3 * t, 4 * slotsTotal);
+        var last = meta.Slice(3 * t + 4 * slotsTotal, slotsTotal);
         int row = 0, longestNew = 0, longestContext = 0;
         for (int s = 0; s < rows; s++)
         {
@@ -351,7 +441,7 @@ public sealed class LlamaModel : IStepModel, IDisposable
             info[4 * s + 3] = ch?.Slot ?? chunks[0].Slot;
             for (int i = 0; i < count; i++, row++)
             {
-                ids[row] = ch?.Tokens[i] ?? 0;
+                ids[row] = chainedRows is not null && real ? -1 - chainedRows[s] : ch?.Tokens[i] ?? 0;
                 positions[row] = start + i;
                 slots[row] = ch?.Slot ?? -1;
             }
@@ -417,7 +507,7 @@ public sealed class LlamaModel : IStepModel, IDisposable
         float eps = (float)c.RmsNormEps;
         var w = Weights;
         // Mark(op) ends the op just queued for a profiled step (ProfileForward) and does nothing otherwise.
-        k.EmbedGather(w.Embedding, _ids, _hidden, tokens, h, VocabSize, st);
+        k.EmbedGather(w.Embedding, _ids, _argmax, _hidden, tokens, h, VocabSize, st);
         Mark(StepOps.Embed);
         if (FusedStep(tokens))
         {
@@ -545,7 +635,7 @@ public sealed class LlamaModel : IStepModel, IDisposable
         Mark(StepOps.Gather);
         w.LmHead.Forward(_gathered, _logitsHalf, seqs, st);
         Mark(StepOps.LmHead);
-        k.HalfToFloat(_logitsHalf, _logits, (long)seqs * VocabSize, st);
+        k.FinishLogits(_logitsHalf, _logits, seqs, VocabSize, _argmax, _greedyRing.DeviceView, _ringOffset, st);
         Mark(StepOps.Logits);
     }
 
@@ -566,9 +656,9 @@ public sealed class LlamaModel : IStepModel, IDisposable
     public void ReadGreedy(Span<int> destination)
     {
         if (destination.Length < _lastSequences) throw new ArgumentException($"The destination holds {destination.Length} ints; {_lastSequences} are needed.", nameof(destination));
-        _kernels.ArgmaxRows(_logits, _lastSequences, VocabSize, _argmax, _stream);
+        if (_lastRing < 0) throw new InvalidOperationException("No forward step has run: there are no tokens to read.");
         _stream.Synchronize();
-        _argmax.CopyTo(destination[.._lastSequences]);
+        _greedyRing.Span.Slice(_lastRing * SlotCount, _lastSequences).CopyTo(destination);
     }
 
     private T Own<T>(T item) where T : IDisposable

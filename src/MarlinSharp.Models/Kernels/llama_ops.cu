@@ -79,10 +79,13 @@ __device__ __forceinline__ float block_sum(float v, float* scratch) {
 
 // out[t][:] = table[ids[t]][:]. One block per token, 16-byte copies (hidden % 8 == 0, checked by the host;
 // ids are validated on the host before upload, the clamp only keeps a bad id from reading out of range).
-extern "C" __global__ void embed_gather(const u16* __restrict__ table, const int* __restrict__ ids, u16* __restrict__ out,
-                                        int hidden, int vocab) {
+// A negative id -1 - r is a chained decode step's input: the greedy token of row r of the previous step, which
+// argmax_rows left in chained[r] on the device, so that the host need not read it back before queueing this step.
+extern "C" __global__ void embed_gather(const u16* __restrict__ table, const int* __restrict__ ids, const int* __restrict__ chained,
+                                        u16* __restrict__ out, int hidden, int vocab) {
   enter_after_previous_grid();
   int id = ids[blockIdx.x];
+  if (id < 0) id = chained[-1 - id];
   id = id < 0 ? 0 : (id >= vocab ? vocab - 1 : id);
   const Vec16* src = reinterpret_cast<const Vec16*>(table + (u64)id * hidden);
   Vec16* dst = reinterpret_cast<Vec16*>(out + (u64)blockIdx.x * hidden);
@@ -286,27 +289,43 @@ extern "C" __global__ void gather_rows(const u16* __restrict__ x, const int* __r
   for (int i = threadIdx.x; i < cols / 8; i += blockDim.x) dst[i] = src[i];
 }
 
-extern "C" __global__ void half_to_float(const u16* __restrict__ x, float* __restrict__ out, u64 count) {
-  enter_after_previous_grid();
-  const u64 stride = (u64)gridDim.x * blockDim.x;
-  for (u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += stride) out[i] = h2f(x[i]);
-}
-
-// out[row] = the index of the largest logit of the row (the smallest such index on ties; NaN never wins).
-// One block per row.
-extern "C" __global__ void argmax_rows(const float* __restrict__ logits, int cols, int* __restrict__ out) {
+// Finishes a step's logits, one block per row: the FP16 logits of the LM head become FP32 (what host-side sampling
+// reads), and the row's greedy token is taken on the way: the first index of the largest logit (NaN never wins; a row
+// with no maximum gives 0). Greedy decoding then needs no launch of its own after the step. The token goes to
+// `greedy` (device memory, where a chained decode step's embedding reads it) and to greedy_host[*ring + row]: page-
+// locked host memory mapped into the device, so the host reads it once the step is done, without a copy. `ring`
+// lives in the step's metadata, so a step captured in a graph still writes the host buffer that the host chose for
+// this step. A row is scanned in 16-byte vectors (8 logits) when cols % 8 == 0, all of a thread's loads in flight
+// together; each thread visits its indices in increasing order, so a strict > keeps the first maximum.
+extern "C" __global__ void finish_logits(const u16* __restrict__ logits_half, float* __restrict__ logits, int cols,
+                                         int* __restrict__ greedy, int* __restrict__ greedy_host, const int* __restrict__ ring) {
   enter_after_previous_grid();
   __shared__ float best_v[32];
   __shared__ int best_i[32];
-  const float* x = logits + (u64)blockIdx.x * cols;
+  const u16* x = logits_half + (u64)blockIdx.x * cols;
+  float* y = logits + (u64)blockIdx.x * cols;
   float v = -__int_as_float(0x7f800000);
   int idx = 0x7fffffff;
-  // Each thread scans its indices in increasing order (so a strict > keeps the first maximum); unrolled so that
-  // several loads are in flight instead of one round trip per element.
+  if ((cols & 7) == 0) {
+    const Vec16* xv = reinterpret_cast<const Vec16*>(x);
+    float4* yv = reinterpret_cast<float4*>(y);
+#pragma unroll 4
+    for (int i = threadIdx.x; i < cols / 8; i += blockDim.x) {
+      float f[8];
+      unpack8(xv[i], f);
+      yv[2 * i] = make_float4(f[0], f[1], f[2], f[3]);
+      yv[2 * i + 1] = make_float4(f[4], f[5], f[6], f[7]);
+#pragma unroll
+      for (int e = 0; e < 8; e++)
+        if (f[e] > v) { v = f[e]; idx = 8 * i + e; }
+    }
+  } else {
 #pragma unroll 8
-  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
-    const float y = x[i];
-    if (y > v) { v = y; idx = i; }
+    for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+      const float f = h2f(x[i]);
+      y[i] = f;
+      if (f > v) { v = f; idx = i; }
+    }
   }
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) {
@@ -326,7 +345,11 @@ extern "C" __global__ void argmax_rows(const float* __restrict__ logits, int col
       const int oi = __shfl_xor_sync(0xffffffffu, idx, o);
       if (ov > v || (ov == v && oi < idx)) { v = ov; idx = oi; }
     }
-    if (lane == 0) out[blockIdx.x] = idx == 0x7fffffff ? 0 : idx;
+    if (lane == 0) {
+      const int token = idx == 0x7fffffff ? 0 : idx;
+      greedy[blockIdx.x] = token;
+      greedy_host[*ring + blockIdx.x] = token;
+    }
   }
 }
 

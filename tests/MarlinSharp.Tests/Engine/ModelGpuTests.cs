@@ -169,4 +169,114 @@ public sealed class ModelGpuTests : IDisposable
         Assert.Equal(results.Sum(r => r.Tokens.Count), streamed);
         Assert.All(results.SelectMany(r => r.Tokens), t => Assert.InRange(t, 0, 999));
     }
+
+    private static Models.Configuration.LlamaConfig SmallConfig() =>
+        new("llama", 256, 512, 2, 4, 2, 64, 1000, 1e-5, 10000.0, null, 256, false, false, [], [], null);
+
+    private static List<GenerationResult> Generate(LlamaModel model, bool pipelined, int[]?[] stops, out int chainedSteps)
+    {
+        var scheduler = new BatchScheduler(model) { PipelineDecode = pipelined };
+        for (int i = 0; i < stops.Length; i++)
+            scheduler.Submit(new GenerationRequest(Enumerable.Range(3 + i, 4 + 7 * i).ToArray(), 6 + 3 * i, StopTokens: stops[i]));
+        var results = scheduler.RunToCompletion().OrderBy(r => r.RequestId).ToList();
+        chainedSteps = scheduler.ChainedSteps;
+        return results;
+    }
+
+    [Theory]
+    [InlineData(LinearFormat.Fp16)]
+    [InlineData(LinearFormat.Int4)]
+    public void PipelinedGreedyDecodingGivesTheStepByStepTokens(LinearFormat format)
+    {
+        var rt = Runtime;
+        using var weights = LlamaWeights.Random(rt, SmallConfig(), seed: 11, format);
+        using var model = new LlamaModel(rt, weights, slots: 3, maxContext: 96, maxBatchTokens: 128);
+        // Five requests over three slots (sequences leave and join) with token limits only: every step has the same
+        // rows both ways, so the tokens must be identical.
+        var none = new int[]?[5];
+        var plain = Generate(model, pipelined: false, none, out int plainChained);
+        var piped = Generate(model, pipelined: true, none, out int chained);
+        Assert.Equal(0, plainChained);
+        Assert.True(chained >= 10, $"only {chained} chained steps");
+        for (int i = 0; i < plain.Count; i++)
+        {
+            Assert.Equal(FinishReason.MaxTokens, piped[i].Finish);
+            Assert.Equal(plain[i].Tokens, piped[i].Tokens);
+        }
+        Assert.True(plain.SelectMany(r => r.Tokens).Distinct().Count() > 5, "the model repeats one token: the comparison says little");
+
+        // A stop token that is not known ahead: request 3 stops at its third token while the next step is queued.
+        var stops = new int[]?[5];
+        stops[3] = [plain[3].Tokens[2]];
+        var stopped = Generate(model, pipelined: true, stops, out _);
+        int at = plain[3].Tokens.ToList().IndexOf(plain[3].Tokens[2]);
+        Assert.Equal(FinishReason.StopToken, stopped[3].Finish);
+        Assert.Equal(plain[3].Tokens.Take(at + 1), stopped[3].Tokens);
+        for (int i = 0; i < plain.Count; i++)
+            if (i != 3) Assert.Equal(plain[i].Tokens, stopped[i].Tokens);
+    }
+
+    [Fact]
+    public void ChainedDecodeStepsMatchHostFedStepsBitForBit()
+    {
+        var rt = Runtime;
+        using var weights = LlamaWeights.Random(rt, SmallConfig(), seed: 5, LinearFormat.Int4);
+        using var model = new LlamaModel(rt, weights, slots: 4, maxContext: 64, maxBatchTokens: 64);
+        var rng = new Random(3);
+        var prompts = Enumerable.Range(0, 3).Select(i => Enumerable.Range(0, 5 + 3 * i).Select(_ => rng.Next(1000)).ToArray()).ToArray();
+        for (int s = 0; s < 3; s++) model.Prefill(s, prompts[s]);
+
+        var first = new DecodeEntry[] { new(0, 17, prompts[0].Length), new(1, 400, prompts[1].Length), new(2, 999, prompts[2].Length) };
+        model.DecodeStep(first);
+        model.QueueGreedy();
+        // Rows in another order than the step before, one sequence left out.
+        var chained = new ChainedDecodeEntry[] { new(2, prompts[2].Length + 1, 2), new(0, prompts[0].Length + 1, 0) };
+        model.ForwardChained(chained);
+        model.QueueGreedy();
+        var firstTokens = new int[3];
+        var chainedTokens = new int[2];
+        model.ReadQueuedGreedy(firstTokens);
+        model.ReadQueuedGreedy(chainedTokens);
+        var chainedLogits = new float[2 * 1000];
+        model.ReadLogits(chainedLogits);
+
+        // The same step with its tokens from the host (it rewrites the same cache positions with the same values).
+        model.DecodeStep([new DecodeEntry(2, firstTokens[2], prompts[2].Length + 1), new DecodeEntry(0, firstTokens[0], prompts[0].Length + 1)]);
+        var hostLogits = new float[2 * 1000];
+        model.ReadLogits(hostLogits);
+        Assert.Equal(hostLogits, chainedLogits);
+        var greedy = new int[2];
+        model.ReadGreedy(greedy);
+        Assert.Equal(greedy, chainedTokens);
+        Assert.True(hostLogits.Max() - hostLogits.Min() > 0.1, "degenerate logits");
+    }
+
+    [Fact]
+    public void PipelinedModelCallsOutOfOrderAreRefused()
+    {
+        var rt = Runtime;
+        using var weights = LlamaWeights.Random(rt, SmallConfig(), seed: 5, LinearFormat.Fp16);
+        using var model = new LlamaModel(rt, weights, slots: 2, maxContext: 32, maxBatchTokens: 32);
+        Assert.Throws<InvalidOperationException>(model.QueueGreedy);                       // no step yet
+        Assert.Throws<InvalidOperationException>(() => model.ReadQueuedGreedy(new int[2])); // nothing queued
+        Assert.Contains("No forward step", Assert.Throws<InvalidOperationException>(() => model.ForwardChained([new(0, 0, 0)])).Message);
+        Assert.Throws<InvalidOperationException>(() => model.ReadGreedy(new int[2]));
+        model.Prefill(0, [1, 2, 3]);
+        model.QueueGreedy();
+        Assert.Contains("already queued", Assert.Throws<InvalidOperationException>(model.QueueGreedy).Message);
+        Assert.Contains("previous row", Assert.Throws<ArgumentException>(() => model.ForwardChained([new(0, 3, 1)])).Message);
+        Assert.Contains("context", Assert.Throws<ArgumentException>(() => model.ForwardChained([new(0, 32, 0)])).Message);
+        model.ForwardChained([new(0, 3, 0)]);
+        model.QueueGreedy();
+        model.ForwardChained([new(0, 4, 0)]);     // two readbacks unread: a third step may run, not be queued
+        Assert.Contains("unread", Assert.Throws<InvalidOperationException>(model.QueueGreedy).Message);
+        Assert.Contains("overwrite", Assert.Throws<InvalidOperationException>(() => model.ForwardChained([new(0, 5, 0)])).Message);
+        Assert.Contains("needed", Assert.Throws<ArgumentException>(() => model.ReadQueuedGreedy([])).Message);
+        var a = new int[1];
+        var b = new int[1];
+        model.ReadQueuedGreedy(a);
+        model.ReadQueuedGreedy(b);
+        Assert.InRange(a[0], 0, 999);
+        Assert.InRange(b[0], 0, 999);
+    }
 }

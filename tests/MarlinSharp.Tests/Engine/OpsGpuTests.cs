@@ -220,22 +220,36 @@ public class OpsGpuTests
         }
     }
 
-    [Fact]
-    public void ArgmaxPicksFirstMaximumPerRow()
+    [Theory]
+    [InlineData(5000)]   // 16-byte vectors
+    [InlineData(4999)]   // element by element
+    public void FinishLogitsConvertsRowsAndPicksTheFirstMaximum(int cols)
     {
         var rt = Runtime;
         using var k = new LlamaKernels(rt, 64, 1);
         using var s = rt.CreateStream();
-        int rows = 3, cols = 5000;
-        var rng = new Random(4);
-        var logits = Enumerable.Range(0, rows * cols).Select(_ => (float)rng.NextDouble()).ToArray();
-        logits[0 * cols + 4321] = 5; logits[0 * cols + 4322] = 5;
-        logits[1 * cols + 0] = 2;
-        logits[2 * cols + cols - 1] = 9;
-        using var bl = rt.Context.Upload<float>(logits);
-        using var bo = rt.Context.Allocate<int>(rows);
-        k.ArgmaxRows(bl, rows, cols, bo, s);
+        int rows = 4;
+        var rng = new Random(4 + cols);
+        var logits = Enumerable.Range(0, rows * cols).Select(_ => (Half)(rng.NextDouble() * 8 - 4)).ToArray();
+        logits[0 * cols + 4321] = (Half)5; logits[0 * cols + 4322] = (Half)5;      // tie: the first wins
+        logits[1 * cols + 0] = (Half)6;
+        logits[2 * cols + cols - 1] = (Half)9;
+        for (int i = 0; i < cols; i++) logits[3 * cols + i] = i % 3 == 0 ? Half.NaN : Half.NegativeInfinity;   // no maximum: 0
+        using var bl = rt.Context.Upload<Half>(logits);
+        using var bf = rt.Context.Allocate<float>(rows * cols);
+        using var greedy = rt.Context.Allocate<int>(rows);
+        using var host = rt.Context.AllocatePinned<int>(3 * rows, mapped: true);
+        using var ring = rt.Context.Upload<int>([rows]);            // the second part of the host buffer
+        host.Span.Fill(-7);
+        k.FinishLogits(bl, bf, rows, cols, greedy, host.DeviceView, ring, s);
         s.Synchronize();
-        Assert.Equal([4321, 0, cols - 1], bo.ToArray());
+        int[] expected = [4321, 0, cols - 1, 0];
+        Assert.Equal(expected, greedy.ToArray());
+        Assert.Equal(expected, host.Span.Slice(rows, rows).ToArray());
+        Assert.All(host.Span[..rows].ToArray(), v => Assert.Equal(-7, v));
+        Assert.All(host.Span[(2 * rows)..].ToArray(), v => Assert.Equal(-7, v));
+        var floats = bf.ToArray();
+        for (int i = 0; i < logits.Length; i++)
+            Assert.True(floats[i].Equals((float)logits[i]), $"element {i}: {floats[i]} against {(float)logits[i]}");
     }
 }

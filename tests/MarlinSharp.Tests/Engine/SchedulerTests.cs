@@ -8,44 +8,92 @@ public class SchedulerTests
     /// A fake model whose next token is a function of (slot-independent) sequence content: (last token + position + 1) % vocab.
     /// It checks the engine's invariants: every position below a chunk's start was filled before, slots are distinct.
     /// </summary>
-    private sealed class FakeModel(int vocab = 50, int maxContext = 32, int slots = 3, int maxBatchTokens = 8) : IStepModel
+    /// <summary>A model whose next token is (last token + its position + 1) mod vocab; it checks that every slot is filled in order.</summary>
+    private class FakeModel(int vocab = 50, int maxContext = 32, int slots = 3, int maxBatchTokens = 8) : IStepModel
     {
         private readonly int[] _filled = new int[slots];
-        private readonly List<int> _next = [];
+        protected readonly List<int> Next = [];
         public int VocabSize => vocab;
         public int MaxContext => maxContext;
         public int SlotCount => slots;
         public int MaxBatchTokens => maxBatchTokens;
         public List<int> BatchSizes { get; } = [];
 
-        public void Forward(IReadOnlyList<SequenceChunk> chunks)
+        public virtual void Forward(IReadOnlyList<SequenceChunk> chunks) => Run(chunks, null);
+
+        protected void Run(IReadOnlyList<SequenceChunk> chunks, Func<int, int>? chainedToken)
         {
             LlamaModel.ValidateChunks(chunks, slots, maxContext, maxBatchTokens, vocab);
-            _next.Clear();
-            foreach (var c in chunks)
+            var next = new List<int>();
+            for (int i = 0; i < chunks.Count; i++)
             {
+                var c = chunks[i];
                 if (c.StartPosition == 0) _filled[c.Slot] = 0;
                 Assert.Equal(_filled[c.Slot], c.StartPosition);
                 _filled[c.Slot] += c.Tokens.Count;
                 int pos = c.StartPosition + c.Tokens.Count - 1;
-                _next.Add((c.Tokens[^1] + pos + 1) % vocab);
+                int last = chainedToken?.Invoke(i) ?? c.Tokens[^1];
+                next.Add((last + pos + 1) % vocab);
             }
+            Next.Clear();
+            Next.AddRange(next);
             BatchSizes.Add(chunks.Count);
         }
 
         public void ReadLogits(Span<float> destination)
         {
-            for (int i = 0; i < _next.Count; i++)
+            for (int i = 0; i < Next.Count; i++)
             {
                 var row = destination.Slice(i * vocab, vocab);
                 row.Fill(-10f);
-                row[_next[i]] = 10f;
+                row[Next[i]] = 10f;
             }
         }
 
         public void ReadGreedy(Span<int> destination)
         {
-            for (int i = 0; i < _next.Count; i++) destination[i] = _next[i];
+            for (int i = 0; i < Next.Count; i++) destination[i] = Next[i];
+        }
+    }
+
+    /// <summary>
+    /// FakeModel with the pipelined interface. Its "GPU" runs every call at once, so what it checks is the protocol: a
+    /// chained step takes its inputs from the greedy tokens of the step just before it (queued after it), and readbacks
+    /// come back in order, at most two unread.
+    /// </summary>
+    private sealed class FakePipelinedModel(int vocab = 50, int maxContext = 32, int slots = 3, int maxBatchTokens = 8)
+        : FakeModel(vocab, maxContext, slots, maxBatchTokens), IPipelinedStepModel
+    {
+        private readonly Queue<int[]> _queued = new();
+        private int[]? _onDevice;               // the last step's greedy tokens, while no step has run since
+
+        public int Chained { get; private set; }
+
+        public override void Forward(IReadOnlyList<SequenceChunk> chunks)
+        {
+            _onDevice = null;
+            Run(chunks, null);
+        }
+
+        public void QueueGreedy()
+        {
+            Assert.True(_queued.Count < 2, "at most two readbacks may be queued unread");
+            _onDevice = [.. Next];
+            _queued.Enqueue(_onDevice);
+        }
+
+        public void ReadQueuedGreedy(Span<int> destination)
+        {
+            var tokens = _queued.Dequeue();
+            tokens.CopyTo(destination);
+        }
+
+        public void ForwardChained(IReadOnlyList<ChainedDecodeEntry> entries)
+        {
+            var previous = _onDevice ?? throw new InvalidOperationException("chained step without the last step's greedy tokens");
+            _onDevice = null;
+            Chained++;
+            Run([.. entries.Select(e => new SequenceChunk(e.Slot, e.Position, [0]))], i => previous[entries[i].PreviousRow]);
         }
     }
 
@@ -168,5 +216,109 @@ public class SchedulerTests
         Assert.Contains("context", Assert.Throws<ArgumentException>(() => LlamaModel.ValidateChunks([new(0, 15, [1, 2])], 2, 16, 8, 10)).Message);
         Assert.Contains("vocabulary", Assert.Throws<ArgumentException>(() => LlamaModel.ValidateChunks([new(0, 0, [10])], 2, 16, 8, 10)).Message);
         Assert.Contains("sized for", Assert.Throws<ArgumentException>(() => LlamaModel.ValidateChunks([new(0, 0, new int[9])], 2, 16, 8, 10)).Message);
+    }
+
+    /// <summary>Submits a random workload: prompts, limits, stop tokens and more requests than slots.</summary>
+    private static (List<GenerationResult> Results, Dictionary<int, List<TokenEvent>> Events, BatchScheduler Scheduler) RunWorkload(
+        IStepModel model, int seed, bool sampled = false)
+    {
+        var rng = new Random(seed);
+        var scheduler = new BatchScheduler(model);
+        var events = new Dictionary<int, List<TokenEvent>>();
+        int requests = rng.Next(1, 9);
+        for (int i = 0; i < requests; i++)
+        {
+            var prompt = Enumerable.Range(0, rng.Next(1, 11)).Select(_ => rng.Next(50)).ToArray();
+            int[]? stops = rng.Next(3) == 0 ? null : Enumerable.Range(0, rng.Next(1, 4)).Select(_ => rng.Next(50)).ToArray();
+            var sampling = sampled && i == requests / 2 ? new SamplingOptions(Temperature: 2, Seed: (ulong)seed) : null;
+            scheduler.Submit(new GenerationRequest(prompt, rng.Next(1, 13), sampling, stops,
+                e => { if (!events.TryGetValue(e.RequestId, out var l)) events[e.RequestId] = l = []; l.Add(e); }));
+        }
+        return ([.. scheduler.RunToCompletion()], events, scheduler);
+    }
+
+    [Fact]
+    public void PipelinedGreedyDecodingGivesExactlyTheStepByStepTokens()
+    {
+        int chained = 0, extraRows = 0;
+        for (int seed = 0; seed < 200; seed++)
+        {
+            var plainModel = new FakeModel(maxContext: 24);
+            var pipelinedModel = new FakePipelinedModel(maxContext: 24);
+            var (plain, plainEvents, plainScheduler) = RunWorkload(plainModel, seed);
+            var (pipelined, pipelinedEvents, scheduler) = RunWorkload(pipelinedModel, seed);
+            Assert.False(plainScheduler.PipelineDecode);
+            Assert.True(scheduler.PipelineDecode);
+            Assert.Equal(plain.Count, pipelined.Count);
+            foreach (var r in plain)
+            {
+                var p = pipelined.Single(x => x.RequestId == r.RequestId);
+                Assert.Equal(r.Finish, p.Finish);
+                Assert.Equal(r.Tokens, p.Tokens);
+                Assert.Equal(plainEvents[r.RequestId], pipelinedEvents[r.RequestId]);
+            }
+            Assert.Equal(pipelinedModel.Chained, scheduler.ChainedSteps);
+            chained += scheduler.ChainedSteps;
+            // Stop tokens are not known ahead, so a pipelined run may compute rows it then drops, never fewer.
+            extraRows += pipelinedModel.BatchSizes.Sum() - plainModel.BatchSizes.Sum();
+            Assert.True(pipelinedModel.BatchSizes.Sum() >= plainModel.BatchSizes.Sum(), $"seed {seed}: fewer rows than step by step");
+            Assert.Equal(0, scheduler.ActiveCount);
+        }
+        Assert.True(chained > 500, $"only {chained} chained steps over 200 workloads");
+        Assert.True(extraRows > 0, "no workload ended a sequence on a stop token while a step was queued ahead");
+    }
+
+    [Fact]
+    public void PipelinedStepsQueueNothingPastKnownEndsAndAdmitWaitingRequestsAtOnce()
+    {
+        // Token limits only: every end is known ahead, so the pipelined run computes exactly the rows of the plain one
+        // and admits the waiting request in the same step.
+        var plainModel = new FakeModel(slots: 2);
+        var pipelinedModel = new FakePipelinedModel(slots: 2);
+        foreach (var model in new IStepModel[] { plainModel, pipelinedModel })
+        {
+            var scheduler = new BatchScheduler(model);
+            scheduler.Submit(new GenerationRequest([1, 2], 3));
+            scheduler.Submit(new GenerationRequest([3], 9));
+            scheduler.Submit(new GenerationRequest([4, 5, 6], 4));
+            var results = scheduler.RunToCompletion();
+            Assert.Equal([Expected([1, 2], 3), Expected([3], 9), Expected([4, 5, 6], 4)],
+                results.OrderBy(r => r.RequestId).Select(r => r.Tokens.ToList()).ToList());
+        }
+        Assert.Equal(plainModel.BatchSizes, pipelinedModel.BatchSizes);
+        Assert.True(pipelinedModel.Chained > 0);
+    }
+
+    [Fact]
+    public void SampledRequestsAreNeverPipelined()
+    {
+        for (int seed = 0; seed < 40; seed++)
+        {
+            var plain = RunWorkload(new FakeModel(maxContext: 24), seed, sampled: true);
+            var model = new FakePipelinedModel(maxContext: 24);
+            var pipelined = RunWorkload(model, seed, sampled: true);
+            foreach (var r in plain.Results)
+                Assert.Equal(r.Tokens, pipelined.Results.Single(x => x.RequestId == r.RequestId).Tokens);
+        }
+        // A single sampled request: every decode step reads logits on the host.
+        var only = new FakePipelinedModel();
+        var scheduler = new BatchScheduler(only);
+        scheduler.Submit(new GenerationRequest([3, 4], 6, new SamplingOptions(Temperature: 50, Seed: 9)));
+        scheduler.RunToCompletion();
+        Assert.Equal(0, scheduler.ChainedSteps);
+        Assert.Equal(0, only.Chained);
+    }
+
+    [Fact]
+    public void PipeliningCanBeSwitchedOffAndNeedsAPipelinedModel()
+    {
+        var model = new FakePipelinedModel();
+        var scheduler = new BatchScheduler(model) { PipelineDecode = false };
+        scheduler.Submit(new GenerationRequest([7], 10));
+        Assert.Equal(Expected([7], 10), scheduler.RunToCompletion().Single().Tokens);
+        Assert.Equal(0, model.Chained);
+        var plain = new BatchScheduler(new FakeModel());
+        var e = Assert.Throws<ArgumentException>(() => plain.PipelineDecode = true);
+        Assert.Contains("IPipelinedStepModel", e.Message);
     }
 }
