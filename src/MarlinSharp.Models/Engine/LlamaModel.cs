@@ -514,7 +514,7 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
             EnqueueFusedLayers(tokens, seqs, longestNew, longestContext);
             k.RmsNorm(_hidden, w.FinalNorm, _normed, tokens, h, eps, st);
             Mark(StepOps.Norm);
-            EnqueueHead(seqs);
+            EnqueueHead(tokens, seqs);
             return;
         }
         for (int l = 0; l < w.Layers.Length; l++)
@@ -552,7 +552,7 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
         // Only the last token of each sequence needs logits: add the last residual, gather those rows, then norm and LM head.
         k.AddRmsNorm(_hidden, _delta, w.FinalNorm, _normed, tokens, h, eps, st);
         Mark(StepOps.Norm);
-        EnqueueHead(seqs);
+        EnqueueHead(tokens, seqs);
     }
 
     /// <summary>
@@ -624,16 +624,22 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
         Mark(StepOps.Attention);
     }
 
-    /// <summary>Gathers the last row of each sequence from _normed and runs the LM head.</summary>
-    private void EnqueueHead(int seqs)
+    /// <summary>Gathers the last row of each sequence from _normed (unless each has one) and runs the LM head and the logits' finish.</summary>
+    private void EnqueueHead(int tokens, int seqs)
     {
         var k = _kernels;
         var st = _stream;
         int h = Config.HiddenSize;
         var w = Weights;
-        k.GatherRows(_normed, _lastRows, _gathered, seqs, h, st);
-        Mark(StepOps.Gather);
-        w.LmHead.Forward(_gathered, _logitsHalf, seqs, st);
+        // A decode step (one token per sequence, rows in sequence order) has nothing to gather: its rows are the last ones.
+        var lastRows = _normed;
+        if (tokens != seqs)
+        {
+            k.GatherRows(_normed, _lastRows, _gathered, seqs, h, st);
+            Mark(StepOps.Gather);
+            lastRows = _gathered;
+        }
+        w.LmHead.Forward(lastRows, _logitsHalf, seqs, st);
         Mark(StepOps.LmHead);
         k.FinishLogits(_logitsHalf, _logits, seqs, VocabSize, _argmax, _greedyRing.DeviceView, _ringOffset, st);
         Mark(StepOps.Logits);

@@ -46,9 +46,10 @@ public sealed class StepProfileGpuTests
         bool ropeFused = format == LinearFormat.Int4;
         string[] expected = fused
             ? [StepOps.Embed, StepOps.Norm, StepOps.QkvGemm, StepOps.Attention, StepOps.OGemm, StepOps.GateUpGemm,
-               StepOps.DownGemm, StepOps.Gather, StepOps.LmHead, StepOps.Logits]
+               StepOps.DownGemm, StepOps.LmHead, StepOps.Logits]
             : [StepOps.Embed, StepOps.Norm, StepOps.QkvGemm, .. (ropeFused ? Array.Empty<string>() : [StepOps.RopeAppend]), StepOps.Attention,
-               StepOps.OGemm, StepOps.GateUpGemm, StepOps.SwiGlu, StepOps.DownGemm, StepOps.Gather, StepOps.LmHead, StepOps.Logits];
+               StepOps.OGemm, StepOps.GateUpGemm, StepOps.SwiGlu, StepOps.DownGemm, StepOps.LmHead, StepOps.Logits];
+        // A decode step's rows are already one per sequence: no gather before the LM head.
         Assert.Equal(expected, labels.Where(l => l != StepOps.Metadata).ToArray());
         if (ropeFused) Assert.DoesNotContain(StepOps.RopeAppend, labels);
         Assert.DoesNotContain(StepOps.Bias, labels);
