@@ -104,24 +104,6 @@ public sealed unsafe class PinnedHostBuffer<T> : IDisposable where T : unmanaged
             nameof(DriverApi.cuMemcpyHtoDAsync_v2));
     }
 
-    /// <summary>
-    /// Queues a copy of the first <paramref name="count"/> elements of <paramref name="source"/> into elements
-    /// [0, count) on <paramref name="stream"/> (cuMemcpyDtoHAsync). The host returns at once; read the elements only
-    /// after an event recorded after the copy has completed.
-    /// </summary>
-    public void CopyFromDeviceAsync(DeviceSpan<T> source, int count, CudaStream stream)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        DeviceSpan<T>.CheckRange(0, count, Length);
-        DeviceSpan<T>.CheckRange(0, count, source.Length);
-        if (count == 0) return;
-        nint s = stream.Handle;
-        nint p = Address;
-        _memory.ContextHandle.MakeCurrent();
-        Driver.Check(DriverApi.cuMemcpyDtoHAsync_v2((void*)p, source.Pointer, (nuint)((long)count * Unsafe.SizeOf<T>()), s),
-            nameof(DriverApi.cuMemcpyDtoHAsync_v2));
-    }
-
     private nint Address
     {
         get
