@@ -38,7 +38,6 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
     private readonly Queue<(int Part, int Rows)> _greedyQueued = new();
     private int _lastRing = -1, _nextRing;
     private bool _lastQueued;
-    private int _chainableRows;         // rows of _argmax that hold the last forward step's greedy tokens (0: none)
     private readonly int _sms;
     private readonly Dictionary<(int Rows, int Splits, int KeysPerSplit), CudaGraph> _graphs = [];
     private long _graphScratchVersion = -1;
@@ -369,15 +368,15 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
     public void ForwardChained(IReadOnlyList<ChainedDecodeEntry> entries)
     {
         ArgumentNullException.ThrowIfNull(entries);
-        if (_chainableRows == 0)
+        if (_lastSequences == 0)            // every step leaves its greedy tokens in _argmax, one per sequence
             throw new InvalidOperationException("No forward step has run: there are no greedy tokens to chain from.");
         var chunks = new SequenceChunk[entries.Count];
         var rows = new int[entries.Count];
         for (int i = 0; i < entries.Count; i++)
         {
             var e = entries[i];
-            if (e.PreviousRow < 0 || e.PreviousRow >= _chainableRows)
-                throw new ArgumentException($"Entry {i}: previous row {e.PreviousRow} is outside 0..{_chainableRows - 1} (the last step's sequences).", nameof(entries));
+            if (e.PreviousRow < 0 || e.PreviousRow >= _lastSequences)
+                throw new ArgumentException($"Entry {i}: previous row {e.PreviousRow} is outside 0..{_lastSequences - 1} (the last step's sequences).", nameof(entries));
             chunks[i] = new SequenceChunk(e.Slot, e.Position, [0]);     // token 0 only for validation; the id comes from the GPU
             rows[i] = e.PreviousRow;
         }
@@ -409,7 +408,6 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
         if (graphStep) DecodePadded(rows, longestContext);
         else Enqueue(tokens, seqs, longestNew, longestContext);
         _lastSequences = seqs;
-        _chainableRows = seqs;
         _lastRing = ring;
         _nextRing = (ring + 1) % GreedyRing;
         _lastQueued = false;
