@@ -226,4 +226,89 @@ public class FusedEpilogueGpuTests
             Assert.True(first.Sq.AsSpan().SequenceEqual(next.Sq), $"Run {run}: the row sums of squares differ from run 0.");
         }
     }
+
+    /// <summary>
+    /// A QKV-shaped GEMM with a column signal: after three launches every flag holds three times the increments its
+    /// chunks give it (counted on the host from the map), and C is bitwise the same as without the signal.
+    /// </summary>
+    [Fact]
+    public void ColumnSignalRaisesEveryChunksFlagsAndLeavesCAlone()
+    {
+        MarlinRuntime runtime = GpuRuntime.Get();
+        using var stream = runtime.CreateStream();
+        int seed = GpuRuntime.FreshSeed();
+        const int heads = 4, kvHeads = 2, headDim = 96, n = (heads + 2 * kvHeads) * headDim;   // chunks straddle heads
+        using var problem = new Problem(runtime, 1408, n, 128, 16, seed);
+        var (_, squares) = problem.RowNorms();
+        using var a = runtime.Context.Upload<Half>(problem.A);
+        using var sq = runtime.Context.Upload<float>(squares);
+        using var c = runtime.Context.Allocate<Half>(16 * n);
+        using var flags = runtime.Context.Allocate<uint>(kvHeads);
+        var signal = StreamColumnSignal.ForQkv(flags, heads, kvHeads, headDim);
+        var expected = new uint[kvHeads];
+        for (int chunk = 0; chunk < n / 64; chunk++)
+            foreach (int f in signal.FlagsOfChunk(chunk)) expected[f] += 3;
+        var failures = new List<string>();
+        foreach (int warps in new[] { 4, 8 })
+            foreach (int chunksPerCta in new[] { 1, 2 })
+                foreach (int rows in new[] { 1, 9 })
+                {
+                    var config = MarlinStreamConfig.For(rows, 128, warps, epilogue: StreamEpilogue.Normed, chunksPerCta: chunksPerCta);
+                    c.Fill32(0x7E007E00u, stream);
+                    MarlinGemm.MultiplyFused(runtime, a, problem.Weights, c, rows, stream, config, sq, Eps);
+                    stream.Synchronize();
+                    Half[] plain = c.ToArray();
+                    flags.FillBytes(0, stream);
+                    for (int launch = 0; launch < 3; launch++)
+                    {
+                        c.Fill32(0x7E007E00u, stream);
+                        MarlinGemm.MultiplyFused(runtime, a, problem.Weights, c, rows, stream, config, sq, Eps, signal: signal);
+                    }
+                    stream.Synchronize();
+                    uint[] got = flags.ToArray();
+                    if (!got.AsSpan().SequenceEqual(expected)) failures.Add($"{config} rows {rows}: flags [{string.Join(", ", got)}], expected [{string.Join(", ", expected)}]");
+                    if (!c.ToArray().AsSpan().SequenceEqual(plain)) failures.Add($"{config} rows {rows}: C differs from the launch without a signal");
+                }
+        Assert.True(failures.Count == 0, $"seed {seed}:\n" + string.Join("\n", failures));
+    }
+
+    /// <summary>
+    /// A residual GEMM with a column wait holds until the flags of every k column it reads reach epoch × expected: with
+    /// one of four flags short it is still running 200 ms later; raised from another stream, it finishes with C bitwise
+    /// the same as without the wait.
+    /// </summary>
+    [Fact]
+    public void ColumnWaitHoldsTheGemmUntilItsFlagsAreRaised()
+    {
+        MarlinRuntime runtime = GpuRuntime.Get();
+        using var stream = runtime.CreateStream();
+        using var raiser = runtime.CreateStream();
+        using var done = runtime.Context.CreateEvent();
+        int seed = GpuRuntime.FreshSeed();
+        const int k = 512, n = 256, rows = 3;
+        using var problem = new Problem(runtime, k, n, 128, rows, seed);
+        Half[] residual = new Half[rows * n];
+        for (int i = 0; i < residual.Length; i++) residual[i] = (Half)(2 * problem.Random.NextDouble() - 1);
+        using var a = runtime.Context.Upload<Half>(problem.A);
+        using var c = runtime.Context.Upload<Half>(residual);
+        using var squares = runtime.Context.Allocate<float>(rows * (n / 16));
+        var config = MarlinStreamConfig.For(rows, 128, 4, epilogue: StreamEpilogue.Residual);
+        MarlinGemm.MultiplyFused(runtime, a, problem.Weights, c, rows, stream, config, squares, 0f);
+        stream.Synchronize();
+        Half[] plain = c.ToArray();
+
+        c.CopyFrom(residual);
+        using var flags = runtime.Context.Upload<uint>([6u, 6u, 5u, 6u]);   // flag 2 (k columns 256..383) one short
+        using var epoch = runtime.Context.Upload<int>([2]);
+        var wait = new StreamColumnWait(flags, 128, 3, epoch);
+        MarlinGemm.MultiplyFused(runtime, a, problem.Weights, c, rows, stream, config, squares, 0f, wait: wait);
+        done.Record(stream);
+        Thread.Sleep(200);
+        bool finishedEarly = done.IsCompleted;
+        flags.CopyFromAsync([6u, 6u, 6u, 6u], raiser);
+        raiser.Synchronize();
+        stream.Synchronize();
+        Assert.False(finishedEarly, "the GEMM finished although one of its flags was short of the target");
+        Assert.True(c.ToArray().AsSpan().SequenceEqual(plain), "C differs from the launch without a wait");
+    }
 }
