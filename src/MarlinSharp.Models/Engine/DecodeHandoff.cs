@@ -8,29 +8,29 @@ namespace MarlinSharp.Models.Engine;
 /// The flags of a fused decode step's handoffs, KV head by KV head: the QKV GEMM raises a head's ready flag once its
 /// query, key and value columns are written, attention waits for it instead of for the GEMM's grid and raises the head's
 /// done flag, and the o projection's CTAs wait for the done flags of the heads they read instead of for attention's grid.
-/// Two counters per layer and KV head, counting up for ever: a step's targets are its epoch (the number of handoff steps
-/// queued so far, carried in the step's metadata) times the increments per step, so nothing is reset between steps or
-/// graph replays.
+/// Two counters per layer and KV head, counting up for ever: a step's targets are the running totals the flags reach by
+/// its end (the QKV GEMM adds <see cref="ReadyIncrements"/> to every ready flag per step, attention one per sequence to
+/// every done flag), carried in the step's metadata, so nothing is reset between steps or graph replays.
 /// </summary>
 internal sealed class DecodeHandoff : IDisposable
 {
+    /// <summary>Ints of a step's metadata that carry its targets: the ready flags' total, then the done flags'.</summary>
+    public const int MetadataInts = 2;
+
     private readonly DeviceBuffer<uint> _flags;   // [2][layers][kvHeads]: ready (QKV → attention), then done (attention → o)
-    private readonly int _layers, _kvHeads, _heads, _headDim;
-    private uint _epoch;
+    private readonly int _layers, _kvHeads, _heads, _headDim, _readyPerStep;
+    private uint _readyTotal, _doneTotal;
     private bool _outOfStep;
 
-    private DecodeHandoff(DeviceBuffer<uint> flags, LlamaConfig config, int readyExpected)
+    private DecodeHandoff(DeviceBuffer<uint> flags, LlamaConfig config, int readyPerStep)
     {
         _flags = flags;
         _layers = config.NumHiddenLayers;
         _kvHeads = config.NumKeyValueHeads;
         _heads = config.NumAttentionHeads;
         _headDim = config.HeadDim;
-        ReadyExpected = readyExpected;
+        _readyPerStep = readyPerStep;
     }
-
-    /// <summary>Increments a ready flag receives from one QKV GEMM.</summary>
-    public int ReadyExpected { get; }
 
     /// <summary>
     /// Flags for <paramref name="config"/>'s layers, zeroed on <paramref name="stream"/>; null (with the reason) when the
@@ -40,8 +40,8 @@ internal sealed class DecodeHandoff : IDisposable
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(config);
-        int? expected = ReadyIncrements(config);
-        if (expected is null)
+        int? perStep = ReadyIncrements(config);
+        if (perStep is null)
         {
             unavailableReason = $"the QKV projection's 64-column chunks do not cover every KV head alike (head_dim {config.HeadDim}, "
                 + $"{config.NumAttentionHeads} heads, {config.NumKeyValueHeads} KV heads)";
@@ -58,10 +58,10 @@ internal sealed class DecodeHandoff : IDisposable
             throw;
         }
         unavailableReason = null;
-        return new DecodeHandoff(flags, config, expected.Value);
+        return new DecodeHandoff(flags, config, perStep.Value);
     }
 
-    /// <summary>Increments per KV head and step from the QKV GEMM's column map, or null when they differ between heads.</summary>
+    /// <summary>Increments per KV head that one QKV GEMM gives the ready flags, or null when they differ between heads.</summary>
     public static int? ReadyIncrements(LlamaConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -72,18 +72,26 @@ internal sealed class DecodeHandoff : IDisposable
     }
 
     /// <summary>
-    /// The epoch of the next handoff step (to go into its metadata). After <see cref="MarkOutOfStep"/> the flags are zeroed
-    /// first, on <paramref name="stream"/>, and the count starts again.
+    /// Writes the targets of the next handoff step, one of <paramref name="sequences"/> attention blocks per KV head, into
+    /// <paramref name="metadata"/> (<see cref="MetadataInts"/> ints). After <see cref="MarkOutOfStep"/> the flags are
+    /// zeroed first, on <paramref name="stream"/>, and the totals start again.
     /// </summary>
-    public uint NextEpoch(CudaStream stream)
+    public void NextStep(Span<int> metadata, int sequences, CudaStream stream)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(sequences, 1);
         if (_outOfStep)
         {
             _flags.FillBytes(0, stream);
-            _epoch = 0;
+            _readyTotal = _doneTotal = 0;
             _outOfStep = false;
         }
-        return unchecked(++_epoch);
+        unchecked
+        {
+            _readyTotal += (uint)_readyPerStep;
+            _doneTotal += (uint)sequences;
+            metadata[0] = (int)_readyTotal;
+            metadata[1] = (int)_doneTotal;
+        }
     }
 
     /// <summary>A handoff step failed while it was being queued: some of its kernels may be queued and others not.</summary>
@@ -95,12 +103,11 @@ internal sealed class DecodeHandoff : IDisposable
     /// <summary>What layer <paramref name="layer"/>'s QKV GEMM raises.</summary>
     public StreamColumnSignal QkvSignal(int layer) => StreamColumnSignal.ForQkv(Ready(layer), _heads, _kvHeads, _headDim);
 
-    /// <summary>What layer <paramref name="layer"/>'s attention waits for and raises.</summary>
-    public AttentionHandoff Attention(int layer, DeviceSpan<int> epoch) => new(Ready(layer), Done(layer), epoch, ReadyExpected);
+    /// <summary>What layer <paramref name="layer"/>'s attention waits for and raises; <paramref name="targets"/> is the step's metadata of <see cref="MetadataInts"/> ints.</summary>
+    public AttentionHandoff Attention(int layer, DeviceSpan<uint> targets) => new(Ready(layer), Done(layer), targets.Slice(0, 1));
 
-    /// <summary>What layer <paramref name="layer"/>'s o projection waits for: one increment per attention block of a head.</summary>
-    public StreamColumnWait OWait(int layer, int sequences, DeviceSpan<int> epoch) =>
-        new(Done(layer), _heads / _kvHeads * _headDim, sequences, epoch);
+    /// <summary>What layer <paramref name="layer"/>'s o projection waits for: the done flags of the heads whose rows it reads.</summary>
+    public StreamColumnWait OWait(int layer, DeviceSpan<uint> targets) => new(Done(layer), _heads / _kvHeads * _headDim, targets.Slice(1, 1));
 
     public void Dispose() => _flags.Dispose();
 }

@@ -325,8 +325,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
             qkv, output, seqInfo, positions, slots, cos, sin, sequences, longestContext, heads, kvHeads, layer, partO, partMl);
         handoff?.Validate(kvHeads, splits);
         AttentionHandoff hand = handoff ?? default;
-        ulong ready = hand.Ready.Pointer, done = hand.Done.Pointer, epoch = hand.Epoch.Pointer;
-        int readyExpected = hand.ReadyExpected;
+        ulong ready = hand.Ready.Pointer, done = hand.Done.Pointer, readyTarget = hand.ReadyTarget.Pointer;
         if (_decodeRope is null)
         {
             _decodeRope = _attention.GetFunction("attention_decode_rope");
@@ -337,7 +336,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
         ulong q = qkv.Pointer, o = output.Pointer, k = cache.Keys.Pointer, v = cache.Values.Pointer, si = seqInfo.Pointer;
         ulong p = positions.Pointer, sl = slots.Pointer, c = cos.Pointer, sn = sin.Pointer, po = partO.Pointer, pm = partMl.Pointer;
         void** args = stackalloc void*[] { &q, &o, &k, &v, &si, &p, &sl, &c, &sn, &po, &pm, &stride, &heads, &kvHeads, &layer, &numLayers, &maxCtx, &scaleLog2, &keysPerSplit,
-            &ready, &done, &epoch, &readyExpected };
+            &ready, &done, &readyTarget };
         int staged = StagesDecodeTiles((long)sequences * kvHeads * splits) ? DecodeRopeStagedBytes : 0;
         _decodeRope.Launch(new Dim3((uint)sequences, (uint)kvHeads, (uint)splits), new Dim3(DecodeThreads), staged, stream, args, overlapPrevious: Overlap);
         if (splits > 1) LaunchCombine(partO, partMl, seqInfo, output, sequences, heads, splits, stream);

@@ -26,7 +26,8 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
     // Views of _meta (ids | positions | slots | seqInfo | lastRows at fixed offsets, so that graphs can bake them in),
     // filled from one of two page-locked host buffers with one stream-ordered copy per step: the host writes a step's
     // metadata while the previous step's copy may still be queued.
-    private readonly DeviceSpan<int> _ids, _positions, _slots, _seqInfo, _lastRows, _handoffEpoch, _ringOffset;
+    private readonly DeviceSpan<int> _ids, _positions, _slots, _seqInfo, _lastRows, _ringOffset;
+    private readonly DeviceSpan<uint> _handoffTargets;   // also in _meta: DecodeHandoff.MetadataInts ints
     private readonly PinnedStaging _hostMeta = null!;
     private readonly int _metaLength;
     // Every step ends with its greedy tokens in _argmax (where a chained step's embedding reads them) and in one of
@@ -51,7 +52,7 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
     private bool _profiling;            // inside ProfileForward's profiled step: Mark records an event after every op
     private readonly DecodeHandoff? _handoff;   // null where the model's heads do not allow it (_handoffUnavailable says why)
     private readonly string? _handoffUnavailable;
-    private bool _stepHandoff;          // the step being queued hands attention over through flags (its epoch is in _handoffEpoch)
+    private bool _stepHandoff;          // the step being queued hands attention over through flags (its targets are in _handoffTargets)
 
     /// <param name="slots">Sequences that can be cached at once.</param>
     /// <param name="maxContext">Positions per sequence (prompt plus generated); at most max_position_embeddings.</param>
@@ -90,7 +91,7 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
             int t = maxBatchTokens, h = c.HiddenSize, qkv = (c.NumAttentionHeads + 2 * c.NumKeyValueHeads) * c.HeadDim;
             int q = c.NumAttentionHeads * c.HeadDim, inter = c.IntermediateSize;
             DeviceBuffer<Half> H(long n) => Own(ctx.Allocate<Half>(n));
-            _metaLength = checked(3 * t + 5 * slots + 2);
+            _metaLength = checked(3 * t + 5 * slots + DecodeHandoff.MetadataInts + 1);
             _hostMeta = Own(new PinnedStaging(ctx, 2, _metaLength));
             _meta = Own(ctx.Allocate<int>(_metaLength));
             _ids = _meta.Slice(0, t);
@@ -98,8 +99,8 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
             _slots = _meta.Slice(2L * t, t);
             _seqInfo = _meta.Slice(3L * t, 4L * slots);
             _lastRows = _meta.Slice(3L * t + 4L * slots, slots);
-            _handoffEpoch = _meta.Slice(3L * t + 5L * slots, 1);
-            _ringOffset = _meta.Slice(3L * t + 5L * slots + 1, 1);
+            _handoffTargets = _meta.Slice(3L * t + 5L * slots, DecodeHandoff.MetadataInts).Cast<uint>();
+            _ringOffset = _meta.Slice(_metaLength - 1, 1);
             if (_unfusableReason is null) _handoff = DecodeHandoff.Create(ctx, c, _stream, out _handoffUnavailable);
             if (_handoff is not null) _owned.Add(_handoff);
             _argmax = Own(ctx.Allocate<int>(slots));
@@ -195,6 +196,10 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
     }
 
     private bool _useHandoff = Environment.GetEnvironmentVariable("MARLINSHARP_NO_HANDOFF") != "1";
+
+    // Development switch for timing experiments: MARLINSHARP_HANDOFF_NO_O=1 keeps the o projection's grid wait (attention
+    // still takes the QKV handoff).
+    private readonly bool _handoffO = Environment.GetEnvironmentVariable("MARLINSHARP_HANDOFF_NO_O") != "1";
 
     /// <summary>Steps queued so far that handed attention over through flags (for tests).</summary>
     internal int HandoffSteps { get; private set; }
@@ -436,10 +441,15 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
         var meta = _hostMeta.Buffer(buffer).Span;
         var (longestNew, longestContext) = PackMetadata(meta, chunks, chainedRows, rows);
         meta[_metaLength - 1] = ring * SlotCount;
-        int stepRows = graphStep ? rows : tokens;
-        _stepHandoff = HandoffStep(stepRows, graphStep ? rows : seqs, longestNew, longestContext);
-        meta[_metaLength - 2] = _stepHandoff ? unchecked((int)_handoff!.NextEpoch(_stream)) : 0;
-        if (_stepHandoff) HandoffSteps++;
+        int stepTokens = graphStep ? rows : tokens, stepSequences = graphStep ? rows : seqs;
+        _stepHandoff = HandoffStep(stepTokens, stepSequences, longestNew, longestContext);
+        var targets = meta.Slice(_metaLength - 1 - DecodeHandoff.MetadataInts, DecodeHandoff.MetadataInts);
+        targets.Clear();
+        if (_stepHandoff)
+        {
+            _handoff!.NextStep(targets, stepSequences, _stream);
+            HandoffSteps++;
+        }
 
         // One stream-ordered copy: it runs after the previous step has finished reading these buffers, no host wait.
         _hostMeta.Buffer(buffer).CopyToDeviceAsync(_meta, _metaLength, _stream);
@@ -626,7 +636,7 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
             Mark(StepOps.QkvGemm);
             if (!skip.Contains("attention")) EnqueueAttention(tokens, seqs, longestNew, longestContext, l);
             if (!skip.Contains("o"))
-                Fused(layer.O).ForwardFused(_attn, _hidden, tokens, st, StreamEpilogue.Residual, _rowSquares, eps, wait: handoff?.OWait(l, seqs, _handoffEpoch));
+                Fused(layer.O).ForwardFused(_attn, _hidden, tokens, st, StreamEpilogue.Residual, _rowSquares, eps, wait: _handoffO ? handoff?.OWait(l, _handoffTargets) : null);
             Mark(StepOps.OGemm);
             if (!skip.Contains("gateup")) Fused(layer.GateUp).ForwardFused(_hidden, _act, tokens, st, StreamEpilogue.NormedSwiGlu, _rowSquares, eps);
             Mark(StepOps.GateUpGemm);
@@ -666,7 +676,7 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
         }
         if (fusedRope)
             k.AttentionDecodeRope(_qkv, _attn, Cache, _seqInfo, _positions, _slots, _cos, _sin, seqs, longestContext, heads, kvh, layer, _partO, _partMl, st,
-                _stepHandoff ? _handoff!.Attention(layer, _handoffEpoch) : null);
+                _stepHandoff ? _handoff!.Attention(layer, _handoffTargets) : null);
         else if (longestNew == 1)
             k.AttentionDecode(_qkv, _attn, Cache, _seqInfo, seqs, longestContext, heads, kvh, layer, _partO, _partMl, st);
         else

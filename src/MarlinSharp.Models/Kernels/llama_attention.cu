@@ -65,7 +65,7 @@
 //    ms per token).
 //    Handoff through flags (optional, one split only): instead of waiting for the whole QKV GEMM grid, a block waits
 //    until its KV head's flag, which the GEMM's CTAs raise as they finish the columns of that head's queries, key and
-//    value (marlin_stream.cu, column handoff), reaches epoch x ready_expected; the QKV row is then read with coherent
+//    value (marlin_stream.cu, column handoff), reaches *ready_target; the QKV row is then read with coherent
 //    loads (ld.global.cg: the GEMM grid may still be running, so the read-only path is not allowed). After its output
 //    is written, the block raises its KV head's done flag, which the o projection waits on, and only then waits for
 //    the QKV grid (griddepcontrol.wait) before it exits, so that this grid's completion still implies the GEMM's and
@@ -404,8 +404,8 @@ extern "C" __global__ void __launch_bounds__(128) attention_prefill(
 // The fused decode kernel's extra inputs (all unused, and compiled out, in attention_decode): the position and
 // cache slot of each token row (slot -1: a padding row, which must not write the cache), the rotary tables
 // FP32 [max_positions][hd/2] as rope_append takes them, and writable aliases of the two cache buffers.
-// ready / done (null: no handoff): the KV heads' flags of the QKV GEMM and of this kernel, epoch[0] x ready_expected
-// the ready target of this step (see the file comment).
+// ready / done (null: no handoff): the KV heads' flags of the QKV GEMM and of this kernel, ready_target[0] the total the
+// ready flags reach in this step (see the file comment).
 struct RopeArgs {
   const int* positions;
   const int* slots;
@@ -415,8 +415,7 @@ struct RopeArgs {
   u16* v_cache;
   const unsigned* ready;
   unsigned* done;
-  const int* epoch;
-  int ready_expected;
+  const unsigned* ready_target;
 };
 
 // The body of both decode kernels (see attention_decode for the grid and the outputs). With ROPE the QKV row is
@@ -469,7 +468,7 @@ __device__ __forceinline__ void decode_body(
       __syncthreads();  // the zero fill of row hi - 1 - lo lands before the owner's threads write the new key (and value) there
     }
     if (rope.ready != nullptr) {
-      if (threadIdx.x == 0) wait_flag(rope.ready + kvh, (unsigned)rope.epoch[0] * (unsigned)rope.ready_expected);
+      if (threadIdx.x == 0) wait_flag(rope.ready + kvh, rope.ready_target[0]);
       __syncthreads();
     } else {
       wait_for_previous_grid();
@@ -679,7 +678,7 @@ extern "C" __global__ void __launch_bounds__(32 * att::d_warps) attention_decode
     const int* __restrict__ seq_info, float* __restrict__ part_o, float* __restrict__ part_ml,
     int qkv_stride, int heads, int kv_heads, int layer, int num_layers, int max_ctx, float scale_log2, int keys_per_split) {
   enter_after_previous_grid();
-  const RopeArgs none{nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0};
+  const RopeArgs none{nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
   decode_body<false>(qkv, out, k_cache, v_cache, seq_info, part_o, part_ml, none, qkv_stride, heads, kv_heads, layer,
                      num_layers, max_ctx, scale_log2, keys_per_split);
 }
@@ -691,16 +690,16 @@ extern "C" __global__ void __launch_bounds__(32 * att::d_warps) attention_decode
 // the compiler cannot give their loads the read-only path (which would not be coherent with those writes; the
 // kernel does not rely on that either, see the file comment). Launch bounds with a minimum of one block per SM: the
 // grid is sized for about two blocks per SM (AttentionPlan.Decode), and without it ptxas squeezed some head shapes
-// into 128 or 168 registers (four or three blocks per SM) by spilling in the value loop. ready / done / epoch /
-// ready_expected: the handoff through flags (null ready and done: none), one split only, see the file comment.
+// into 128 or 168 registers (four or three blocks per SM) by spilling in the value loop. ready / done / ready_target:
+// the handoff through flags (null ready and done: none), one split only, see the file comment.
 extern "C" __global__ void __launch_bounds__(32 * att::d_warps, 1) attention_decode_rope(
     const u16* __restrict__ qkv, u16* __restrict__ out, u16* __restrict__ k_cache, u16* __restrict__ v_cache,
     const int* __restrict__ seq_info, const int* __restrict__ positions, const int* __restrict__ slots,
     const float* __restrict__ cos_table, const float* __restrict__ sin_table, float* __restrict__ part_o,
     float* __restrict__ part_ml, int qkv_stride, int heads, int kv_heads, int layer, int num_layers, int max_ctx,
-    float scale_log2, int keys_per_split, const unsigned* ready, unsigned* done, const int* __restrict__ epoch, int ready_expected) {
+    float scale_log2, int keys_per_split, const unsigned* ready, unsigned* done, const unsigned* __restrict__ ready_target) {
   allow_next_grid();  // the wait comes inside, after a single-tile split has staged its cache rows
-  const RopeArgs rope{positions, slots, cos_table, sin_table, k_cache, v_cache, ready, done, epoch, ready_expected};
+  const RopeArgs rope{positions, slots, cos_table, sin_table, k_cache, v_cache, ready, done, ready_target};
   decode_body<true>(qkv, out, k_cache, v_cache, seq_info, part_o, part_ml, rope, qkv_stride, heads, kv_heads, layer,
                     num_layers, max_ctx, scale_log2, keys_per_split);
 }

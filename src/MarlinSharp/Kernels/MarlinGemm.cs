@@ -107,9 +107,9 @@ public static class MarlinGemm
         public ulong A, B, S, C, RowSquares;
         public int M, N, K;
         public float Eps;
-        public ulong DoneFlags, ReadyFlags, Epoch;
+        public ulong DoneFlags, ReadyFlags, ReadyTarget;
         public int DoneSplit, DoneWidthLo, DoneWidthHi, DoneCountHi;
-        public int ReadyWidth, ReadyExpected;
+        public int ReadyWidth;
     }
 
     /// <summary>
@@ -206,9 +206,8 @@ public static class MarlinGemm
         if (wait is { } w)
         {
             problem.ReadyFlags = w.Flags.Pointer;
-            problem.Epoch = w.Epoch.Pointer;
+            problem.ReadyTarget = w.Target.Pointer;
             problem.ReadyWidth = w.ColumnsPerFlag;
-            problem.ReadyExpected = w.Expected;
         }
         if (signal is { } s)
         {

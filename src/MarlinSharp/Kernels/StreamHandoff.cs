@@ -5,30 +5,28 @@ namespace MarlinSharp.Kernels;
 /// <summary>
 /// Makes a fused streamed GEMM (<see cref="MarlinGemm.MultiplyFused"/>) wait for its input columns group by group
 /// instead of for the whole previous kernel: before it reads input columns [k0, k1), a CTA waits until every flag
-/// <c>Flags[k / ColumnsPerFlag]</c> of that range has reached <c>Epoch[0] × Expected</c> (counting modulo 2³²). The
+/// <c>Flags[k / ColumnsPerFlag]</c> of that range has reached <c>Target[0]</c> (counting modulo 2³²). The
 /// producer of the flags must itself wait for the grid before it (griddepcontrol.wait) before it exits; the GEMM
 /// waits for the producer's grid after its main loop, before its epilogue. See the file comment of
 /// <c>marlin_stream.cu</c>.
 /// </summary>
 /// <param name="Flags">Counters, one per group of <paramref name="ColumnsPerFlag"/> input columns.</param>
 /// <param name="ColumnsPerFlag">Input columns per flag.</param>
-/// <param name="Expected">Increments a flag receives per step; the target is the epoch times this.</param>
-/// <param name="Epoch">One int in device memory: the number of handoff steps queued so far, this one included.</param>
-public readonly record struct StreamColumnWait(DeviceSpan<uint> Flags, int ColumnsPerFlag, int Expected, DeviceSpan<int> Epoch)
+/// <param name="Target">One counter value in device memory: what the flags reach once the launch's producer has run
+/// (flags count up for ever, so this is the producer's running total, not its increments).</param>
+public readonly record struct StreamColumnWait(DeviceSpan<uint> Flags, int ColumnsPerFlag, DeviceSpan<uint> Target)
 {
     /// <summary>Checks the wait against a GEMM of <paramref name="k"/> input columns; no GPU needed.</summary>
     public void Validate(int k)
     {
         if (ColumnsPerFlag < 1)
             throw new ArgumentOutOfRangeException(nameof(ColumnsPerFlag), ColumnsPerFlag, "Expected at least one column per flag.");
-        if (Expected < 1)
-            throw new ArgumentOutOfRangeException(nameof(Expected), Expected, "Expected at least one increment per flag and step.");
         long flags = ((long)k + ColumnsPerFlag - 1) / ColumnsPerFlag;
         if (Flags.Length < flags)
             throw new ArgumentException($"Flags holds {Flags.Length} counters; {k} input columns at {ColumnsPerFlag} per flag need {flags}.", nameof(Flags));
         if (Flags.Pointer % 4 != 0) throw new ArgumentException("Flags must be 4-byte aligned.", nameof(Flags));
-        if (Epoch.Length < 1) throw new ArgumentException("Epoch must hold one int.", nameof(Epoch));
-        if (Epoch.Pointer % 4 != 0) throw new ArgumentException("Epoch must be 4-byte aligned.", nameof(Epoch));
+        if (Target.Length < 1) throw new ArgumentException("Target must hold one counter value.", nameof(Target));
+        if (Target.Pointer % 4 != 0) throw new ArgumentException("Target must be 4-byte aligned.", nameof(Target));
     }
 }
 

@@ -70,11 +70,12 @@
 //    the flag of each group of columns its chunks cover once the whole cluster has written them (red.release after the
 //    cluster barrier, so the peers' stores are ordered before it); attention waits on those flags instead of on the grid.
 //    With ready_flags, each CTA waits (ld.acquire, polled by a few threads, then a CTA barrier) until the flags of the k
-//    columns it reads have reached epoch x ready_expected, instead of griddepcontrol.wait, and takes
+//    columns it reads have reached *ready_target, instead of griddepcontrol.wait, and takes
 //    griddepcontrol.wait after its main loop, before the epilogue: the producer of the flags (attention) takes that
 //    wait before it exits, so by then every earlier grid of the chain is complete and nothing the epilogue reads or
 //    writes (the residual stream, the sums of squares) is still in use by one. The flags count up for ever; the
-//    epoch (an int the step's metadata carries) says how many handoff steps the host has queued, so nothing is reset.
+//    target (the step's metadata carries it) is the total the flags reach by the end of the step the host queued, so
+//    nothing is reset between steps or graph replays.
 //    A poll that is never satisfied traps after some seconds instead of hanging.
 //
 // Data layout
@@ -365,11 +366,10 @@ struct Problem {
   // Column handoff (see the file comment); null pointers leave it out.
   u32* done_flags;          // after C is written, +1 on the flag of each column group of every chunk
   const u32* ready_flags;   // before A is read, wait for the flags of the CTA's k columns
-  const int* epoch;         // ready target: epoch[0] * ready_expected
+  const u32* ready_target;  // ... until they reach ready_target[0]
   int done_split;           // columns below: flag col / done_width_lo; from here on: ((col - split) / done_width_hi) % done_count_hi
   int done_width_lo, done_width_hi, done_count_hi;
   int ready_width;          // k columns per ready flag
-  int ready_expected;       // increments a ready flag receives per handoff step
 };
 
 
@@ -500,7 +500,7 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
     // The CTA's k runs together cover blocks [c0, c1): wait for the flags of those columns, a few threads in parallel.
     const u32 c0 = blockIdx.x * k_warps * blocks / warps_total, c1 = (blockIdx.x + 1) * k_warps * blocks / warps_total;
     if (c0 < c1) {
-      const u32 target = (u32)p.epoch[0] * (u32)p.ready_expected;
+      const u32 target = p.ready_target[0];
       const int f0 = (int)(128 * c0 / (u32)p.ready_width), f1 = (int)((128 * c1 - 1) / (u32)p.ready_width);
       for (int f = f0 + tid; f <= f1; f += threads) wait_flag(p.ready_flags + f, target);
     }

@@ -273,7 +273,7 @@ public class FusedEpilogueGpuTests
     }
 
     /// <summary>
-    /// A residual GEMM with a column wait holds until the flags of every k column it reads reach epoch × expected: with
+    /// A residual GEMM with a column wait holds until the flags of every k column it reads reach the target: with
     /// one of four flags short it is still running 200 ms later; raised from another stream, it finishes with C bitwise
     /// the same as without the wait.
     /// </summary>
@@ -299,8 +299,8 @@ public class FusedEpilogueGpuTests
 
         c.CopyFrom(residual);
         using var flags = runtime.Context.Upload<uint>([6u, 6u, 5u, 6u]);   // flag 2 (k columns 256..383) one short
-        using var epoch = runtime.Context.Upload<int>([2]);
-        var wait = new StreamColumnWait(flags, 128, 3, epoch);
+        using var target = runtime.Context.Upload<uint>([6u]);
+        var wait = new StreamColumnWait(flags, 128, target);
         MarlinGemm.MultiplyFused(runtime, a, problem.Weights, c, rows, stream, config, squares, 0f, wait: wait);
         done.Record(stream);
         Thread.Sleep(200);

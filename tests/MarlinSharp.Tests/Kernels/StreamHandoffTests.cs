@@ -87,13 +87,13 @@ public class StreamHandoffTests
     [Fact]
     public void BadWaitsAreRefusedNamingTheField()
     {
-        var epoch = new DeviceSpan<int>(0x2000, 1);
-        new StreamColumnWait(Flags64, 128, 1, epoch).Validate(4096);   // 32 flags
-        Assert.Contains("need 33", Assert.Throws<ArgumentException>(() => new StreamColumnWait(new DeviceSpan<uint>(0x1000, 32), 128, 1, epoch).Validate(4097)).Message);
-        Assert.Equal("ColumnsPerFlag", Assert.Throws<ArgumentOutOfRangeException>(() => new StreamColumnWait(Flags64, 0, 1, epoch).Validate(4096)).ParamName);
-        Assert.Equal("Expected", Assert.Throws<ArgumentOutOfRangeException>(() => new StreamColumnWait(Flags64, 128, 0, epoch).Validate(4096)).ParamName);
-        Assert.Equal("Epoch", Assert.Throws<ArgumentException>(() => new StreamColumnWait(Flags64, 128, 1, default).Validate(4096)).ParamName);
-        Assert.Equal("Epoch", Assert.Throws<ArgumentException>(() => new StreamColumnWait(Flags64, 128, 1, new DeviceSpan<int>(0x2002, 1)).Validate(4096)).ParamName);
+        var target = new DeviceSpan<uint>(0x2000, 1);
+        new StreamColumnWait(Flags64, 128, target).Validate(4096);   // 32 flags
+        Assert.Contains("need 33", Assert.Throws<ArgumentException>(() => new StreamColumnWait(new DeviceSpan<uint>(0x1000, 32), 128, target).Validate(4097)).Message);
+        Assert.Equal("ColumnsPerFlag", Assert.Throws<ArgumentOutOfRangeException>(() => new StreamColumnWait(Flags64, 0, target).Validate(4096)).ParamName);
+        Assert.Equal("Target", Assert.Throws<ArgumentException>(() => new StreamColumnWait(Flags64, 128, default).Validate(4096)).ParamName);
+        Assert.Equal("Target", Assert.Throws<ArgumentException>(() => new StreamColumnWait(Flags64, 128, new DeviceSpan<uint>(0x2002, 1)).Validate(4096)).ParamName);
+        Assert.Equal("Flags", Assert.Throws<ArgumentException>(() => new StreamColumnWait(new DeviceSpan<uint>(0x1002, 64), 128, target).Validate(4096)).ParamName);
     }
 
     [Fact]
@@ -108,12 +108,21 @@ public class StreamHandoffTests
     [Fact]
     public void AttentionHandoffNeedsOneSplitAndAFlagPerKvHead()
     {
-        var epoch = new DeviceSpan<int>(0x2000, 1);
-        var ok = new AttentionHandoff(new DeviceSpan<uint>(0x1000, 8), new DeviceSpan<uint>(0x3000, 8), epoch, 6);
+        var target = new DeviceSpan<uint>(0x2000, 1);
+        var ok = new AttentionHandoff(new DeviceSpan<uint>(0x1000, 8), new DeviceSpan<uint>(0x3000, 8), target);
         ok.Validate(8, 1);
         Assert.Contains("one split", Assert.Throws<ArgumentException>(() => ok.Validate(8, 2)).Message);
         Assert.Equal("Ready", Assert.Throws<ArgumentException>(() => ok.Validate(9, 1)).ParamName);
         Assert.Equal("Done", Assert.Throws<ArgumentException>(() => (ok with { Done = new DeviceSpan<uint>(0x3000, 4) }).Validate(8, 1)).ParamName);
-        Assert.Equal("ReadyExpected", Assert.Throws<ArgumentOutOfRangeException>(() => (ok with { ReadyExpected = 0 }).Validate(8, 1)).ParamName);
+        Assert.Equal("ReadyTarget", Assert.Throws<ArgumentException>(() => (ok with { ReadyTarget = default }).Validate(8, 1)).ParamName);
+    }
+
+    [Fact]
+    public void DeviceSpanCastReinterpretsWholeElements()
+    {
+        var ints = new DeviceSpan<int>(0x4000, 6);
+        Assert.Equal(new DeviceSpan<uint>(0x4000, 6), ints.Cast<uint>());
+        Assert.Equal(new DeviceSpan<long>(0x4000, 3), ints.Cast<long>());
+        Assert.Throws<ArgumentException>(() => new DeviceSpan<int>(0x4000, 3).Cast<long>());
     }
 }
