@@ -52,15 +52,6 @@ public readonly struct DeviceSpan<T> : IEquatable<DeviceSpan<T>> where T : unman
                 $"Range [{offset}, {offset} + {length}) exceeds the {available} available elements.");
     }
 
-    /// <summary>The same bytes seen as elements of <typeparamref name="TTo"/> (whole elements only, as MemoryMarshal.Cast).</summary>
-    public DeviceSpan<TTo> Cast<TTo>() where TTo : unmanaged
-    {
-        long bytes = SizeInBytes, size = Unsafe.SizeOf<TTo>();
-        if (bytes % size != 0)
-            throw new ArgumentException($"{bytes} bytes are not a whole number of {typeof(TTo).Name} elements.", nameof(TTo));
-        return new DeviceSpan<TTo>(Pointer, bytes / size);
-    }
-
     public bool Equals(DeviceSpan<T> other) => Pointer == other.Pointer && Length == other.Length;
     public override bool Equals(object? obj) => obj is DeviceSpan<T> other && Equals(other);
     public override int GetHashCode() => HashCode.Combine(Pointer, Length);

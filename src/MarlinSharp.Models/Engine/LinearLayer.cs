@@ -45,10 +45,10 @@ internal sealed class Int4Linear(MarlinRuntime runtime, MarlinDeviceWeights weig
 
     /// <summary>The streamed kernel with a fused epilogue (decode layers; see <see cref="MarlinGemm.MultiplyFused"/>).</summary>
     public void ForwardFused(DeviceSpan<Half> input, DeviceSpan<Half> output, int rows, CudaStream stream, StreamEpilogue epilogue,
-        DeviceSpan<float> rowSquares, float eps, StreamColumnWait? wait = null, StreamColumnSignal? signal = null)
+        DeviceSpan<float> rowSquares, float eps)
     {
         var config = MarlinKernelSelector.ChooseFused(rows, OutFeatures, MarlinGemm.KernelGroupSize(weights.Layout), runtime.Device, epilogue);
-        MarlinGemm.MultiplyFused(runtime, input, weights, output, rows, stream, config, rowSquares, eps, wait, signal);
+        MarlinGemm.MultiplyFused(runtime, input, weights, output, rows, stream, config, rowSquares, eps);
     }
 
     /// <summary>Why a projection of this shape cannot be 4-bit, or null when it can.</summary>

@@ -311,21 +311,15 @@ internal sealed unsafe class LlamaKernels : IDisposable
     /// <paramref name="layer"/>, positions[row]), which must be the last context position of the row's sequence in its
     /// own slot; slot -1 marks a padding row, which writes nothing and reads the cache like <see cref="AttentionDecode"/>.
     /// cos/sin as for <see cref="RopeAppend"/>, covering at least <paramref name="longestContext"/> positions.
-    /// <paramref name="handoff"/>: wait for the QKV GEMM's per-KV-head flags instead of its grid and raise this kernel's
-    /// (see <see cref="AttentionHandoff"/>); only where the step's plan has one split.
     /// </summary>
     public void AttentionDecodeRope(DeviceSpan<Half> qkv, DeviceSpan<Half> output, KvCache cache, DeviceSpan<int> seqInfo,
         DeviceSpan<int> positions, DeviceSpan<int> slots, DeviceSpan<float> cos, DeviceSpan<float> sin,
-        int sequences, int longestContext, int heads, int kvHeads, int layer, DeviceSpan<float> partO, DeviceSpan<float> partMl, CudaStream stream,
-        AttentionHandoff? handoff = null)
+        int sequences, int longestContext, int heads, int kvHeads, int layer, DeviceSpan<float> partO, DeviceSpan<float> partMl, CudaStream stream)
     {
         ArgumentNullException.ThrowIfNull(cache);
         ArgumentNullException.ThrowIfNull(stream);
         var (splits, keysPerSplit) = ValidateDecodeRope(HeadDim, Group, _sms, (cache.Layers, cache.KvHeads, cache.HeadDim, cache.MaxContext),
             qkv, output, seqInfo, positions, slots, cos, sin, sequences, longestContext, heads, kvHeads, layer, partO, partMl);
-        handoff?.Validate(kvHeads, splits);
-        AttentionHandoff hand = handoff ?? default;
-        ulong ready = hand.Ready.Pointer, done = hand.Done.Pointer, readyTarget = hand.ReadyTarget.Pointer;
         if (_decodeRope is null)
         {
             _decodeRope = _attention.GetFunction("attention_decode_rope");
@@ -335,8 +329,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
         float scaleLog2 = ScaleLog2;
         ulong q = qkv.Pointer, o = output.Pointer, k = cache.Keys.Pointer, v = cache.Values.Pointer, si = seqInfo.Pointer;
         ulong p = positions.Pointer, sl = slots.Pointer, c = cos.Pointer, sn = sin.Pointer, po = partO.Pointer, pm = partMl.Pointer;
-        void** args = stackalloc void*[] { &q, &o, &k, &v, &si, &p, &sl, &c, &sn, &po, &pm, &stride, &heads, &kvHeads, &layer, &numLayers, &maxCtx, &scaleLog2, &keysPerSplit,
-            &ready, &done, &readyTarget };
+        void** args = stackalloc void*[] { &q, &o, &k, &v, &si, &p, &sl, &c, &sn, &po, &pm, &stride, &heads, &kvHeads, &layer, &numLayers, &maxCtx, &scaleLog2, &keysPerSplit };
         int staged = StagesDecodeTiles((long)sequences * kvHeads * splits) ? DecodeRopeStagedBytes : 0;
         _decodeRope.Launch(new Dim3((uint)sequences, (uint)kvHeads, (uint)splits), new Dim3(DecodeThreads), staged, stream, args, overlapPrevious: Overlap);
         if (splits > 1) LaunchCombine(partO, partMl, seqInfo, output, sequences, heads, splits, stream);

@@ -27,7 +27,6 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
     // filled from one of two page-locked host buffers with one stream-ordered copy per step: the host writes a step's
     // metadata while the previous step's copy may still be queued.
     private readonly DeviceSpan<int> _ids, _positions, _slots, _seqInfo, _lastRows, _ringOffset;
-    private readonly DeviceSpan<uint> _handoffTargets;   // also in _meta: DecodeHandoff.MetadataInts ints
     private readonly PinnedStaging _hostMeta = null!;
     private readonly int _metaLength;
     // Every step ends with its greedy tokens in _argmax (where a chained step's embedding reads them) and in one of
@@ -50,9 +49,6 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
     private bool _uncaptured;           // inside ProfileForward: no graph replay or capture, no bucket padding
     private const int HoldMicroseconds = 20_000;
     private bool _profiling;            // inside ProfileForward's profiled step: Mark records an event after every op
-    private readonly DecodeHandoff? _handoff;   // null where the model's heads do not allow it (_handoffUnavailable says why)
-    private readonly string? _handoffUnavailable;
-    private bool _stepHandoff;          // the step being queued hands attention over through flags (its targets are in _handoffTargets)
 
     /// <param name="slots">Sequences that can be cached at once.</param>
     /// <param name="maxContext">Positions per sequence (prompt plus generated); at most max_position_embeddings.</param>
@@ -91,7 +87,7 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
             int t = maxBatchTokens, h = c.HiddenSize, qkv = (c.NumAttentionHeads + 2 * c.NumKeyValueHeads) * c.HeadDim;
             int q = c.NumAttentionHeads * c.HeadDim, inter = c.IntermediateSize;
             DeviceBuffer<Half> H(long n) => Own(ctx.Allocate<Half>(n));
-            _metaLength = checked(3 * t + 5 * slots + DecodeHandoff.MetadataInts + 1);
+            _metaLength = checked(3 * t + 5 * slots + 1);
             _hostMeta = Own(new PinnedStaging(ctx, 2, _metaLength));
             _meta = Own(ctx.Allocate<int>(_metaLength));
             _ids = _meta.Slice(0, t);
@@ -99,10 +95,7 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
             _slots = _meta.Slice(2L * t, t);
             _seqInfo = _meta.Slice(3L * t, 4L * slots);
             _lastRows = _meta.Slice(3L * t + 4L * slots, slots);
-            _handoffTargets = _meta.Slice(3L * t + 5L * slots, DecodeHandoff.MetadataInts).Cast<uint>();
-            _ringOffset = _meta.Slice(_metaLength - 1, 1);
-            if (_unfusableReason is null) _handoff = DecodeHandoff.Create(ctx, c, _stream, out _handoffUnavailable);
-            if (_handoff is not null) _owned.Add(_handoff);
+            _ringOffset = _meta.Slice(3L * t + 5L * slots, 1);
             _argmax = Own(ctx.Allocate<int>(slots));
             _greedyRing = Own(ctx.AllocatePinned<int>(GreedyRing * slots, mapped: true));
             for (int r = 0; r < GreedyRing; r++) _ringDone[r] = Own(ctx.CreateEvent());
@@ -178,40 +171,6 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
 
     private bool _fuseRope = Environment.GetEnvironmentVariable("MARLINSHARP_NO_FUSED_ROPE") != "1";
 
-
-    /// <summary>
-    /// Whether fused decode steps hand attention over through per-KV-head flags (default true; false when
-    /// MARLINSHARP_NO_HANDOFF is 1): attention waits for the QKV GEMM's columns of its head instead of the whole grid, and
-    /// the o projection for the attention of the heads it reads (see <see cref="DecodeHandoff"/>). Only steps with one
-    /// attention split take it, and only where <see cref="HandoffUnavailableReason"/> is null.
-    /// </summary>
-    public bool HandOffAttention
-    {
-        get => _useHandoff;
-        set
-        {
-            if (value != _useHandoff) DropGraphs();
-            _useHandoff = value;
-        }
-    }
-
-    private bool _useHandoff = Environment.GetEnvironmentVariable("MARLINSHARP_NO_HANDOFF") != "1";
-
-    // Development switch for timing experiments: MARLINSHARP_HANDOFF_NO_O=1 keeps the o projection's grid wait (attention
-    // still takes the QKV handoff).
-    private readonly bool _handoffO = Environment.GetEnvironmentVariable("MARLINSHARP_HANDOFF_NO_O") != "1";
-
-    /// <summary>Steps queued so far that handed attention over through flags (for tests).</summary>
-    internal int HandoffSteps { get; private set; }
-
-    /// <summary>Why this model's decode steps cannot hand attention over through flags, or null when they can.</summary>
-    public string? HandoffUnavailableReason => _unfusableReason ?? _handoffUnavailable;
-
-    /// <summary>Whether a step of <paramref name="rows"/> one-token rows (after padding) goes through the handoff.</summary>
-    private bool HandoffStep(int tokens, int rows, int longestNew, int longestContext) =>
-        _useHandoff && _handoff is not null && FusedStep(tokens) && tokens == rows && longestNew == 1 && _fuseRope
-        && DebugSkippedOps.Count == 0
-        && AttentionPlan.Decode(rows, Config.NumKeyValueHeads, longestContext, Config.HeadDim, _sms).Splits == 1;
 
     /// <summary>Why this model's layers cannot run fused, or null when they can.</summary>
     public string? FusionUnavailableReason => _unfusableReason;
@@ -441,30 +400,13 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
         var meta = _hostMeta.Buffer(buffer).Span;
         var (longestNew, longestContext) = PackMetadata(meta, chunks, chainedRows, rows);
         meta[_metaLength - 1] = ring * SlotCount;
-        int stepTokens = graphStep ? rows : tokens, stepSequences = graphStep ? rows : seqs;
-        _stepHandoff = HandoffStep(stepTokens, stepSequences, longestNew, longestContext);
-        var targets = meta.Slice(_metaLength - 1 - DecodeHandoff.MetadataInts, DecodeHandoff.MetadataInts);
-        targets.Clear();
-        if (_stepHandoff)
-        {
-            _handoff!.NextStep(targets, stepSequences, _stream);
-            HandoffSteps++;
-        }
 
         // One stream-ordered copy: it runs after the previous step has finished reading these buffers, no host wait.
         _hostMeta.Buffer(buffer).CopyToDeviceAsync(_meta, _metaLength, _stream);
         _hostMeta.Recorded(buffer, _stream);
         Mark(StepOps.Metadata);
-        try
-        {
-            if (graphStep) DecodePadded(rows, longestContext);
-            else Enqueue(tokens, seqs, longestNew, longestContext);
-        }
-        catch
-        {
-            if (_stepHandoff) _handoff!.MarkOutOfStep();   // some of the step's flag raisers or waiters may be queued
-            throw;
-        }
+        if (graphStep) DecodePadded(rows, longestContext);
+        else Enqueue(tokens, seqs, longestNew, longestContext);
         _lastSequences = seqs;
         _lastRing = ring;
         _nextRing = (ring + 1) % GreedyRing;
@@ -627,16 +569,13 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
         Mark(StepOps.Norm);
         var layers = Weights.Layers;
         var skip = DebugSkippedOps;
-        var handoff = _stepHandoff ? _handoff : null;
         for (int l = 0; l < layers.Length; l++)
         {
             var layer = layers[l];
-            if (!skip.Contains("qkv"))
-                Fused(layer.Qkv).ForwardFused(_hidden, _qkv, tokens, st, StreamEpilogue.Normed, _rowSquares, eps, signal: handoff?.QkvSignal(l));
+            if (!skip.Contains("qkv")) Fused(layer.Qkv).ForwardFused(_hidden, _qkv, tokens, st, StreamEpilogue.Normed, _rowSquares, eps);
             Mark(StepOps.QkvGemm);
             if (!skip.Contains("attention")) EnqueueAttention(tokens, seqs, longestNew, longestContext, l);
-            if (!skip.Contains("o"))
-                Fused(layer.O).ForwardFused(_attn, _hidden, tokens, st, StreamEpilogue.Residual, _rowSquares, eps, wait: _handoffO ? handoff?.OWait(l, _handoffTargets) : null);
+            if (!skip.Contains("o")) Fused(layer.O).ForwardFused(_attn, _hidden, tokens, st, StreamEpilogue.Residual, _rowSquares, eps);
             Mark(StepOps.OGemm);
             if (!skip.Contains("gateup")) Fused(layer.GateUp).ForwardFused(_hidden, _act, tokens, st, StreamEpilogue.NormedSwiGlu, _rowSquares, eps);
             Mark(StepOps.GateUpGemm);
@@ -675,8 +614,7 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
             Mark(StepOps.RopeAppend);
         }
         if (fusedRope)
-            k.AttentionDecodeRope(_qkv, _attn, Cache, _seqInfo, _positions, _slots, _cos, _sin, seqs, longestContext, heads, kvh, layer, _partO, _partMl, st,
-                _stepHandoff ? _handoff!.Attention(layer, _handoffTargets) : null);
+            k.AttentionDecodeRope(_qkv, _attn, Cache, _seqInfo, _positions, _slots, _cos, _sin, seqs, longestContext, heads, kvh, layer, _partO, _partMl, st);
         else if (longestNew == 1)
             k.AttentionDecode(_qkv, _attn, Cache, _seqInfo, seqs, longestContext, heads, kvh, layer, _partO, _partMl, st);
         else

@@ -63,13 +63,6 @@
 //    before the wait and ask L2 for their value rows (prefetch.global.L2), so that neither the key tile nor the value
 //    loads wait on HBM after the GEMM (H200, llama2-7b, batch 16 / 32 / 64: 2.33 / 3.60 / 4.66 -> 2.23 / 3.47 / 4.45
 //    ms per token).
-//    Handoff through flags (optional, one split only): instead of waiting for the whole QKV GEMM grid, a block waits
-//    until its KV head's flag, which the GEMM's CTAs raise as they finish the columns of that head's queries, key and
-//    value (marlin_stream.cu, column handoff), reaches *ready_target; the QKV row is then read with coherent
-//    loads (ld.global.cg: the GEMM grid may still be running, so the read-only path is not allowed). After its output
-//    is written, the block raises its KV head's done flag, which the o projection waits on, and only then waits for
-//    the QKV grid (griddepcontrol.wait) before it exits, so that this grid's completion still implies the GEMM's and
-//    the kernels after the o projection see the stream's order of memory effects.
 //
 // Compile-time parameters (-D): LLAMA_HEAD_DIM (multiple of 32, at most 256) and LLAMA_GROUP (query
 // heads per KV head). Header-free like every MarlinSharp kernel.
@@ -130,30 +123,6 @@ __device__ __forceinline__ void wait_for_previous_grid() {
 __device__ __forceinline__ void enter_after_previous_grid() {
   allow_next_grid();
   wait_for_previous_grid();
-}
-
-// Coherent loads of data another grid may still be writing (the QKV row under a handoff): through L2, never the
-// read-only path.
-__device__ __forceinline__ u16 load_cg(const u16* p) {
-  u16 v;
-  asm volatile("ld.global.cg.u16 %0, [%1];" : "=h"(v) : "l"(p) : "memory");
-  return v;
-}
-
-// Handoff flags: a release add by the producer, acquire polls by the consumer, which traps after ~2^26 polls
-// (seconds) rather than hang when a flag is never raised.
-__device__ __forceinline__ void flag_add_release(unsigned* flag) {
-  asm volatile("red.release.gpu.global.add.u32 [%0], 1;" ::"l"(flag) : "memory");
-}
-
-__device__ __forceinline__ void wait_flag(const unsigned* flag, unsigned target) {
-  for (unsigned polls = 0;; ++polls) {
-    unsigned v;
-    asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(flag) : "memory");
-    if ((int)(v - target) >= 0) break;
-    if (polls == (1u << 26)) asm volatile("trap;");
-    asm volatile("nanosleep.u32 32;");
-  }
 }
 
 __device__ __forceinline__ unsigned dynamic_smem_bytes() {
@@ -404,8 +373,6 @@ extern "C" __global__ void __launch_bounds__(128) attention_prefill(
 // The fused decode kernel's extra inputs (all unused, and compiled out, in attention_decode): the position and
 // cache slot of each token row (slot -1: a padding row, which must not write the cache), the rotary tables
 // FP32 [max_positions][hd/2] as rope_append takes them, and writable aliases of the two cache buffers.
-// ready / done (null: no handoff): the KV heads' flags of the QKV GEMM and of this kernel, ready_target[0] the total the
-// ready flags reach in this step (see the file comment).
 struct RopeArgs {
   const int* positions;
   const int* slots;
@@ -413,9 +380,6 @@ struct RopeArgs {
   const float* sin_table;
   u16* k_cache;
   u16* v_cache;
-  const unsigned* ready;
-  unsigned* done;
-  const unsigned* ready_target;
 };
 
 // The body of both decode kernels (see attention_decode for the grid and the outputs). With ROPE the QKV row is
@@ -467,12 +431,7 @@ __device__ __forceinline__ void decode_body(
           asm volatile("prefetch.global.L2 [%0];" ::"l"(vbase + (u64)lo * hd + (u64)line * 64));
       __syncthreads();  // the zero fill of row hi - 1 - lo lands before the owner's threads write the new key (and value) there
     }
-    if (rope.ready != nullptr) {
-      if (threadIdx.x == 0) wait_flag(rope.ready + kvh, rope.ready_target[0]);
-      __syncthreads();
-    } else {
-      wait_for_previous_grid();
-    }
+    wait_for_previous_grid();
   }
   if constexpr (ROPE) {
     constexpr int half = hd / 2;
@@ -487,7 +446,7 @@ __device__ __forceinline__ void decode_body(
         const int g = idx / half, d = idx - g * half;
         const float c = ct[d], s = st[d];
         u16 y0, y1;
-        rope_pair(h2f(load_cg(qrow + g * hd + d)), h2f(load_cg(qrow + g * hd + d + half)), c, s, y0, y1);
+        rope_pair(h2f(qrow[g * hd + d]), h2f(qrow[g * hd + d + half]), c, s, y0, y1);
         qs[g * hd + d] = h2f(y0) * scale_log2;
         qs[g * hd + d + half] = h2f(y1) * scale_log2;
       }
@@ -501,8 +460,8 @@ __device__ __forceinline__ void decode_body(
         const int d = (int)threadIdx.x + i * 32 * d_warps;
         if (d < half) {
           u16 y0, y1;
-          rope_pair(h2f(load_cg(krow + d)), h2f(load_cg(krow + d + half)), ct[d], st[d], y0, y1);
-          const u16 v0 = load_cg(vrow + d), v1 = load_cg(vrow + d + half);
+          rope_pair(h2f(krow[d]), h2f(krow[d + half]), ct[d], st[d], y0, y1);
+          const u16 v0 = vrow[d], v1 = vrow[d + half];
           new_kv[d] = y0;
           new_kv[d + half] = y1;
           new_kv[hd + d] = v0;
@@ -660,13 +619,6 @@ __device__ __forceinline__ void decode_body(
       if (e == 0) { part_ml[2 * part] = mm; part_ml[2 * part + 1] = ll; }
     }
   }
-  if constexpr (ROPE) {
-    if (rope.done != nullptr) {  // the launcher allows a handoff with one split only
-      __syncthreads();           // every thread's output stores come before the release
-      if (threadIdx.x == 0) flag_add_release(rope.done + kvh);
-      wait_for_previous_grid();
-    }
-  }
 }
 
 // grid (sequences, kv_heads, splits), block 32 * att::d_warps. Attends the last new token of each sequence
@@ -678,7 +630,7 @@ extern "C" __global__ void __launch_bounds__(32 * att::d_warps) attention_decode
     const int* __restrict__ seq_info, float* __restrict__ part_o, float* __restrict__ part_ml,
     int qkv_stride, int heads, int kv_heads, int layer, int num_layers, int max_ctx, float scale_log2, int keys_per_split) {
   enter_after_previous_grid();
-  const RopeArgs none{nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+  const RopeArgs none{nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
   decode_body<false>(qkv, out, k_cache, v_cache, seq_info, part_o, part_ml, none, qkv_stride, heads, kv_heads, layer,
                      num_layers, max_ctx, scale_log2, keys_per_split);
 }
@@ -690,16 +642,15 @@ extern "C" __global__ void __launch_bounds__(32 * att::d_warps) attention_decode
 // the compiler cannot give their loads the read-only path (which would not be coherent with those writes; the
 // kernel does not rely on that either, see the file comment). Launch bounds with a minimum of one block per SM: the
 // grid is sized for about two blocks per SM (AttentionPlan.Decode), and without it ptxas squeezed some head shapes
-// into 128 or 168 registers (four or three blocks per SM) by spilling in the value loop. ready / done / ready_target:
-// the handoff through flags (null ready and done: none), one split only, see the file comment.
+// into 128 or 168 registers (four or three blocks per SM) by spilling in the value loop.
 extern "C" __global__ void __launch_bounds__(32 * att::d_warps, 1) attention_decode_rope(
     const u16* __restrict__ qkv, u16* __restrict__ out, u16* __restrict__ k_cache, u16* __restrict__ v_cache,
     const int* __restrict__ seq_info, const int* __restrict__ positions, const int* __restrict__ slots,
     const float* __restrict__ cos_table, const float* __restrict__ sin_table, float* __restrict__ part_o,
     float* __restrict__ part_ml, int qkv_stride, int heads, int kv_heads, int layer, int num_layers, int max_ctx,
-    float scale_log2, int keys_per_split, const unsigned* ready, unsigned* done, const unsigned* __restrict__ ready_target) {
+    float scale_log2, int keys_per_split) {
   allow_next_grid();  // the wait comes inside, after a single-tile split has staged its cache rows
-  const RopeArgs rope{positions, slots, cos_table, sin_table, k_cache, v_cache, ready, done, ready_target};
+  const RopeArgs rope{positions, slots, cos_table, sin_table, k_cache, v_cache};
   decode_body<true>(qkv, out, k_cache, v_cache, seq_info, part_o, part_ml, rope, qkv_stride, heads, kv_heads, layer,
                     num_layers, max_ctx, scale_log2, keys_per_split);
 }

@@ -107,9 +107,6 @@ public static class MarlinGemm
         public ulong A, B, S, C, RowSquares;
         public int M, N, K;
         public float Eps;
-        public ulong DoneFlags, ReadyFlags, ReadyTarget;
-        public int DoneSplit, DoneWidthLo, DoneWidthHi, DoneCountHi;
-        public int ReadyWidth;
     }
 
     /// <summary>
@@ -119,12 +116,9 @@ public static class MarlinGemm
     /// ([rows][k/16]) by the normed epilogues; <paramref name="eps"/> is the RMSNorm epsilon. For
     /// <see cref="StreamEpilogue.Residual"/>, <paramref name="c"/> holds the residual and is updated in place; for
     /// <see cref="StreamEpilogue.NormedSwiGlu"/> it is [rows][n/2].
-    /// <paramref name="wait"/> and <paramref name="signal"/> hand columns over through flags inside a decode chain instead
-    /// of whole grids (see <see cref="StreamColumnWait"/> and <see cref="StreamColumnSignal"/>).
     /// </summary>
     public static void MultiplyFused(MarlinRuntime runtime, DeviceSpan<Half> a, MarlinDeviceWeights weights, DeviceSpan<Half> c, int rows,
-        CudaStream stream, MarlinStreamConfig config, DeviceSpan<float> rowSquares, float eps = 0f,
-        StreamColumnWait? wait = null, StreamColumnSignal? signal = null)
+        CudaStream stream, MarlinStreamConfig config, DeviceSpan<float> rowSquares, float eps = 0f)
     {
         ArgumentNullException.ThrowIfNull(config);
         ValidateObjects(runtime, weights, stream);
@@ -133,21 +127,7 @@ public static class MarlinGemm
         if (config.GroupSize != KernelGroupSize(weights.Layout))
             throw new ArgumentException($"Configuration {config} is for group size {config.GroupSize}; the weights use {KernelGroupSize(weights.Layout)}.", nameof(config));
         ValidateFusedOperands(a, c, rowSquares, rows, k, n, config, eps);
-        ValidateHandoff(config, k, n, wait, signal);
-        LaunchStreamed(runtime, config, a.Pointer, weights, c.Pointer, rows, stream, rowSquares.Pointer, eps, wait, signal);
-    }
-
-    /// <summary>Checks of <see cref="MultiplyFused"/>'s column handoff that need no GPU.</summary>
-    public static void ValidateHandoff(MarlinStreamConfig config, int k, int n, StreamColumnWait? wait, StreamColumnSignal? signal)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        wait?.Validate(k);
-        if (signal is { } s)
-        {
-            if (config.Epilogue == StreamEpilogue.NormedSwiGlu)
-                throw new ArgumentException("The SwiGLU epilogue writes n/2 columns that do not map to chunks one to one; it takes no column signal.", nameof(signal));
-            s.Validate(n);
-        }
+        LaunchStreamed(runtime, config, a.Pointer, weights, c.Pointer, rows, stream, rowSquares.Pointer, eps);
     }
 
     /// <summary>Null, disposed and cross-context checks shared by the entry points.</summary>
@@ -191,7 +171,7 @@ public static class MarlinGemm
     }
 
     private static void LaunchStreamed(MarlinRuntime runtime, MarlinStreamConfig config, ulong a, MarlinDeviceWeights weights, ulong c, int rows, CudaStream stream,
-        ulong rowSquares = 0, float eps = 0f, StreamColumnWait? wait = null, StreamColumnSignal? signal = null)
+        ulong rowSquares = 0, float eps = 0f)
     {
         DeviceInfo device = runtime.Device;
         int k = weights.Layout.InFeatures, n = weights.Layout.OutFeatures;
@@ -203,20 +183,6 @@ public static class MarlinGemm
         {
             A = a, B = weights.B.Pointer, S = weights.Scales.Pointer, C = c, RowSquares = rowSquares, M = rows, N = n, K = k, Eps = eps,
         };
-        if (wait is { } w)
-        {
-            problem.ReadyFlags = w.Flags.Pointer;
-            problem.ReadyTarget = w.Target.Pointer;
-            problem.ReadyWidth = w.ColumnsPerFlag;
-        }
-        if (signal is { } s)
-        {
-            problem.DoneFlags = s.Flags.Pointer;
-            problem.DoneSplit = s.Split;
-            problem.DoneWidthLo = s.ColumnsPerFlagBelow;
-            problem.DoneWidthHi = s.ColumnsPerFlagAbove;
-            problem.DoneCountHi = s.FlagsAbove;
-        }
         unsafe
         {
             void* argument = &problem;

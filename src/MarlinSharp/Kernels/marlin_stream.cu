@@ -63,20 +63,6 @@
 //    The sums of squares are reduced over a 16-column block with warp shuffles in a fixed order (bitwise
 //    reproducible), and the next GEMM reads a row's n/16 sums once per CTA, after the weights of its first block
 //    are already on their way.
-//  * Column handoff through flags (decode chains, optional): a grid boundary costs the chain the time from the last CTA
-//    of one kernel to the first useful instruction of the next (the grid's completion, the memory flush, the
-//    dependent's wait), while a decode step's attention needs only its own heads' columns of the QKV product and the
-//    o projection only its own heads' rows of attention output. With done_flags, the CTA of cluster rank 0 adds 1 to
-//    the flag of each group of columns its chunks cover once the whole cluster has written them (red.release after the
-//    cluster barrier, so the peers' stores are ordered before it); attention waits on those flags instead of on the grid.
-//    With ready_flags, each CTA waits (ld.acquire, polled by a few threads, then a CTA barrier) until the flags of the k
-//    columns it reads have reached *ready_target, instead of griddepcontrol.wait, and takes
-//    griddepcontrol.wait after its main loop, before the epilogue: the producer of the flags (attention) takes that
-//    wait before it exits, so by then every earlier grid of the chain is complete and nothing the epilogue reads or
-//    writes (the residual stream, the sums of squares) is still in use by one. The flags count up for ever; the
-//    target (the step's metadata carries it) is the total the flags reach by the end of the step the host queued, so
-//    nothing is reset between steps or graph replays.
-//    A poll that is never satisfied traps after some seconds instead of hanging.
 //
 // Data layout
 //  * Dynamic shared memory: per k run (MARLIN_WARPS / MARLIN_CHUNKS_PER_CTA of them), MARLIN_A_RING slots of
@@ -278,25 +264,6 @@ __device__ __forceinline__ void allow_next_grid() {
 #endif
 }
 
-// Column handoff flags (sm_70+ memory model): a release add by the producer, acquire loads by the consumer.
-__device__ __forceinline__ void flag_add_release(u32* flag) {
-  asm volatile("red.release.gpu.global.add.u32 [%0], 1;\n" ::"l"(flag) : "memory");
-}
-
-__device__ __forceinline__ u32 flag_load_acquire(const u32* flag) {
-  u32 v;
-  asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(v) : "l"(flag) : "memory");
-  return v;
-}
-
-// Polls until *flag has reached target (counting modulo 2^32); traps after ~2^26 polls (seconds) rather than hang.
-__device__ __forceinline__ void wait_flag(const u32* flag, u32 target) {
-  for (u32 polls = 0; (int)(flag_load_acquire(flag) - target) < 0; ++polls) {
-    if (polls == (1u << 26)) asm volatile("trap;");
-    asm volatile("nanosleep.u32 32;\n");
-  }
-}
-
 __device__ __forceinline__ u32 smem_addr(const void* p) {
   u32 r;
   asm("{ .reg .u64 a; cvta.to.shared.u64 a, %1; cvt.u32.u64 %0, a; }" : "=r"(r) : "l"(p));
@@ -363,13 +330,6 @@ struct Problem {
   float* row_sq;    // epilogue 1: written [m][n/16]; 2, 3: read [m][k/16]; unused otherwise
   int m, n, k;
   float eps;        // RMSNorm epsilon (epilogues 2, 3)
-  // Column handoff (see the file comment); null pointers leave it out.
-  u32* done_flags;          // after C is written, +1 on the flag of each column group of every chunk
-  const u32* ready_flags;   // before A is read, wait for the flags of the CTA's k columns
-  const u32* ready_target;  // ... until they reach ready_target[0]
-  int done_split;           // columns below: flag col / done_width_lo; from here on: ((col - split) / done_width_hi) % done_count_hi
-  int done_width_lo, done_width_hi, done_count_hi;
-  int ready_width;          // k columns per ready flag
 };
 
 
@@ -495,19 +455,7 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
     }
   }
   allow_next_grid();
-  const bool handoff_in = p.ready_flags != nullptr;
-  if (handoff_in) {
-    // The CTA's k runs together cover blocks [c0, c1): wait for the flags of those columns, a few threads in parallel.
-    const u32 c0 = blockIdx.x * k_warps * blocks / warps_total, c1 = (blockIdx.x + 1) * k_warps * blocks / warps_total;
-    if (c0 < c1) {
-      const u32 target = p.ready_target[0];
-      const int f0 = (int)(128 * c0 / (u32)p.ready_width), f1 = (int)((128 * c1 - 1) / (u32)p.ready_width);
-      for (int f = f0 + tid; f <= f1; f += threads) wait_flag(p.ready_flags + f, target);
-    }
-    __syncthreads();
-  } else {
-    wait_for_previous_grid();
-  }
+  wait_for_previous_grid();
   // The first a_ring - 1 blocks of activations, one commit group per block (empty past the run, so that group j is
   // always block blk0 + j and the wait count below stays uniform).
 #pragma unroll
@@ -620,9 +568,6 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
     }
   }
 
-  // With a handoff the grids before this one may still be running; the epilogue waits until they have finished.
-  if (handoff_in) wait_for_previous_grid();
-
   if constexpr (normed) {
     // One warp per row: the k/16 block sums of squares the previous GEMM left, summed in a fixed order (lane-wise in
     // increasing entries, then a shuffle tree). Published to the CTA by the cluster barrier below.
@@ -717,14 +662,5 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
       }
     }
   }
-  cluster_barrier();  // the peers' partials stay in place until every CTA has read them (and C is written)
-  if (p.done_flags != nullptr && blockIdx.x == 0 && tid == 0) {
-#pragma unroll 1
-    for (int uc = 0; uc < chunks_per_cta; ++uc) {
-      const int c0 = (blockIdx.y * chunks_per_cta + uc) * 64, c1 = c0 + 63;
-      const bool above = c0 >= p.done_split;  // the launcher checks that done_split is a multiple of 64
-      const int width = above ? p.done_width_hi : p.done_width_lo, from = above ? p.done_split : 0;
-      for (int f = (c0 - from) / width; f <= (c1 - from) / width; ++f) flag_add_release(p.done_flags + (above ? f % p.done_count_hi : f));
-    }
-  }
+  cluster_barrier();  // the peers' partials stay in place until every CTA has read them
 }
