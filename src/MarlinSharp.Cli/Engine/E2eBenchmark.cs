@@ -82,6 +82,7 @@ internal static class E2eBenchmark
                 progress.Report($"{Name(weights.Format)} batch {batch}: profiling one decode step without CUDA graphs");
                 var entries = PrefillForProfile(model, batch, input, seed + (ulong)batch);
                 point = point with { Profile = model.ProfileDecodeStep(entries), BackToBackMs = BackToBack(model, entries), Chained = Chained(model, entries) };
+                foreach (string line in model.DescribeDecodeKernels(batch)) progress.Report($"{Name(weights.Format)} batch {batch} kernels: {line}");
             }
             points.Add(point);
             onPoint(point);

@@ -320,19 +320,40 @@ internal sealed unsafe class LlamaKernels : IDisposable
         ArgumentNullException.ThrowIfNull(stream);
         var (splits, keysPerSplit) = ValidateDecodeRope(HeadDim, Group, _sms, (cache.Layers, cache.KvHeads, cache.HeadDim, cache.MaxContext),
             qkv, output, seqInfo, positions, slots, cos, sin, sequences, longestContext, heads, kvHeads, layer, partO, partMl);
-        if (_decodeRope is null)
-        {
-            _decodeRope = _attention.GetFunction("attention_decode_rope");
-            _decodeRope.SetMaxDynamicSharedMemory(DecodeRopeStagedBytes);
-        }
+        var decodeRope = DecodeRopeFunction;
         int stride = (heads + 2 * kvHeads) * HeadDim, numLayers = cache.Layers, maxCtx = cache.MaxContext;
         float scaleLog2 = ScaleLog2;
         ulong q = qkv.Pointer, o = output.Pointer, k = cache.Keys.Pointer, v = cache.Values.Pointer, si = seqInfo.Pointer;
         ulong p = positions.Pointer, sl = slots.Pointer, c = cos.Pointer, sn = sin.Pointer, po = partO.Pointer, pm = partMl.Pointer;
         void** args = stackalloc void*[] { &q, &o, &k, &v, &si, &p, &sl, &c, &sn, &po, &pm, &stride, &heads, &kvHeads, &layer, &numLayers, &maxCtx, &scaleLog2, &keysPerSplit };
         int staged = StagesDecodeTiles((long)sequences * kvHeads * splits) ? DecodeRopeStagedBytes : 0;
-        _decodeRope.Launch(new Dim3((uint)sequences, (uint)kvHeads, (uint)splits), new Dim3(DecodeThreads), staged, stream, args, overlapPrevious: Overlap);
+        decodeRope.Launch(new Dim3((uint)sequences, (uint)kvHeads, (uint)splits), new Dim3(DecodeThreads), staged, stream, args, overlapPrevious: Overlap);
         if (splits > 1) LaunchCombine(partO, partMl, seqInfo, output, sequences, heads, splits, stream);
+    }
+
+    /// <summary>attention_decode_rope, loaded on first use.</summary>
+    internal CudaFunction DecodeRopeFunction
+    {
+        get
+        {
+            if (_decodeRope is null)
+            {
+                _decodeRope = _attention.GetFunction("attention_decode_rope");
+                _decodeRope.SetMaxDynamicSharedMemory(DecodeRopeStagedBytes);
+            }
+            return _decodeRope;
+        }
+    }
+
+    /// <summary>
+    /// attention_decode_rope's footprint for a launch of <paramref name="blocks"/> blocks: registers per thread, static and
+    /// dynamic shared memory, and how many blocks fit on one SM with it (for diagnostics).
+    /// </summary>
+    internal (int Registers, int StaticShared, int DynamicShared, int BlocksPerSm) DecodeRopeFootprint(long blocks)
+    {
+        var f = DecodeRopeFunction;
+        int dynamicShared = StagesDecodeTiles(blocks) ? DecodeRopeStagedBytes : 0;
+        return (f.RegistersPerThread, f.StaticSharedBytes, dynamicShared, f.MaxActiveBlocksPerMultiprocessor((int)DecodeThreads, dynamicShared));
     }
 
     /// <summary>Dynamic shared memory of attention_decode_rope: the values of one decode tile, staged before the kernel waits.</summary>

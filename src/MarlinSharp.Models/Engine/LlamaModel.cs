@@ -175,6 +175,10 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
     /// <summary>Why this model's layers cannot run fused, or null when they can.</summary>
     public string? FusionUnavailableReason => _unfusableReason;
 
+    /// <summary>The kernels of a fused decode step of <paramref name="rows"/> sequences and what they hold on an SM (see <see cref="DecodeKernelReport"/>).</summary>
+    internal IReadOnlyList<string> DescribeDecodeKernels(int rows) =>
+        _unfusableReason is null && _fuse ? DecodeKernelReport.Describe(_runtime, Weights, _kernels, rows) : [];
+
     private static string? UnfusableReason(MarlinRuntime runtime, LlamaWeights weights)
     {
         if (weights.Format != LinearFormat.Int4) return "the linear layers are FP16";

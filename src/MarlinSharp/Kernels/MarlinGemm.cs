@@ -170,6 +170,24 @@ public static class MarlinGemm
             throw new ArgumentOutOfRangeException(nameof(eps), eps, "The RMSNorm epsilon must be finite and not negative.");
     }
 
+    /// <summary>
+    /// What a launch of the streamed kernel in <paramref name="config"/> over <paramref name="rows"/> rows of an n × k layer
+    /// holds (for diagnostics): registers per thread, shared memory per CTA, CTAs that fit on one SM, and the grid it gets.
+    /// Loads (compiles) the kernel.
+    /// </summary>
+    public static StreamLaunchFootprint DescribeStreamed(MarlinRuntime runtime, MarlinStreamConfig config, int rows, int n, int k)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentNullException.ThrowIfNull(config);
+        runtime.ThrowIfDisposed();
+        CudaFunction function = runtime.Kernels.Get(config);
+        int shared = config.ActivationRingBytes(rows);
+        var plan = new StreamPlan(n, k, config.Warps, parts => runtime.Kernels.ResidentClusters(config, parts, shared),
+            maxKParts: runtime.Device.ComputeCapabilityMajor >= 9 ? MarlinStreamConfig.MaxKParts : 1, config.ChunksPerCta);
+        return new StreamLaunchFootprint(function.RegistersPerThread, function.StaticSharedBytes + shared,
+            function.MaxActiveBlocksPerMultiprocessor(config.ThreadsPerBlock, shared), plan);
+    }
+
     private static void LaunchStreamed(MarlinRuntime runtime, MarlinStreamConfig config, ulong a, MarlinDeviceWeights weights, ulong c, int rows, CudaStream stream,
         ulong rowSquares = 0, float eps = 0f)
     {
@@ -234,3 +252,6 @@ public static class MarlinGemm
         if (k % config.TileK != 0) throw new ArgumentException($"k={k} is not a multiple of the configuration's TileK={config.TileK}.", "configOverride");
     }
 }
+
+/// <summary>See <see cref="MarlinGemm.DescribeStreamed"/>.</summary>
+public readonly record struct StreamLaunchFootprint(int RegistersPerThread, int SharedBytesPerCta, int CtasPerSm, StreamPlan Plan);

@@ -108,6 +108,12 @@
 #define MARLIN_DEBUG_A_HALF 0
 #endif
 
+// Development switch for measurements: the CTAs per SM that 4-warp launches are compiled for (0: the rule below), e.g. 4 so
+// that a 4-warp grid planned for three per SM leaves room on every SM for a CTA of the next kernel.
+#ifndef MARLIN_DEBUG_MIN_CTAS_4W
+#define MARLIN_DEBUG_MIN_CTAS_4W 0
+#endif
+
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
 #define MARLIN_CLUSTERS 1
 #else
@@ -141,7 +147,8 @@ constexpr int max_rows = 8 * batch_blocks;
 // 4-warp CTAs serve layers of up to three chunks per SM, all resident at once: at most 168 registers a thread, so that
 // three fit in the register file. 32-wide groups (and 64-wide ones at 16 rows) need more and would spill; they run
 // two CTAs per SM.
-constexpr int min_ctas = warps == 4 && group_blocks != 2 && !(batch_blocks == 2 && group_blocks == 4) ? 3 : 1;
+constexpr int min_ctas = warps == 4 && MARLIN_DEBUG_MIN_CTAS_4W > 0 ? MARLIN_DEBUG_MIN_CTAS_4W
+                         : warps == 4 && group_blocks != 2 && !(batch_blocks == 2 && group_blocks == 4) ? 3 : 1;
 
 static_assert(warps == 4 || warps == 8, "warps");
 static_assert(batch_blocks == 1 || batch_blocks == 2, "batch_blocks");
