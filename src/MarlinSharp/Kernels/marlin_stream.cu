@@ -113,6 +113,10 @@
 #ifndef MARLIN_DEBUG_MIN_CTAS_4W
 #define MARLIN_DEBUG_MIN_CTAS_4W 0
 #endif
+// ... and for 8-warp launches of up to 8 rows (e.g. 2, so that narrow layers get twice the k parts).
+#ifndef MARLIN_DEBUG_MIN_CTAS_8W
+#define MARLIN_DEBUG_MIN_CTAS_8W 0
+#endif
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
 #define MARLIN_CLUSTERS 1
@@ -148,6 +152,7 @@ constexpr int max_rows = 8 * batch_blocks;
 // three fit in the register file. 32-wide groups (and 64-wide ones at 16 rows) need more and would spill; they run
 // two CTAs per SM.
 constexpr int min_ctas = warps == 4 && MARLIN_DEBUG_MIN_CTAS_4W > 0 ? MARLIN_DEBUG_MIN_CTAS_4W
+                         : warps == 8 && batch_blocks == 1 && MARLIN_DEBUG_MIN_CTAS_8W > 0 ? MARLIN_DEBUG_MIN_CTAS_8W
                          : warps == 4 && group_blocks != 2 && !(batch_blocks == 2 && group_blocks == 4) ? 3 : 1;
 
 static_assert(warps == 4 || warps == 8, "warps");
