@@ -175,11 +175,14 @@ public sealed class CudaContext : IDisposable
         return CudaStream.CreateIn(this);
     }
 
-    /// <summary>Creates a timing-enabled event.</summary>
-    public CudaEvent CreateEvent()
+    /// <summary>
+    /// Creates an event: timing-enabled by default; with <paramref name="timing"/> false one for synchronisation only
+    /// (CU_EVENT_DISABLE_TIMING), which the GPU records without taking a timestamp.
+    /// </summary>
+    public CudaEvent CreateEvent(bool timing = true)
     {
         MakeCurrent();
-        return CudaEvent.CreateIn(this);
+        return CudaEvent.CreateIn(this, timing);
     }
 
     /// <summary>Loads a CUBIN (or NUL-terminated PTX/fatbin) image.</summary>

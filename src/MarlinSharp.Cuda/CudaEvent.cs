@@ -2,17 +2,17 @@ using MarlinSharp.Cuda.Native;
 
 namespace MarlinSharp.Cuda;
 
-/// <summary>A timing-enabled CUDA event.</summary>
+/// <summary>A CUDA event, timing-enabled unless created for synchronisation only.</summary>
 public sealed class CudaEvent : IDisposable
 {
     private readonly EventHandle _event;
 
     private CudaEvent(EventHandle handle) => _event = handle;
 
-    internal static CudaEvent CreateIn(CudaContext context)
+    internal static CudaEvent CreateIn(CudaContext context, bool timing = true)
     {
         var ctx = context.Handle;
-        Driver.Check(DriverApi.cuEventCreate(out nint ev, DriverApi.CU_EVENT_DEFAULT), nameof(DriverApi.cuEventCreate));
+        Driver.Check(DriverApi.cuEventCreate(out nint ev, timing ? DriverApi.CU_EVENT_DEFAULT : DriverApi.CU_EVENT_DISABLE_TIMING), nameof(DriverApi.cuEventCreate));
         EventHandle handle;
         try
         {
@@ -23,8 +23,11 @@ public sealed class CudaEvent : IDisposable
             DriverApi.cuEventDestroy_v2(ev);
             throw;
         }
-        return new CudaEvent(handle);
+        return new CudaEvent(handle) { HasTiming = timing };
     }
+
+    /// <summary>Whether the event takes timestamps (<see cref="ElapsedMilliseconds"/> needs two such events).</summary>
+    public bool HasTiming { get; private init; }
 
     public bool IsDisposed => _event.IsClosed;
 
@@ -65,6 +68,8 @@ public sealed class CudaEvent : IDisposable
     {
         ArgumentNullException.ThrowIfNull(start);
         ArgumentNullException.ThrowIfNull(end);
+        if (!start.HasTiming) throw new ArgumentException("The event was created without timing (for synchronisation only).", nameof(start));
+        if (!end.HasTiming) throw new ArgumentException("The event was created without timing (for synchronisation only).", nameof(end));
         nint s = start.Handle, e = end.Handle;
         start.MakeCurrent();
         Driver.Check(DriverApi.cuEventElapsedTime(out float ms, s, e), nameof(DriverApi.cuEventElapsedTime));

@@ -30,6 +30,7 @@ internal static unsafe partial class DriverApi
 
     internal const uint CU_STREAM_NON_BLOCKING = 1;
     internal const uint CU_EVENT_DEFAULT = 0;
+    internal const uint CU_EVENT_DISABLE_TIMING = 2;
     internal const uint CU_MEMHOSTALLOC_DEVICEMAP = 2;
 
     // CUstreamCaptureMode

@@ -98,7 +98,7 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
             _ringOffset = _meta.Slice(3L * t + 5L * slots, 1);
             _argmax = Own(ctx.Allocate<int>(slots));
             _greedyRing = Own(ctx.AllocatePinned<int>(GreedyRing * slots, mapped: true));
-            for (int r = 0; r < GreedyRing; r++) _ringDone[r] = Own(ctx.CreateEvent());
+            for (int r = 0; r < GreedyRing; r++) _ringDone[r] = Own(ctx.CreateEvent(timing: false));
             _hidden = H((long)t * h);
             _normed = H((long)t * h);
             _qkv = H((long)t * qkv);

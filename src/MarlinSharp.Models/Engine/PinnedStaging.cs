@@ -26,7 +26,7 @@ internal sealed class PinnedStaging : IDisposable
             for (int i = 0; i < buffers; i++)
             {
                 _buffers[i] = context.AllocatePinned<int>(length);
-                _copied[i] = context.CreateEvent();
+                _copied[i] = context.CreateEvent(timing: false);
             }
         }
         catch

@@ -96,6 +96,28 @@ public class GpuTests
     }
 
     [Fact]
+    public void SynchronisationOnlyEventsOrderWorkButRefuseTiming()
+    {
+        var ctx = Gpu.Context;
+        using var stream = ctx.CreateStream();
+        using var timed = ctx.CreateEvent();
+        using var done = ctx.CreateEvent(timing: false);
+        using var big = ctx.Allocate<byte>(256L << 20);
+        Assert.True(timed.HasTiming);
+        Assert.False(done.HasTiming);
+
+        timed.Record(stream);
+        for (int i = 0; i < 4; i++) big.FillBytes((byte)(i + 1), stream);
+        done.Record(stream);
+        done.Synchronize();
+        Assert.True(done.IsCompleted);
+        var tail = new byte[16];
+        big.CopyTo(tail, (256L << 20) - 16);
+        Assert.All(tail, b => Assert.Equal(4, b));   // the last fill had finished when the event completed
+        Assert.Contains("without timing", Assert.Throws<ArgumentException>(() => CudaEvent.ElapsedMilliseconds(timed, done)).Message);
+    }
+
+    [Fact]
     public unsafe void NvrtcKernelLoadsAndAddsArrays()
     {
         var ctx = Gpu.Context;
