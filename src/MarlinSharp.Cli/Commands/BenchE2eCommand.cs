@@ -99,6 +99,7 @@ internal static class BenchE2eCommand
                 msPerToken = p.MsPerToken, tokensPerSecond = p.TokensPerSecond, prefillMs = p.PrefillMs, decodeSteps = p.DecodeSteps,
                 profileTotalMs = p.Profile?.TotalMs,                                   // one decode step without CUDA graphs
                 backToBackMs = p.BackToBackMs,                                         // steps queued back to back, tokens not read
+                chainedBackToBackMs = p.ChainedBackToBackMs,                           // chained steps queued back to back, tokens not read
                 pipelined = p.Chained,                                                 // chained steps at a fixed position
                 profile = p.Profile is null ? null : E2eProfileReport.Json(p.Profile),
             };

@@ -9,7 +9,7 @@ namespace MarlinSharp.Cli.Engine;
 /// --profile also the GPU time per operation of one decode step run without CUDA graphs.
 /// </summary>
 internal sealed record E2ePoint(LinearFormat Format, int Batch, double PrefillMs, double MsPerToken, int DecodeSteps, StepProfile? Profile = null,
-    double? BackToBackMs = null, ChainedTiming? Chained = null)
+    double? BackToBackMs = null, ChainedTiming? Chained = null, double? ChainedBackToBackMs = null)
 {
     /// <summary>Generated tokens per second over the decode steps (all sequences together).</summary>
     public double TokensPerSecond => Batch * 1000.0 / MsPerToken;
@@ -81,7 +81,11 @@ internal static class E2eBenchmark
             {
                 progress.Report($"{Name(weights.Format)} batch {batch}: profiling one decode step without CUDA graphs");
                 var entries = PrefillForProfile(model, batch, input, seed + (ulong)batch);
-                point = point with { Profile = model.ProfileDecodeStep(entries), BackToBackMs = BackToBack(model, entries), Chained = Chained(model, entries) };
+                point = point with
+                {
+                    Profile = model.ProfileDecodeStep(entries), BackToBackMs = BackToBack(model, entries), Chained = Chained(model, entries),
+                    ChainedBackToBackMs = ChainedBackToBack(model, entries),
+                };
                 foreach (string line in model.DescribeDecodeKernels(batch)) progress.Report($"{Name(weights.Format)} batch {batch} kernels: {line}");
             }
             points.Add(point);
@@ -108,10 +112,22 @@ internal static class E2eBenchmark
     }
 
     /// <summary>
-    /// Prefills <paramref name="batch"/> sequences of <paramref name="input"/> random tokens into slots 0..batch−1 (one
-    /// sequence per step, in pieces of at most MaxBatchTokens); returns the decode entries at position
-    /// <paramref name="input"/> of all of them.
+    /// Mean wall time of chained steps (input tokens taken on the GPU from the step before) queued back to back, tokens
+    /// never read back. Against <see cref="BackToBack"/>: what chaining costs on the GPU; against <see cref="Chained"/>:
+    /// what queueing the tokens' readback and waiting for it cost.
     /// </summary>
+    public static double ChainedBackToBack(LlamaModel model, IReadOnlyList<DecodeEntry> entries, int steps = 50)
+    {
+        var tokens = new int[entries.Count];
+        var chained = entries.Select((e, row) => new ChainedDecodeEntry(e.Slot, e.Position, row)).ToArray();
+        model.DecodeStep(entries);
+        model.ReadGreedy(tokens);
+        long t0 = Stopwatch.GetTimestamp();
+        for (int i = 0; i < steps; i++) model.ForwardChained(chained);
+        model.ReadGreedy(tokens);
+        return Stopwatch.GetElapsedTime(t0).TotalMilliseconds / steps;
+    }
+
     /// <summary>
     /// Pipelined steps as the scheduler runs them (queue the next chained step, then read the one in flight), at a fixed
     /// position: mean wall time per step, and the host time spent queueing and waiting.
@@ -138,6 +154,11 @@ internal static class E2eBenchmark
         return new ChainedTiming(Stopwatch.GetElapsedTime(t0).TotalMilliseconds / steps, queueMs / steps, waitMs / steps);
     }
 
+    /// <summary>
+    /// Prefills <paramref name="batch"/> sequences of <paramref name="input"/> random tokens into slots 0..batch−1 (one
+    /// sequence per step, in pieces of at most MaxBatchTokens); returns the decode entries at position
+    /// <paramref name="input"/> of all of them.
+    /// </summary>
     private static DecodeEntry[] PrefillForProfile(LlamaModel model, int batch, int input, ulong seed)
     {
         var random = new Random(unchecked((int)seed));

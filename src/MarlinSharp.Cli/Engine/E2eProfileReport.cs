@@ -16,6 +16,8 @@ internal static class E2eProfileReport
                     $"(event after every op) against {point.MsPerToken:F3} ms/token measured ({total / point.MsPerToken:F2}x)");
         if (point.BackToBackMs is double b2b)
             w.WriteLine($"  steps queued back to back, tokens not read back: {b2b:F3} ms/step (the host adds {point.MsPerToken - b2b:F3} ms per step)");
+        if (point.ChainedBackToBackMs is double cb)
+            w.WriteLine($"  chained steps queued back to back (input tokens taken on the GPU), tokens not read back: {cb:F3} ms/step");
         if (point.Chained is { } c)
             w.WriteLine($"  pipelined steps at a fixed position: {c.MsPerStep:F3} ms/step (host: {c.QueueMs:F3} ms queueing the next, {c.WaitMs:F3} ms waiting for the last)");
         w.WriteLine($"  {"op",-16} {"ms/step",9} {"share",7} {"launches",8}");
