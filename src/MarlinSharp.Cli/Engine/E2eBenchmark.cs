@@ -100,16 +100,8 @@ internal static class E2eBenchmark
     /// time per step (graph replays when graphs are on). Against the measured time per token, the difference is what the
     /// host costs per step (reading the tokens back, scheduling, uploading the next step). Rewrites the same cache entries.
     /// </summary>
-    public static double BackToBack(LlamaModel model, IReadOnlyList<DecodeEntry> entries, int steps = 50)
-    {
-        var tokens = new int[entries.Count];
-        for (int i = 0; i < 3; i++) model.DecodeStep(entries);          // warm-up, graph capture
-        model.ReadGreedy(tokens);
-        long t0 = Stopwatch.GetTimestamp();
-        for (int i = 0; i < steps; i++) model.DecodeStep(entries);
-        model.ReadGreedy(tokens);
-        return Stopwatch.GetElapsedTime(t0).TotalMilliseconds / steps;
-    }
+    public static double BackToBack(LlamaModel model, IReadOnlyList<DecodeEntry> entries, int steps = 50) =>
+        TimeQueuedSteps(model, entries, () => model.DecodeStep(entries), steps);
 
     /// <summary>
     /// Mean wall time of chained steps (input tokens taken on the GPU from the step before) queued back to back, tokens
@@ -118,15 +110,26 @@ internal static class E2eBenchmark
     /// </summary>
     public static double ChainedBackToBack(LlamaModel model, IReadOnlyList<DecodeEntry> entries, int steps = 50)
     {
+        var chained = ChainedEntries(entries);
+        return TimeQueuedSteps(model, entries, () => model.ForwardChained(chained), steps);
+    }
+
+    /// <summary>Warms up with host-fed steps (graph capture), then times <paramref name="steps"/> calls of <paramref name="step"/>
+    /// queued back to back and one final readback: mean wall time per step.</summary>
+    private static double TimeQueuedSteps(LlamaModel model, IReadOnlyList<DecodeEntry> entries, Action step, int steps)
+    {
         var tokens = new int[entries.Count];
-        var chained = entries.Select((e, row) => new ChainedDecodeEntry(e.Slot, e.Position, row)).ToArray();
-        model.DecodeStep(entries);
+        for (int i = 0; i < 3; i++) model.DecodeStep(entries);
         model.ReadGreedy(tokens);
         long t0 = Stopwatch.GetTimestamp();
-        for (int i = 0; i < steps; i++) model.ForwardChained(chained);
+        for (int i = 0; i < steps; i++) step();
         model.ReadGreedy(tokens);
         return Stopwatch.GetElapsedTime(t0).TotalMilliseconds / steps;
     }
+
+    /// <summary>The entries as chained steps: entry i takes its input token from row i of the step before.</summary>
+    private static ChainedDecodeEntry[] ChainedEntries(IReadOnlyList<DecodeEntry> entries) =>
+        entries.Select((e, row) => new ChainedDecodeEntry(e.Slot, e.Position, row)).ToArray();
 
     /// <summary>
     /// Pipelined steps as the scheduler runs them (queue the next chained step, then read the one in flight), at a fixed
@@ -135,7 +138,7 @@ internal static class E2eBenchmark
     public static ChainedTiming Chained(LlamaModel model, IReadOnlyList<DecodeEntry> entries, int steps = 50)
     {
         var tokens = new int[entries.Count];
-        var chained = entries.Select((e, row) => new ChainedDecodeEntry(e.Slot, e.Position, row)).ToArray();
+        var chained = ChainedEntries(entries);
         model.DecodeStep(entries);
         model.QueueGreedy();
         double queueMs = 0, waitMs = 0;

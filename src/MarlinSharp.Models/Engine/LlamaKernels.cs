@@ -373,7 +373,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
     {
         if (NeverStageDecodeTiles) return false;
         if (_stagedResidentBlocks < 0)
-            _stagedResidentBlocks = (long)_decodeRope!.MaxActiveBlocksPerMultiprocessor((int)DecodeThreads, DecodeRopeStagedBytes) * _sms;
+            _stagedResidentBlocks = (long)DecodeRopeFunction.MaxActiveBlocksPerMultiprocessor((int)DecodeThreads, DecodeRopeStagedBytes) * _sms;
         return blocks <= _stagedResidentBlocks;
     }
 
