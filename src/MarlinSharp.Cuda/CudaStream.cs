@@ -54,21 +54,6 @@ public sealed class CudaStream : IDisposable
         Driver.Check(DriverApi.cuStreamSynchronize(s), nameof(DriverApi.cuStreamSynchronize));
     }
 
-    /// <summary>True when all work queued on the stream has finished (cuStreamQuery); never blocks.</summary>
-    /// <exception cref="CudaException">The stream's work failed (a sticky error of the context is reported here).</exception>
-    public bool IsIdle
-    {
-        get
-        {
-            nint s = Handle;
-            MakeCurrent();
-            int rc = DriverApi.cuStreamQuery(s);
-            if (rc == DriverApi.CUDA_ERROR_NOT_READY) return false;
-            Driver.Check(rc, nameof(DriverApi.cuStreamQuery));
-            return true;
-        }
-    }
-
     /// <summary>
     /// Records the work that <paramref name="body"/> queues on this stream into a CUDA graph instead of running it
     /// (cuStreamBeginCapture_v2 … cuStreamEndCapture) and instantiates it (cuGraphInstantiateWithFlags). Nothing runs

@@ -45,7 +45,7 @@ internal static unsafe partial class DriverApi
         "cuDeviceTotalMem_v2", "cuDevicePrimaryCtxRetain", "cuDevicePrimaryCtxRelease_v2", "cuCtxSetCurrent",
         "cuCtxSynchronize", "cuMemAlloc_v2", "cuMemFree_v2", "cuMemcpyHtoD_v2", "cuMemcpyDtoH_v2", "cuMemcpyDtoD_v2",
         "cuMemcpyDtoDAsync_v2", "cuMemcpyHtoDAsync_v2", "cuMemHostAlloc", "cuMemFreeHost", "cuMemHostGetDevicePointer_v2", "cuMemsetD8_v2", "cuMemsetD8Async", "cuMemsetD32_v2", "cuMemsetD32Async",
-        "cuMemGetInfo_v2", "cuStreamCreate", "cuStreamDestroy_v2", "cuStreamSynchronize", "cuStreamQuery", "cuEventCreate",
+        "cuMemGetInfo_v2", "cuStreamCreate", "cuStreamDestroy_v2", "cuStreamSynchronize", "cuEventCreate",
         "cuEventRecord", "cuEventSynchronize", "cuEventQuery", "cuEventElapsedTime", "cuEventDestroy_v2",
         "cuModuleLoadData", "cuModuleUnload", "cuModuleGetFunction", "cuFuncGetAttribute", "cuFuncSetAttribute",
         "cuLaunchKernel", "cuGetErrorName", "cuGetErrorString",
@@ -88,7 +88,6 @@ internal static unsafe partial class DriverApi
     [LibraryImport(Lib)] internal static partial int cuStreamCreate(out nint stream, uint flags);
     [LibraryImport(Lib)] internal static partial int cuStreamDestroy_v2(nint stream);
     [LibraryImport(Lib)] internal static partial int cuStreamSynchronize(nint stream);
-    [LibraryImport(Lib)] internal static partial int cuStreamQuery(nint stream);
 
     // Extended launch (CUDA 11.8+; not in RequiredExports: without it every launch is a plain cuLaunchKernel).
     internal const int CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION = 4;

@@ -31,14 +31,10 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
     private readonly int _metaLength;
     // Every step ends with its greedy tokens in _argmax (where a chained step's embedding reads them) and in one of
     // GreedyRing parts of _greedyRing, mapped host memory that the step's kernel writes directly (the part's offset is
-    // _ringOffset, in the metadata). Before queueing a step the host marks the rows of its part NotWritten; a queued
-    // readback is done once none is left (no event, no wait in the driver: step 103 of docs/NOTES.md).
+    // _ringOffset, in the metadata). _ringDone[r] is recorded by QueueGreedy after the step that wrote part r.
     private const int GreedyRing = MaxQueuedGreedy + 1;
-    private const int NotWritten = -1;
-    // One metadata buffer fewer than ring parts: taking a step's metadata buffer waits for a copy that ran after the
-    // step that last used the step's ring part (see Forward).
-    private const int MetaBuffers = GreedyRing - 1;
     private readonly PinnedHostBuffer<int> _greedyRing = null!;
+    private readonly CudaEvent[] _ringDone = new CudaEvent[GreedyRing];
     private readonly Queue<(int Part, int Rows)> _greedyQueued = new();
     private int _lastRing = -1, _nextRing;
     private bool _lastQueued;
@@ -92,7 +88,7 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
             int q = c.NumAttentionHeads * c.HeadDim, inter = c.IntermediateSize;
             DeviceBuffer<Half> H(long n) => Own(ctx.Allocate<Half>(n));
             _metaLength = checked(3 * t + 5 * slots + 1);
-            _hostMeta = Own(new PinnedStaging(ctx, MetaBuffers, _metaLength));
+            _hostMeta = Own(new PinnedStaging(ctx, 2, _metaLength));
             _meta = Own(ctx.Allocate<int>(_metaLength));
             _ids = _meta.Slice(0, t);
             _positions = _meta.Slice(t, t);
@@ -102,6 +98,7 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
             _ringOffset = _meta.Slice(3L * t + 5L * slots, 1);
             _argmax = Own(ctx.Allocate<int>(slots));
             _greedyRing = Own(ctx.AllocatePinned<int>(GreedyRing * slots, mapped: true));
+            for (int r = 0; r < GreedyRing; r++) _ringDone[r] = Own(ctx.CreateEvent(timing: false));
             _hidden = H((long)t * h);
             _normed = H((long)t * h);
             _qkv = H((long)t * qkv);
@@ -347,6 +344,7 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
         if (_lastQueued) throw new InvalidOperationException("The last forward step's greedy tokens are already queued.");
         if (_greedyQueued.Count >= MaxQueuedGreedy)
             throw new InvalidOperationException($"{MaxQueuedGreedy} greedy readbacks are queued unread; read one (ReadQueuedGreedy) first.");
+        _ringDone[_lastRing].Record(_stream);
         _greedyQueued.Enqueue((_lastRing, _lastSequences));
         _lastQueued = true;
     }
@@ -360,35 +358,8 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
         if (destination.Length < queued.Rows)
             throw new ArgumentException($"The destination holds {destination.Length} ints; {queued.Rows} are needed.", nameof(destination));
         _greedyQueued.Dequeue();
-        var tokens = _greedyRing.Span.Slice(queued.Part * SlotCount, queued.Rows);
-        WaitUntilWritten(tokens);
-        tokens.CopyTo(destination);
-    }
-
-    /// <summary>
-    /// Spins until the step's kernel has written every row of <paramref name="tokens"/> (mapped host memory, marked
-    /// <see cref="NotWritten"/> before the step was queued). The stream is queried now and then, so that a failed
-    /// step throws its CUDA error and a finished step that left a row unwritten throws, instead of spinning forever.
-    /// </summary>
-    private void WaitUntilWritten(Span<int> tokens)
-    {
-        for (int spins = 1; ; spins++)
-        {
-            if (AllWritten(tokens)) return;
-            if (spins % 256 != 0) { Thread.SpinWait(8); continue; }
-            if (_stream.IsIdle)
-            {
-                if (AllWritten(tokens)) return;
-                throw new InvalidOperationException("A finished forward step left greedy tokens unwritten; the step's last kernel did not run to its end.");
-            }
-        }
-    }
-
-    private static bool AllWritten(Span<int> tokens)
-    {
-        for (int i = 0; i < tokens.Length; i++)
-            if (Volatile.Read(ref tokens[i]) == NotWritten) return false;
-        return true;
+        _ringDone[queued.Part].Synchronize();
+        _greedyRing.Span.Slice(queued.Part * SlotCount, queued.Rows).CopyTo(destination);
     }
 
     /// <summary>
@@ -430,9 +401,6 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
             if (q.Part == ring)
                 throw new InvalidOperationException("A forward step would overwrite greedy tokens that are queued unread; read them (ReadQueuedGreedy) first.");
         int buffer = _hostMeta.Take();
-        // Take waited for the copy of the step before last, which ran after every earlier step: the step that last
-        // wrote this ring part (GreedyRing = MetaBuffers + 1 steps ago) has finished, so its rows can be marked for this step.
-        _greedyRing.Span.Slice(ring * SlotCount, seqs).Fill(NotWritten);
         var meta = _hostMeta.Buffer(buffer).Span;
         var (longestNew, longestContext) = PackMetadata(meta, chunks, chainedRows, rows);
         meta[_metaLength - 1] = ring * SlotCount;
