@@ -73,11 +73,6 @@
 #ifndef LLAMA_GROUP
 #define LLAMA_GROUP 1
 #endif
-// Cache rows that the first blocks of a one-wave fused decode launch ask L2 for on behalf of the blocks that are not
-// resident yet (see "partner prefetch" in decode_body): 0 none, 1 normal priority, 2 evict_last.
-#ifndef LLAMA_PARTNER_PREFETCH
-#define LLAMA_PARTNER_PREFETCH 1
-#endif
 
 typedef unsigned int u32;
 typedef unsigned short u16;
@@ -387,43 +382,6 @@ struct RopeArgs {
   u16* v_cache;
 };
 
-// Partner prefetch. A one-wave fused decode launch (batch 16 of a 32-head model: 512 blocks) runs behind the QKV GEMM,
-// whose CTAs fill most SMs: only the blocks that find room beside them (about one per SM, the lowest block indices,
-// which are dispatched first) are resident while the GEMM streams its weights, and the rest start when it ends, so
-// their cache rows (at batch 16 about as many bytes as the GEMM's weights) would be read from HBM after it. The GEMM
-// leaves HBM time unused (its weight stream runs at about half the copy rate at 16 rows), so the first P blocks (P = half
-// the SMs, fewer than find room) ask L2 for the key and value rows of blocks b + P, b + 2P, ... before they wait: those
-// blocks then read L2. Only single-tile splits (every position of the split in one tile), like the staging above.
-__device__ __forceinline__ void prefetch_partners(const int* seq_info, const u16* k_cache, const u16* v_cache, int layer,
-                                                  int num_layers, int kv_heads, int max_ctx, int keys_per_split) {
-#if LLAMA_PARTNER_PREFETCH
-  using namespace att;
-  u32 sms;
-  asm("mov.u32 %0, %%nsmid;" : "=r"(sms));
-  const u32 stride = sms / 2 > 0 ? sms / 2 : 1;
-  const u32 first = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
-  const u32 total = gridDim.x * gridDim.y * gridDim.z;
-  if (first >= stride) return;
-  for (u32 other = first + stride; other < total; other += stride) {
-    const u32 ox = other % gridDim.x, oy = (other / gridDim.x) % gridDim.y, oz = other / (gridDim.x * gridDim.y);
-    const SeqInfo os = read_seq(seq_info, (int)ox);
-    const int olo = (int)oz * keys_per_split;
-    const int ohi = min(os.start + os.length - 1, olo + keys_per_split);  // the new position comes from the QKV row
-    if (os.slot < 0 || ohi <= olo || ohi - olo > d_kt) continue;
-    const u64 at = cache_offset(os.slot, layer, num_layers, kv_heads, (int)oy, max_ctx) + (u64)olo * hd;
-    for (int line = (int)threadIdx.x; line < (ohi - olo) * (hd / 64); line += 32 * d_warps) {
-#if LLAMA_PARTNER_PREFETCH == 2
-      asm volatile("prefetch.global.L2::evict_last [%0];" ::"l"(k_cache + at + (u64)line * 64));
-      asm volatile("prefetch.global.L2::evict_last [%0];" ::"l"(v_cache + at + (u64)line * 64));
-#else
-      asm volatile("prefetch.global.L2 [%0];" ::"l"(k_cache + at + (u64)line * 64));
-      asm volatile("prefetch.global.L2 [%0];" ::"l"(v_cache + at + (u64)line * 64));
-#endif
-    }
-  }
-#endif
-}
-
 // The body of both decode kernels (see attention_decode for the grid and the outputs). With ROPE the QKV row is
 // unrotated: q is rotated as it is loaded, and the block whose split holds position ctx - 1 rotates the new key,
 // appends key and value to the cache and feeds both to its tiles from shared memory (see the file comment).
@@ -468,11 +426,9 @@ __device__ __forceinline__ void decode_body(
     k_staged = !prestaged && hi - lo <= d_kt;
     if (prestaged || k_staged) {
       stage_tile<d_kt, 32 * d_warps, 8>(kbase, prestaged ? vbase : nullptr, lo, sub ? hi - 1 : hi, ks, prestaged ? vs_staged : nullptr);
-      if (k_staged) {
+      if (k_staged)
         for (int line = (int)threadIdx.x; line < (hi - lo) * (hd / 64); line += 32 * d_warps)
           asm volatile("prefetch.global.L2 [%0];" ::"l"(vbase + (u64)lo * hd + (u64)line * 64));
-        prefetch_partners(seq_info, k_cache, v_cache, layer, num_layers, kv_heads, max_ctx, keys_per_split);
-      }
       __syncthreads();  // the zero fill of row hi - 1 - lo lands before the owner's threads write the new key (and value) there
     }
     wait_for_previous_grid();

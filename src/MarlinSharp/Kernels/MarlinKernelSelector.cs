@@ -154,14 +154,8 @@ public static class MarlinKernelSelector
         if (n <= 0 || n % MarlinStreamConfig.ChunkWidth != 0)
             throw new ArgumentException($"n={n} must be a positive multiple of {MarlinStreamConfig.ChunkWidth}.", nameof(n));
         int warps = n / MarlinStreamConfig.ChunkWidth <= device.MultiprocessorCount ? 8 : 4;
-        if (rows > 8 && ForcedFusedWarps != 0) warps = ForcedFusedWarps;
         return MarlinStreamConfig.For(rows, groupSize, warps, epilogue: epilogue, chunksPerCta: ChunksPerCta(rows, n, warps));
     }
-
-    /// <summary>Development switch for measurements: the warps per CTA (4 or 8) of every fused launch of 9..16 rows, read from
-    /// MARLINSHARP_FUSED_WARPS; 0 (unset) keeps <see cref="ChooseFused"/>'s rule.</summary>
-    private static readonly int ForcedFusedWarps =
-        int.TryParse(Environment.GetEnvironmentVariable("MARLINSHARP_FUSED_WARPS"), out int forcedWarps) && forcedWarps is 4 or 8 ? forcedWarps : 0;
 
     /// <summary>Development switch for measurements: the chunks per CTA (1, 2, 4 or 8) that streamed launches of 9..16 rows use
     /// wherever n and the warp count allow, read from MARLINSHARP_STREAM_CHUNKS; 0 (unset) keeps <see cref="ChunksPerCta"/>'s rule.</summary>
