@@ -183,25 +183,26 @@ public static class MarlinGemm
         CudaFunction function = runtime.Kernels.Get(config);
         int shared = config.ActivationRingBytes(rows);
         var plan = new StreamPlan(n, k, config.Warps, parts => runtime.Kernels.ResidentClusters(config, parts, shared),
-            MaxKPartsFor(runtime.Device, config), config.ChunksPerCta);
+            MaxKPartsFor(runtime.Device, config, n), config.ChunksPerCta);
         return new StreamLaunchFootprint(function.RegistersPerThread, function.StaticSharedBytes + shared,
             function.MaxActiveBlocksPerMultiprocessor(config.ThreadsPerBlock, shared), plan);
     }
 
     /// <summary>
-    /// The largest k split (<see cref="StreamPlan"/>'s cluster size) a streamed launch may take: none before compute
-    /// capability 9.0 (no clusters), none for a fused-epilogue launch of up to 8 rows with 4 warps per CTA, otherwise
-    /// <see cref="MarlinStreamConfig.MaxKParts"/>. Fused 4-warp launches are the wide layers of a decode chain (QKV and
-    /// gate|up, at least one 64-column chunk per SM); without a split the QKV GEMM runs 1.45 CTAs per SM instead of 2.91,
+    /// The largest k split (<see cref="StreamPlan"/>'s cluster size) a streamed launch over <paramref name="n"/> columns may
+    /// take: none before compute capability 9.0 (no clusters); none for a fused-epilogue launch of up to 8 rows with at
+    /// least one 64-column chunk per SM; otherwise <see cref="MarlinStreamConfig.MaxKParts"/>. Those fused launches are the
+    /// wide layers of a decode chain (QKV and gate|up). Without a split the QKV GEMM runs 1.45 CTAs per SM instead of 2.91,
     /// which leaves room beside it for the attention blocks that follow, and it ends without a cluster reduction. H100,
-    /// llama2-7b e2e (docs/NOTES.md, step 107), ms per token: batch 1 1.922 / 1.906 → 1.885 / 1.889, batch 2 1.949 / 1.933 →
-    /// 1.913 / 1.917, batch 4 and 8 unchanged, although the same GEMM alone is slower unsplit (4096×12288 at m = 1 0.0119 →
-    /// 0.0130 ms), so plain launches keep the split.
+    /// llama2-7b e2e (docs/NOTES.md, steps 107–108), ms per token: batch 1 1.922 / 1.906 → 1.885 / 1.889, batch 2 1.949 /
+    /// 1.933 → 1.913 / 1.917, batch 4 and 8 unchanged, although the same GEMM alone is slower unsplit (4096×12288 at m = 1
+    /// 0.0119 → 0.0130 ms), so plain launches keep the split.
     /// </summary>
-    internal static int MaxKPartsFor(DeviceInfo device, MarlinStreamConfig config)
+    internal static int MaxKPartsFor(DeviceInfo device, MarlinStreamConfig config, int n)
     {
         if (device.ComputeCapabilityMajor < 9) return 1;
-        bool fusedWide = config.Epilogue != StreamEpilogue.Store && config.BatchBlocks == 1 && config.Warps == 4;
+        bool fusedWide = config.Epilogue != StreamEpilogue.Store && config.BatchBlocks == 1
+            && n / MarlinStreamConfig.ChunkWidth >= device.MultiprocessorCount;
         return fusedWide ? 1 : MarlinStreamConfig.MaxKParts;
     }
 
@@ -213,7 +214,7 @@ public static class MarlinGemm
         CudaFunction function = runtime.Kernels.Get(config);
         int sharedBytes = config.ActivationRingBytes(rows);
         var plan = new StreamPlan(n, k, config.Warps, parts => runtime.Kernels.ResidentClusters(config, parts, sharedBytes),
-            MaxKPartsFor(device, config), config.ChunksPerCta);
+            MaxKPartsFor(device, config, n), config.ChunksPerCta);
         var problem = new StreamProblem
         {
             A = a, B = weights.B.Pointer, S = weights.Scales.Pointer, C = c, RowSquares = rowSquares, M = rows, N = n, K = k, Eps = eps,

@@ -105,20 +105,21 @@ public partial class StreamKernelTests
     public void FusedWideLaunchesOfUpToEightRowsAreNotSplit()
     {
         var h100 = TestDevices.H100;
-        // A decode chain's QKV and gate|up at up to 8 rows: 4 warps, a fused epilogue, no split.
+        // A decode chain's QKV and gate|up at up to 8 rows (a fused epilogue, at least one 64-column chunk per SM): no split.
         var qkv = MarlinKernelSelector.ChooseFused(1, 12288, 128, h100, StreamEpilogue.Normed);
         var gateUp = MarlinKernelSelector.ChooseFused(8, 22016, 128, h100, StreamEpilogue.NormedSwiGlu);
         Assert.Equal(4, qkv.Warps);
-        Assert.Equal(1, MarlinGemm.MaxKPartsFor(h100, qkv));
-        Assert.Equal(1, MarlinGemm.MaxKPartsFor(h100, gateUp));
-        // The narrow 8-warp layers, 16-row launches and plain GEMMs keep every split the plan allows.
-        Assert.Equal(MarlinStreamConfig.MaxKParts, MarlinGemm.MaxKPartsFor(h100, MarlinKernelSelector.ChooseFused(1, 4096, 128, h100, StreamEpilogue.Residual)));
-        Assert.Equal(MarlinStreamConfig.MaxKParts, MarlinGemm.MaxKPartsFor(h100, MarlinKernelSelector.ChooseFused(16, 12288, 128, h100, StreamEpilogue.Normed)));
-        Assert.Equal(MarlinStreamConfig.MaxKParts, MarlinGemm.MaxKPartsFor(h100, MarlinStreamConfig.For(1, 128, warps: 4)));
+        Assert.Equal(1, MarlinGemm.MaxKPartsFor(h100, qkv, 12288));
+        Assert.Equal(1, MarlinGemm.MaxKPartsFor(h100, gateUp, 22016));
+        // Narrow layers (fewer chunks than SMs), 16-row launches and plain GEMMs keep every split the plan allows.
+        Assert.Equal(MarlinStreamConfig.MaxKParts, MarlinGemm.MaxKPartsFor(h100, MarlinStreamConfig.For(1, 128, warps: 4, epilogue: StreamEpilogue.Residual), 4096));
+        Assert.Equal(MarlinStreamConfig.MaxKParts, MarlinGemm.MaxKPartsFor(h100, MarlinKernelSelector.ChooseFused(1, 4096, 128, h100, StreamEpilogue.Residual), 4096));
+        Assert.Equal(MarlinStreamConfig.MaxKParts, MarlinGemm.MaxKPartsFor(h100, MarlinKernelSelector.ChooseFused(16, 12288, 128, h100, StreamEpilogue.Normed), 12288));
+        Assert.Equal(MarlinStreamConfig.MaxKParts, MarlinGemm.MaxKPartsFor(h100, MarlinStreamConfig.For(1, 128, warps: 4), 12288));
         // Without clusters nothing is split.
-        Assert.Equal(1, MarlinGemm.MaxKPartsFor(TestDevices.A100, MarlinStreamConfig.For(1, 128, warps: 8)));
+        Assert.Equal(1, MarlinGemm.MaxKPartsFor(TestDevices.A100, MarlinStreamConfig.For(1, 128, warps: 8), 4096));
         // What the chain's QKV gets at batch 1 on an H100 (three 4-warp CTAs per SM): one CTA per chunk, 1.45 per SM.
-        var plan = new StreamPlan(12288, 4096, 4, s => 396L / s, MarlinGemm.MaxKPartsFor(h100, qkv));
+        var plan = new StreamPlan(12288, 4096, 4, s => 396L / s, MarlinGemm.MaxKPartsFor(h100, qkv, 12288));
         Assert.Equal((1, 192), (plan.KParts, plan.Ctas));
     }
 
