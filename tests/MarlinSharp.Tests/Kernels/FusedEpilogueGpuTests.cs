@@ -130,6 +130,34 @@ public class FusedEpilogueGpuTests
         Assert.True(failures.Count == 0, $"seed {seed}:\n" + string.Join("\n", failures));
     }
 
+    /// <summary>
+    /// A layer with more 64-column chunks than the GPU has SMs, as a decode chain's QKV and gate|up: up to 8 rows it runs
+    /// with no k split (one CTA per chunk), at 9..16 rows split over clusters; both against the float64 reference.
+    /// </summary>
+    [Fact]
+    public void WideFusedLayersMatchTheReferenceSplitOrNot()
+    {
+        MarlinRuntime runtime = GpuRuntime.Get();
+        using var stream = runtime.CreateStream();
+        int seed = GpuRuntime.FreshSeed();
+        int k = 1024, n = 64 * (runtime.Device.MultiprocessorCount + 2);
+        var failures = new List<string>();
+        foreach (var epilogue in new[] { StreamEpilogue.Normed, StreamEpilogue.NormedSwiGlu, StreamEpilogue.Residual })
+        {
+            using var problem = new Problem(runtime, k, n, 128, 16, seed, epilogue == StreamEpilogue.NormedSwiGlu ? 0.04 : 0.4);
+            foreach (int rows in new[] { 1, 5, 8, 16 })
+            {
+                var config = MarlinKernelSelector.ChooseFused(rows, n, 128, runtime.Device, epilogue);
+                var plan = MarlinGemm.DescribeStreamed(runtime, config, rows, n, k).Plan;
+                if (runtime.Device.ComputeCapabilityMajor >= 9 && (rows <= 8) != (plan.KParts == 1))
+                    failures.Add($"{config} rows {rows}: {plan.KParts} k parts");
+                string? failure = epilogue == StreamEpilogue.Residual ? CheckResidual(runtime, stream, problem, rows, config) : CheckNormed(runtime, stream, problem, rows, config);
+                if (failure is not null) failures.Add($"{config} rows {rows}: {failure}");
+            }
+        }
+        Assert.True(failures.Count == 0, $"seed {seed}, k={k} n={n}:\n" + string.Join("\n", failures));
+    }
+
     private static string? CheckResidual(MarlinRuntime runtime, CudaStream stream, Problem p, int rows, MarlinStreamConfig config)
     {
         int n = p.N;
