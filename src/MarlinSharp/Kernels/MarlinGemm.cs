@@ -194,7 +194,7 @@ public static class MarlinGemm
     /// least one 64-column chunk per SM; otherwise <see cref="MarlinStreamConfig.MaxKParts"/>. Those fused launches are the
     /// wide layers of a decode chain (QKV and gate|up). Without a split the QKV GEMM runs 1.45 CTAs per SM instead of 2.91,
     /// which leaves room beside it for the attention blocks that follow, and it ends without a cluster reduction. H100,
-    /// llama2-7b e2e (docs/NOTES.md, steps 107–108), ms per token: batch 1 1.922 / 1.906 → 1.885 / 1.889, batch 2 1.949 /
+    /// llama2-7b e2e (docs/NOTES.md, step 107), ms per token: batch 1 1.922 / 1.906 → 1.885 / 1.889, batch 2 1.949 /
     /// 1.933 → 1.913 / 1.917, batch 4 and 8 unchanged, although the same GEMM alone is slower unsplit (4096×12288 at m = 1
     /// 0.0119 → 0.0130 ms), so plain launches keep the split.
     /// </summary>
