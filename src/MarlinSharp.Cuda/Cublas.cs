@@ -91,14 +91,15 @@ public sealed class CublasHandle : IDisposable
 
     /// <summary>
     /// y[m,n] = x[m,k] · w[n,k]ᵀ, all row-major FP16 with FP32 accumulation (cublasGemmEx), queued on <paramref name="stream"/>.
+    /// With <paramref name="accumulate"/>, y += x · wᵀ instead (the sum formed in FP32 and rounded once).
     /// </summary>
-    public unsafe void LinearFp16(DeviceSpan<Half> x, DeviceSpan<Half> w, DeviceSpan<Half> y, int m, int n, int k, CudaStream stream)
+    public unsafe void LinearFp16(DeviceSpan<Half> x, DeviceSpan<Half> w, DeviceSpan<Half> y, int m, int n, int k, CudaStream stream, bool accumulate = false)
     {
         ValidateLinear(x, w, y, m, n, k);
         ArgumentNullException.ThrowIfNull(stream);
         nint h = Handle;
         BindStream(h, stream);
-        float alpha = 1f, beta = 0f;
+        float alpha = 1f, beta = accumulate ? 1f : 0f;
         // Row-major y = x·wᵀ is column-major yᵀ(n×m) = w(stored k×n col-major, transposed) · xᵀ(k×m col-major).
         CublasStatus.Check(CublasApi.cublasGemmEx(h, CublasApi.CUBLAS_OP_T, CublasApi.CUBLAS_OP_N, n, m, k,
             &alpha, w.Pointer, CublasApi.CUDA_R_16F, k,

@@ -29,6 +29,11 @@ internal sealed class Fp16Linear(CublasLinear inner) : LinearLayer
     public override int OutFeatures => inner.OutFeatures;
     public override long WeightBytes => inner.Weight.SizeInBytes;
     public override void Forward(DeviceSpan<Half> input, DeviceSpan<Half> output, int rows, CudaStream stream) => inner.Forward(input, output, rows, stream);
+
+    /// <summary>output += input · Wᵀ: the O and down projections adding straight into the residual stream.</summary>
+    public void ForwardAccumulate(DeviceSpan<Half> input, DeviceSpan<Half> output, int rows, CudaStream stream) =>
+        inner.Forward(input, output, rows, stream, accumulate: true);
+
     public override void Dispose() => inner.Dispose();
 }
 

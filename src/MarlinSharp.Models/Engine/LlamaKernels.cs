@@ -13,7 +13,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
 
     private readonly CudaModule _ops;
     private readonly CudaModule _attention;
-    private readonly CudaFunction _hold, _embed, _rmsnorm, _addRmsnorm, _addBias, _rope, _swiglu, _gather, _finishLogits, _rowSquares;
+    private readonly CudaFunction _hold, _embed, _rmsnorm, _addRmsnorm, _addBias, _rope, _ropeNormed, _swiglu, _swigluNormed, _gather, _finishLogits, _rowSquares;
     private readonly CudaFunction _prefill, _decode, _combine;
     private readonly int _sms;
     private readonly MarlinRuntime _runtime;
@@ -41,7 +41,9 @@ internal sealed unsafe class LlamaKernels : IDisposable
         _addRmsnorm = _ops.GetFunction("add_rmsnorm");
         _addBias = _ops.GetFunction("add_bias");
         _rope = _ops.GetFunction("rope_append");
+        _ropeNormed = _ops.GetFunction("rope_append_normed");
         _swiglu = _ops.GetFunction("swiglu");
+        _swigluNormed = _ops.GetFunction("swiglu_normed");
         _rowSquares = _ops.GetFunction("row_squares");
         _gather = _ops.GetFunction("gather_rows");
         _finishLogits = _ops.GetFunction("finish_logits");
@@ -193,6 +195,59 @@ internal sealed unsafe class LlamaKernels : IDisposable
         ulong k = cache?.Keys.Pointer ?? 0, v = cache?.Values.Pointer ?? 0;
         void** args = stackalloc void*[] { &q, &p, &s, &c, &sn, &k, &v, &stride, &heads, &kvHeads, &headDim, &layer, &numLayers, &maxCtx };
         _rope.Launch(new Dim3((uint)tokens, (uint)(heads + 2 * kvHeads)), new Dim3((uint)(headDim / 2)), 0, stream, args, overlapPrevious: Overlap);
+    }
+
+    /// <summary>
+    /// <see cref="RopeAppend"/> for a decode step whose QKV projection has the input norm's weight folded in: every value
+    /// of row t is first scaled by 1/rms of <paramref name="residual"/>[t] (the GEMM's input), then rotated and appended.
+    /// </summary>
+    public void RopeAppendNormed(DeviceSpan<Half> qkv, DeviceSpan<int> positions, DeviceSpan<int> slots, DeviceSpan<float> cos, DeviceSpan<float> sin,
+        KvCache cache, int tokens, int heads, int kvHeads, int layer, DeviceSpan<Half> residual, int hidden, float eps, CudaStream stream)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        ArgumentOutOfRangeException.ThrowIfLessThan(tokens, 1);
+        int headDim = HeadDim, stride = (heads + 2 * kvHeads) * headDim, half = headDim / 2;
+        Need(qkv, (long)tokens * stride, nameof(qkv));
+        Need(positions, tokens, nameof(positions));
+        Need(slots, tokens, nameof(slots));
+        NormedRow(residual, tokens, hidden);
+        if (cos.Length != sin.Length || cos.Length % half != 0)
+            throw new ArgumentException("cos and sin must both be [positions][head_dim/2].", nameof(sin));
+        int numLayers = cache.Layers, maxCtx = cache.MaxContext;
+        if (layer < 0 || layer >= numLayers) throw new ArgumentOutOfRangeException(nameof(layer));
+        int perBlock = Math.Max(1, 256 / half), headsTotal = heads + 2 * kvHeads;
+        ulong q = qkv.Pointer, p = positions.Pointer, s = slots.Pointer, c = cos.Pointer, sn = sin.Pointer;
+        ulong k = cache.Keys.Pointer, v = cache.Values.Pointer, x = residual.Pointer;
+        void** args = stackalloc void*[] { &q, &p, &s, &c, &sn, &k, &v, &stride, &heads, &kvHeads, &headDim, &layer, &numLayers, &maxCtx, &x, &hidden, &eps };
+        _ropeNormed.Launch(new Dim3((uint)tokens, (uint)((headsTotal + perBlock - 1) / perBlock)), new Dim3((uint)(perBlock * half)), 0, stream, args,
+            overlapPrevious: Overlap);
+    }
+
+    /// <summary>
+    /// <see cref="SwiGlu"/> in the plain [gate | up] order for a gate|up projection with the post-attention norm's weight
+    /// folded in: gate and up of row r are first scaled by 1/rms of <paramref name="residual"/>[r].
+    /// </summary>
+    public void SwiGluNormed(DeviceSpan<Half> gateUp, DeviceSpan<Half> output, int rows, int inter, DeviceSpan<Half> residual, int hidden, float eps, CudaStream stream)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        if (inter < 8 || inter % 8 != 0) throw new NotSupportedException($"intermediate_size {inter} must be a positive multiple of 8.");
+        Need(gateUp, 2L * rows * inter, nameof(gateUp));
+        Need(output, (long)rows * inter, nameof(output));
+        Aligned(gateUp, nameof(gateUp));
+        Aligned(output, nameof(output));
+        NormedRow(residual, rows, hidden);
+        const int threads = 256;
+        ulong g = gateUp.Pointer, o = output.Pointer, x = residual.Pointer;
+        void** args = stackalloc void*[] { &g, &o, &inter, &x, &hidden, &eps };
+        _swigluNormed.Launch(new Dim3((uint)((inter / 8 + threads - 1) / threads), (uint)rows), new Dim3(threads), 0, stream, args, overlapPrevious: Overlap);
+    }
+
+    /// <summary>Checks the residual rows that a normed kernel reduces (hidden a positive multiple of 8, 16-byte aligned).</summary>
+    private static void NormedRow(DeviceSpan<Half> residual, int rows, int hidden)
+    {
+        if (hidden < 8 || hidden % 8 != 0) throw new NotSupportedException($"hidden_size {hidden} must be a positive multiple of 8.");
+        Need(residual, (long)rows * hidden, nameof(residual));
+        Aligned(residual, nameof(residual));
     }
 
     /// <summary>

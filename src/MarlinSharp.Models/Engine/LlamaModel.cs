@@ -141,7 +141,9 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
     /// INT4 decode steps run rotary embedding, KV-cache append and attention as one kernel. Steps of at most
     /// <see cref="MarlinKernelSelector.MaxFusedRows"/> tokens also run the residual adds, RMSNorms and SwiGLU in the
     /// epilogues of the streamed INT4 GEMMs (<see cref="StreamEpilogue"/>), so a decoder layer is four GEMMs and attention;
-    /// that part takes effect only where <see cref="FusionUnavailableReason"/> is null.
+    /// that part takes effect only where <see cref="FusionUnavailableReason"/> is null. FP16 decode steps of weights with
+    /// <see cref="LlamaWeights.NormsFolded"/> run without RMSNorm kernels (O and down add into the residual stream, and
+    /// the row factor 1/rms goes into the rotary and SwiGLU kernels).
     /// </summary>
     public bool FuseDecodeLayers
     {
@@ -519,14 +521,24 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
             EnqueueHead(tokens, seqs);
             return;
         }
+        if (FoldedFp16Decode(longestNew))
+        {
+            EnqueueFoldedFp16Layers(tokens, seqs, longestContext);
+            k.RmsNorm(_hidden, w.FinalNorm, _normed, tokens, h, eps, st);
+            Mark(StepOps.Norm);
+            EnqueueHead(tokens, seqs);
+            return;
+        }
+        var skip = DebugSkippedOps;
         for (int l = 0; l < w.Layers.Length; l++)
         {
             var layer = w.Layers[l];
-            if (l == 0) k.RmsNorm(_hidden, layer.InputNorm, _normed, tokens, h, eps, st);
+            if (skip.Contains("norm")) { }
+            else if (l == 0) k.RmsNorm(_hidden, layer.InputNorm, _normed, tokens, h, eps, st);
             else k.AddRmsNorm(_hidden, _delta, layer.InputNorm, _normed, tokens, h, eps, st);
             Mark(StepOps.Norm);
 
-            layer.Qkv.Forward(_normed, _qkv, tokens, st);
+            if (!skip.Contains("qkv")) layer.Qkv.Forward(_normed, _qkv, tokens, st);
             Mark(StepOps.QkvGemm);
             if (layer.QkvBias is not null)
             {
@@ -534,7 +546,7 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
                 Mark(StepOps.Bias);
             }
             EnqueueAttention(tokens, seqs, longestNew, longestContext, l);
-            layer.O.Forward(_attn, _delta, tokens, st);
+            if (!skip.Contains("o")) layer.O.Forward(_attn, _delta, tokens, st);
             Mark(StepOps.OGemm);
             if (layer.OBias is not null)
             {
@@ -542,13 +554,13 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
                 Mark(StepOps.Bias);
             }
 
-            k.AddRmsNorm(_hidden, _delta, layer.PostNorm, _normed, tokens, h, eps, st);
+            if (!skip.Contains("norm")) k.AddRmsNorm(_hidden, _delta, layer.PostNorm, _normed, tokens, h, eps, st);
             Mark(StepOps.Norm);
-            layer.GateUp.Forward(_normed, _gateUp, tokens, st);
+            if (!skip.Contains("gateup")) layer.GateUp.Forward(_normed, _gateUp, tokens, st);
             Mark(StepOps.GateUpGemm);
-            k.SwiGlu(_gateUp, _act, tokens, inter, w.GateUpBlock, st);
+            if (!skip.Contains("swiglu")) k.SwiGlu(_gateUp, _act, tokens, inter, w.GateUpBlock, st);
             Mark(StepOps.SwiGlu);
-            layer.Down.Forward(_act, _delta, tokens, st);
+            if (!skip.Contains("down")) layer.Down.Forward(_act, _delta, tokens, st);
             Mark(StepOps.DownGemm);
         }
         // Only the last token of each sequence needs logits: add the last residual, gather those rows, then norm and LM head.
@@ -589,8 +601,52 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
     }
 
     /// <summary>
+    /// Whether a step runs <see cref="EnqueueFoldedFp16Layers"/>: a decode step (one new token per sequence) of FP16 weights
+    /// with the norms folded in and no projection biases, when <see cref="FuseDecodeLayers"/>.
+    /// </summary>
+    private bool FoldedFp16Decode(int longestNew) =>
+        _fuse && longestNew == 1 && Weights.Format == LinearFormat.Fp16 && Weights.NormsFolded
+        && Weights.Layers.All(l => l.QkvBias is null && l.OBias is null);
+
+    /// <summary>
+    /// The decoder layers of an FP16 decode step whose norms are folded into the QKV and gate|up projections
+    /// (<see cref="LlamaWeights.NormsFolded"/>): the cuBLAS GEMMs read the residual stream _hidden itself, O and down add
+    /// into it (beta = 1), and each row's 1/rms is applied by rope_append_normed and swiglu_normed, which read the row of
+    /// _hidden with their inputs. Seven launches per layer instead of nine: no RMSNorm kernels (docs/NOTES.md, step 111).
+    /// </summary>
+    private void EnqueueFoldedFp16Layers(int tokens, int seqs, int longestContext)
+    {
+        var c = Config;
+        var k = _kernels;
+        var st = _stream;
+        int h = c.HiddenSize, heads = c.NumAttentionHeads, kvh = c.NumKeyValueHeads, inter = c.IntermediateSize;
+        float eps = (float)c.RmsNormEps;
+        var layers = Weights.Layers;
+        var skip = DebugSkippedOps;
+        for (int l = 0; l < layers.Length; l++)
+        {
+            var layer = layers[l];
+            layer.Qkv.Forward(_hidden, _qkv, tokens, st);
+            Mark(StepOps.QkvGemm);
+            if (!skip.Contains("rope")) k.RopeAppendNormed(_qkv, _positions, _slots, _cos, _sin, Cache, tokens, heads, kvh, l, _hidden, h, eps, st);
+            Mark(StepOps.RopeAppend);
+            if (!skip.Contains("attention")) k.AttentionDecode(_qkv, _attn, Cache, _seqInfo, seqs, longestContext, heads, kvh, l, _partO, _partMl, st);
+            Mark(StepOps.Attention);
+            ((Fp16Linear)layer.O).ForwardAccumulate(_attn, _hidden, tokens, st);
+            Mark(StepOps.OGemm);
+            layer.GateUp.Forward(_hidden, _gateUp, tokens, st);
+            Mark(StepOps.GateUpGemm);
+            if (!skip.Contains("swiglu")) k.SwiGluNormed(_gateUp, _act, tokens, inter, _hidden, h, eps, st);
+            Mark(StepOps.SwiGlu);
+            ((Fp16Linear)layer.Down).ForwardAccumulate(_act, _hidden, tokens, st);
+            Mark(StepOps.DownGemm);
+        }
+    }
+
+    /// <summary>
     /// Development switch for timing experiments (outputs are wrong when set): MARLINSHARP_DEBUG_SKIP_OPS lists fused-layer
-    /// ops to leave out of every step (qkv, attention, o, gateup, down), to see what each costs inside the pipelined chain.
+    /// ops to leave out of every step (qkv, attention, o, gateup, down; in unfused steps also norm, rope, swiglu), to see what
+    /// each costs inside the pipelined chain.
     /// </summary>
     private static readonly HashSet<string> DebugSkippedOps =
         [.. (Environment.GetEnvironmentVariable("MARLINSHARP_DEBUG_SKIP_OPS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
@@ -612,7 +668,9 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
         // slower than rope_append + attention (FP16 llama2-7b batch 1 4.338 against 4.285 ms/token, INT4 1.846 against
         // 1.884; H200, same call, docs/NOTES.md session 5).
         bool fusedRope = _fuse && _fuseRope && longestNew == 1 && Weights.Format == LinearFormat.Int4;
-        if (!fusedRope)
+        var skip = DebugSkippedOps;
+        if (skip.Contains("attention")) return;
+        if (!fusedRope && !skip.Contains("rope"))
         {
             k.RopeAppend(_qkv, _positions, _slots, _cos, _sin, Cache, tokens, heads, kvh, layer, st);
             Mark(StepOps.RopeAppend);

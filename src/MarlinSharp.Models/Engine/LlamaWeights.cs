@@ -59,6 +59,21 @@ public sealed class LlamaWeights : IDisposable
     /// </summary>
     public bool FusedLayout { get; private set; }
 
+    /// <summary>
+    /// Whether each RMSNorm weight is folded into the input features of the projection after it (QKV, gate|up), whose
+    /// norm buffers then hold ones: INT4 in the <see cref="FusedLayout"/>, and FP16 models without attention biases, whose
+    /// decode steps then run without norm kernels (the row factor 1/rms goes into the kernels after the projections).
+    /// </summary>
+    public bool NormsFolded { get; private set; }
+
+    /// <summary>Whether weights of this shape and format get <see cref="NormsFolded"/>.</summary>
+    public static bool NormFoldingPossible(LlamaConfig config, LinearFormat format)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return FusedLayoutPossible(config, format)
+            || (format == LinearFormat.Fp16 && !config.AttentionBias && config.IntermediateSize % 8 == 0 && config.HiddenSize % 8 == 0);
+    }
+
     /// <summary>The column block of the gate|up output: 32 in the fused layout, the intermediate size otherwise.</summary>
     internal int GateUpBlock => FusedLayout ? NormFolding.GateUpBlock : Config.IntermediateSize;
 
@@ -129,7 +144,7 @@ public sealed class LlamaWeights : IDisposable
         ArgumentNullException.ThrowIfNull(checkpoint);
         var c = checkpoint.Config;
         ValidateFormat(c, format);
-        var w = new LlamaWeights(c, format) { FusedLayout = FusedLayoutPossible(c, format) };
+        var w = new LlamaWeights(c, format) { FusedLayout = FusedLayoutPossible(c, format), NormsFolded = NormFoldingPossible(c, format) };
         try
         {
             var ctx = runtime.Context;
@@ -158,7 +173,7 @@ public sealed class LlamaWeights : IDisposable
                     ? ctx.Upload<Half>(checkpoint.ReadConcatenated([L("self_attn.q_proj.bias"), L("self_attn.k_proj.bias"), L("self_attn.v_proj.bias")]))
                     : null;
                 Half[] inputNorm = checkpoint.ReadHalf(L("input_layernorm.weight")), postNorm = checkpoint.ReadHalf(L("post_attention_layernorm.weight"));
-                bool fold = w.FusedLayout;
+                bool fold = w.NormsFolded;
                 layers[i] = new LlamaLayerWeights
                 {
                     InputNorm = ctx.Upload<Half>(fold ? Ones(h) : inputNorm),
@@ -167,7 +182,7 @@ public sealed class LlamaWeights : IDisposable
                     O = Linear([L("self_attn.o_proj.weight")], q, format),
                     OBias = checkpoint.Contains(L("self_attn.o_proj.bias")) ? ctx.Upload<Half>(checkpoint.ReadHalf(L("self_attn.o_proj.bias"))) : null,
                     PostNorm = ctx.Upload<Half>(fold ? Ones(h) : postNorm),
-                    GateUp = Linear([L("mlp.gate_proj.weight"), L("mlp.up_proj.weight")], h, format, fold ? postNorm : null, interleaveGateUp: fold),
+                    GateUp = Linear([L("mlp.gate_proj.weight"), L("mlp.up_proj.weight")], h, format, fold ? postNorm : null, interleaveGateUp: w.FusedLayout),
                     Down = Linear([L("mlp.down_proj.weight")], c.IntermediateSize, format),
                 };
                 w._owned.Add(layers[i]);
@@ -196,14 +211,14 @@ public sealed class LlamaWeights : IDisposable
     /// <summary>
     /// Random weights made directly on the GPU (no host arrays): FP16 projections uniform in ±sqrt(3/in) (unit-variance
     /// outputs for unit-variance inputs), INT4 projections with random codes and positive scales of the matching size,
-    /// norms near 1 (INT4 in the <see cref="FusedLayout"/>: ones, as if folded into the random projections), embeddings
+    /// norms near 1 (ones where <see cref="NormsFolded"/>, as if folded into the random projections), embeddings
     /// small. The same seed gives the same model.
     /// </summary>
     public static LlamaWeights Random(MarlinRuntime runtime, LlamaConfig config, ulong seed, LinearFormat format = LinearFormat.Fp16)
     {
         ArgumentNullException.ThrowIfNull(runtime);
         ValidateFormat(config, format);
-        var w = new LlamaWeights(config, format) { FusedLayout = FusedLayoutPossible(config, format) };
+        var w = new LlamaWeights(config, format) { FusedLayout = FusedLayoutPossible(config, format), NormsFolded = NormFoldingPossible(config, format) };
         using var random = new DeviceRandom(runtime);
         using var stream = runtime.CreateStream();
         ulong next = seed;
@@ -235,7 +250,7 @@ public sealed class LlamaWeights : IDisposable
             var layers = new LlamaLayerWeights[config.NumHiddenLayers];
             for (int i = 0; i < layers.Length; i++)
             {
-                DeviceBuffer<Half> Norm() => w.FusedLayout ? ctx.Upload<Half>(Ones(h)) : Uniform(h, 0.9f, 1.1f);
+                DeviceBuffer<Half> Norm() => w.NormsFolded ? ctx.Upload<Half>(Ones(h)) : Uniform(h, 0.9f, 1.1f);
                 layers[i] = new LlamaLayerWeights
                 {
                     InputNorm = Norm(),

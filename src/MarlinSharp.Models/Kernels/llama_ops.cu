@@ -6,7 +6,9 @@
 // Between the weight-streaming GEMMs of a decode step the activations are tiny (rows x hidden FP16),
 // so these kernels are bound by launch count and latency, not bandwidth: each is one launch over all
 // rows of the step, one block per row where a row-wide reduction is needed, and fused where the
-// data flow allows (residual add + RMSNorm; rotary embedding + KV-cache append).
+// data flow allows (residual add + RMSNorm; rotary embedding + KV-cache append). FP16 decode steps of models
+// whose norm weights are folded into the projections need no norm kernel at all (rope_append_normed,
+// swiglu_normed below).
 //
 // Numerics follow Hugging Face's FP16 Llama so that logits can be compared tightly: RMSNorm sums
 // squares in FP32, rounds the normalised value to FP16 and multiplies by the FP16 weight (one more
@@ -257,6 +259,108 @@ extern "C" __global__ void swiglu(const u16* __restrict__ gate_up, u16* __restri
     const float silu = g / (1.f + __expf(-g));
     out[i] = f2h(round_half(silu) * u);
   }
+}
+
+// ---- FP16 decode steps with the RMSNorm weights folded into the projections ----
+// With each norm's weight folded into the input features of the projection after it (QKV, gate|up; NormFolding.cs),
+// RMSNorm(x)·W = rstd(x) · (x·W'), so an FP16 decode step needs no norm kernel: the cuBLAS GEMMs read the residual
+// stream x itself (and the O and down GEMMs add into it), and the one factor per row, rstd = 1/sqrt(mean(x²) + eps),
+// is applied by the small kernel after the projection, which reads the row of x alongside its own inputs (one L2
+// round trip for both, then a block reduction). The projection's output times rstd is rounded to FP16 first, as the
+// GEMM of a normalised input would have rounded it, and then goes through the usual rotary / SwiGLU arithmetic.
+
+// 1/sqrt(mean(x²) + eps) of one row, for every thread of the block (all of which must call it).
+__device__ __forceinline__ float row_rstd(const u16* __restrict__ x, int hidden, float eps, float* scratch) {
+  const int vecs = hidden >> 3;
+  const Vec16* xr = reinterpret_cast<const Vec16*>(x);
+  float ss = 0.f;
+  for (int v0 = 0; v0 < vecs; v0 += norm_vecs * (int)blockDim.x) {
+    Vec16 xv[norm_vecs];
+#pragma unroll
+    for (int j = 0; j < norm_vecs; ++j) {
+      const int v = v0 + (int)threadIdx.x + j * (int)blockDim.x;
+      xv[j] = v < vecs ? xr[v] : Vec16{0, 0, 0, 0};
+    }
+#pragma unroll
+    for (int j = 0; j < norm_vecs; ++j) {
+      float f[8];
+      unpack8(xv[j], f);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) ss += f[e] * f[e];
+    }
+  }
+  return rsqrtf(block_sum(ss, scratch) / (float)hidden + eps);
+}
+
+// rope_append for a decode step of a model whose input norm is folded into the QKV projection: every value of the
+// QKV row is first multiplied by rstd of the residual row x (hidden wide), then queries and keys are rotated, the
+// query written back to the row, key and value appended to the cache. grid (tokens, ceil(heads_total / hpb)),
+// block hpb * head_dim / 2 threads (one rotation pair each, hpb heads per block), hidden % 8 == 0.
+extern "C" __global__ void rope_append_normed(u16* __restrict__ qkv, const int* __restrict__ positions, const int* __restrict__ slots,
+                                              const float* __restrict__ cos_table, const float* __restrict__ sin_table,
+                                              u16* __restrict__ k_cache, u16* __restrict__ v_cache,
+                                              int qkv_stride, int heads, int kv_heads, int head_dim,
+                                              int layer, int num_layers, int max_ctx,
+                                              const u16* __restrict__ x, int hidden, float eps) {
+  enter_after_previous_grid();
+  __shared__ float scratch[32];
+  const int t = blockIdx.x, half_dim = head_dim >> 1;
+  const int hpb = blockDim.x / half_dim;
+  const int head = blockIdx.y * hpb + (int)threadIdx.x / half_dim, i = (int)threadIdx.x % half_dim;
+  const bool active = head < heads + 2 * kv_heads;
+  u16* h = qkv + (u64)t * qkv_stride + (u64)(active ? head : 0) * head_dim;
+  const int pos = positions[t], slot = slots[t];
+  // Loaded before the reduction, so that they travel with the row of x.
+  const float a0 = active ? h2f(h[i]) : 0.f, a1 = active ? h2f(h[i + half_dim]) : 0.f;
+  const bool rotated = active && head < heads + kv_heads;
+  const float c = rotated ? cos_table[(u64)pos * half_dim + i] : 0.f, s = rotated ? sin_table[(u64)pos * half_dim + i] : 0.f;
+  const float r = row_rstd(x + (u64)t * hidden, hidden, eps, scratch);
+  if (!active) return;
+  const float x0 = round_half(a0 * r), x1 = round_half(a1 * r);
+  const bool append = slot >= 0;
+  const u64 cache_base = append ? ((u64)slot * num_layers + layer) * (u64)kv_heads * max_ctx * head_dim : 0;
+  if (!rotated) {  // a value head: only appended
+    if (append) {
+      u16* v = v_cache + cache_base + ((u64)(head - heads - kv_heads) * max_ctx + pos) * head_dim;
+      v[i] = f2h(x0);
+      v[i + half_dim] = f2h(x1);
+    }
+    return;
+  }
+  const u16 y0 = f2h(__fadd_rn(__fmul_rn(x0, c), -__fmul_rn(x1, s)));
+  const u16 y1 = f2h(__fadd_rn(__fmul_rn(x1, c), __fmul_rn(x0, s)));
+  h[i] = y0;
+  h[i + half_dim] = y1;
+  if (append && head >= heads) {
+    u16* k = k_cache + cache_base + ((u64)(head - heads) * max_ctx + pos) * head_dim;
+    k[i] = y0;
+    k[i + half_dim] = y1;
+  }
+}
+
+// swiglu for a model whose post-attention norm is folded into the gate|up projection, plain [gate | up] order:
+// out[r][c] = silu(g) * u with g = rstd(x[r]) * gate[r][c] and u = rstd(x[r]) * up[r][c], each rounded to FP16 first.
+// grid (ceil(inter / (8 * blockDim.x)), rows): eight columns per thread, inter % 8 == 0 and hidden % 8 == 0.
+extern "C" __global__ void swiglu_normed(const u16* __restrict__ gate_up, u16* __restrict__ out, int inter,
+                                         const u16* __restrict__ x, int hidden, float eps) {
+  enter_after_previous_grid();
+  __shared__ float scratch[32];
+  const int row = blockIdx.y, v = blockIdx.x * blockDim.x + threadIdx.x;
+  const bool active = v < (inter >> 3);
+  const Vec16* gr = reinterpret_cast<const Vec16*>(gate_up + (u64)row * 2 * inter);
+  const Vec16 gv = active ? gr[v] : Vec16{0, 0, 0, 0};
+  const Vec16 uv = active ? gr[(inter >> 3) + v] : Vec16{0, 0, 0, 0};
+  const float r = row_rstd(x + (u64)row * hidden, hidden, eps, scratch);
+  if (!active) return;
+  float g[8], u[8], y[8];
+  unpack8(gv, g);
+  unpack8(uv, u);
+#pragma unroll
+  for (int e = 0; e < 8; ++e) {
+    const float gn = round_half(g[e] * r), un = round_half(u[e] * r);
+    y[e] = round_half(gn / (1.f + __expf(-gn))) * un;
+  }
+  reinterpret_cast<Vec16*>(out + (u64)row * inter)[v] = pack8(y);
 }
 
 // sq[r][b] = sum of x[r][16b .. 16b + 15]^2 in FP32: the per-row block sums of squares that marlin_stream.cu's

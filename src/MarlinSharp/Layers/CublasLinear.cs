@@ -40,11 +40,12 @@ public sealed class CublasLinear : IDisposable
         return new CublasLinear(runtime, weight, inFeatures, outFeatures);
     }
 
-    public void Forward(DeviceSpan<Half> input, DeviceSpan<Half> output, int rows, CudaStream stream)
+    /// <summary>output = input · Wᵀ, or output += input · Wᵀ with <paramref name="accumulate"/> (a residual add in the same launch).</summary>
+    public void Forward(DeviceSpan<Half> input, DeviceSpan<Half> output, int rows, CudaStream stream, bool accumulate = false)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
-        _runtime.ResourcesFor(stream).Cublas(stream).LinearFp16(input, Weight, output, rows, OutFeatures, InFeatures, stream);
+        _runtime.ResourcesFor(stream).Cublas(stream).LinearFp16(input, Weight, output, rows, OutFeatures, InFeatures, stream, accumulate);
     }
 
     public void Dispose() => Weight.Dispose();

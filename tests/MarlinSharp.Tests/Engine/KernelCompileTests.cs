@@ -33,6 +33,9 @@ public class KernelCompileTests
         if (file == ModelKernelSources.Attention)
             foreach (var entry in new[] { "attention_prefill", "attention_decode", "attention_decode_rope", "attention_combine" })
                 Assert.Contains($"Compiling entry function '{entry}'", output.Log);
+        if (file == ModelKernelSources.Ops)
+            foreach (var entry in new[] { "rmsnorm", "add_rmsnorm", "rope_append", "rope_append_normed", "swiglu", "swiglu_normed", "row_squares", "finish_logits" })
+                Assert.Contains($"Compiling entry function '{entry}'", output.Log);
         foreach (var line in output.Log.Split('\n').Where(l => l.Contains("spill", StringComparison.Ordinal)))
             Assert.Contains("0 bytes spill stores, 0 bytes spill loads", line);
     }

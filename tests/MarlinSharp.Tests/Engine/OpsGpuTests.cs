@@ -76,6 +76,116 @@ public class OpsGpuTests
         AssertClose(expected, bo.ToArray(), 2e-2, "swiglu");
     }
 
+    /// <summary>1/sqrt(mean(x²) + eps) of each row of x [rows][h], in double precision.</summary>
+    private static double[] RowRstd(Half[] x, int rows, int h, double eps)
+    {
+        var r = new double[rows];
+        for (int t = 0; t < rows; t++)
+        {
+            double ss = 0;
+            for (int i = 0; i < h; i++) ss += (double)x[t * h + i] * (double)x[t * h + i];
+            r[t] = 1 / Math.Sqrt(ss / h + eps);
+        }
+        return r;
+    }
+
+    [Theory]
+    [InlineData(696)]
+    [InlineData(2048 + 8)]   // a second, partial block of columns per row
+    public void SwiGluNormedScalesGateAndUpByTheResidualRowsRms(int inter)
+    {
+        var rt = Runtime;
+        using var k = new LlamaKernels(rt, 64, 1);
+        using var s = rt.CreateStream();
+        var rng = new Random(5 + inter);
+        int rows = 3, h = 8 * 1000 + 8 * 300;   // more 16-byte vectors per row than the block loads at once
+        Half[] gu = RandomHalf(rng, rows * 2 * inter, 40), x = RandomHalf(rng, rows * h, 20);
+        using var bg = rt.Context.Upload<Half>(gu);
+        using var bx = rt.Context.Upload<Half>(x);
+        using var bo = rt.Context.Allocate<Half>(rows * inter);
+        k.SwiGluNormed(bg, bo, rows, inter, bx, h, 1e-5f, s);
+        s.Synchronize();
+        double[] rstd = RowRstd(x, rows, h, 1e-5);
+        var expected = new double[rows * inter];
+        for (int r = 0; r < rows; r++)
+            for (int i = 0; i < inter; i++)
+            {
+                double g = (double)gu[r * 2 * inter + i] * rstd[r], u = (double)gu[r * 2 * inter + inter + i] * rstd[r];
+                expected[r * inter + i] = g / (1 + Math.Exp(-g)) * u;
+            }
+        AssertClose(expected, bo.ToArray(), 2e-2, "swiglu_normed");
+        Assert.Throws<NotSupportedException>(() => k.SwiGluNormed(bg, bo, rows, inter + 4, bx, h, 1e-5f, s));
+        Assert.Equal("residual", Assert.Throws<ArgumentException>(() => k.SwiGluNormed(bg, bo, rows, inter, bx.Slice(0, rows * h - 8), h, 1e-5f, s)).ParamName);
+    }
+
+    [Theory]
+    [InlineData(4, 2, 64)]
+    [InlineData(8, 8, 128)]
+    [InlineData(6, 2, 256)]
+    public void RopeAppendNormedScalesRotatesAndAppends(int heads, int kvHeads, int d)
+    {
+        var rt = Runtime;
+        var c = Shape(heads, kvHeads, d);
+        using var k = new LlamaKernels(rt, d, heads / kvHeads);
+        using var cache = new KvCache(rt.Context, c, 3, 512);
+        using var s = rt.CreateStream();
+        var rng = new Random(heads * 100 + d);
+        int tokens = 3, stride = (heads + 2 * kvHeads) * d, h = 4096, layer = 1, half = d / 2;
+        int[] positions = [0, 77, 300], slots = [2, -1, 0];   // -1: a padding row, rotated but not appended
+        Half[] qkv = RandomHalf(rng, tokens * stride, 30), x = RandomHalf(rng, tokens * h, 10);
+        var (cos, sin) = RopeTable.Compute(c, 512);
+        using var bq = rt.Context.Upload<Half>(qkv);
+        using var bx = rt.Context.Upload<Half>(x);
+        using var bp = rt.Context.Upload<int>(positions);
+        using var bsl = rt.Context.Upload<int>(slots);
+        using var bc = rt.Context.Upload<float>(cos);
+        using var bs = rt.Context.Upload<float>(sin);
+        cache.Keys.FillBytes(0, s);
+        cache.Values.FillBytes(0, s);
+        k.RopeAppendNormed(bq, bp, bsl, bc, bs, cache, tokens, heads, kvHeads, layer, bx, h, 1e-5f, s);
+        s.Synchronize();
+
+        double[] rstd = RowRstd(x, tokens, h, 1e-5);
+        float[] inv = RopeTable.InverseFrequencies(c);
+        var expected = new double[tokens * stride];
+        for (int t = 0; t < tokens; t++)
+            for (int head = 0; head < heads + 2 * kvHeads; head++)
+                for (int i = 0; i < half; i++)
+                {
+                    int b = t * stride + head * d;
+                    double x0 = (double)qkv[b + i] * rstd[t], x1 = (double)qkv[b + i + half] * rstd[t];
+                    if (head >= heads + kvHeads) { expected[b + i] = x0; expected[b + i + half] = x1; continue; }
+                    double a = positions[t] * (double)inv[i];
+                    expected[b + i] = x0 * Math.Cos(a) - x1 * Math.Sin(a);
+                    expected[b + i + half] = x1 * Math.Cos(a) + x0 * Math.Sin(a);
+                }
+        Half[] got = bq.ToArray();
+        // Query and key heads are rotated in place; value heads are left as they came (only their cache copy is scaled).
+        var rotatedExpected = new List<double>();
+        var rotatedGot = new List<Half>();
+        for (int t = 0; t < tokens; t++)
+            for (int e = 0; e < (heads + kvHeads) * d; e++) { rotatedExpected.Add(expected[t * stride + e]); rotatedGot.Add(got[t * stride + e]); }
+        AssertClose([.. rotatedExpected], [.. rotatedGot], 1e-2, "rotated q and k");
+        for (int t = 0; t < tokens; t++)
+            for (int e = (heads + kvHeads) * d; e < stride; e++) Assert.Equal(qkv[t * stride + e], got[t * stride + e]);
+
+        Half[] keys = cache.Keys.ToArray(), values = cache.Values.ToArray();
+        for (int t = 0; t < tokens; t++)
+            for (int kvh = 0; kvh < kvHeads; kvh++)
+            {
+                long at = (((long)Math.Max(slots[t], 0) * c.NumHiddenLayers + layer) * kvHeads + kvh) * 512 * d + (long)positions[t] * d;
+                double[] ek = expected.AsSpan(t * stride + (heads + kvh) * d, d).ToArray();
+                double[] ev = expected.AsSpan(t * stride + (heads + kvHeads + kvh) * d, d).ToArray();
+                if (slots[t] < 0)
+                {
+                    Assert.All(keys.AsSpan((int)at, d).ToArray(), v => Assert.Equal(Half.Zero, v));
+                    continue;
+                }
+                AssertClose(ek, keys.AsSpan((int)at, d).ToArray(), 1e-2, $"cached key, token {t}, kv head {kvh}");
+                AssertClose(ev, values.AsSpan((int)at, d).ToArray(), 1e-2, $"cached value, token {t}, kv head {kvh}");
+            }
+    }
+
     [Fact]
     public void RowSquaresSumEachSixteenColumnBlock()
     {

@@ -44,9 +44,15 @@ public sealed class StepProfileGpuTests
         bool fused = format == LinearFormat.Int4 && model.FusionUnavailableReason is null && batch <= MarlinSharp.Kernels.MarlinKernelSelector.MaxFusedRows;
         // INT4 decode steps run rotary embedding and the cache append inside attention; FP16 ones as their own kernel.
         bool ropeFused = format == LinearFormat.Int4;
+        // FP16 weights with the norms folded into the projections: no norm launch but the final one.
+        bool folded = format == LinearFormat.Fp16 && weights.NormsFolded;
+        Assert.Equal(format == LinearFormat.Fp16, folded);
         string[] expected = fused
             ? [StepOps.Embed, StepOps.Norm, StepOps.QkvGemm, StepOps.Attention, StepOps.OGemm, StepOps.GateUpGemm,
                StepOps.DownGemm, StepOps.LmHead, StepOps.Logits]
+            : folded
+            ? [StepOps.Embed, StepOps.QkvGemm, StepOps.RopeAppend, StepOps.Attention, StepOps.OGemm, StepOps.GateUpGemm,
+               StepOps.SwiGlu, StepOps.DownGemm, StepOps.Norm, StepOps.LmHead, StepOps.Logits]
             : [StepOps.Embed, StepOps.Norm, StepOps.QkvGemm, .. (ropeFused ? Array.Empty<string>() : [StepOps.RopeAppend]), StepOps.Attention,
                StepOps.OGemm, StepOps.GateUpGemm, StepOps.SwiGlu, StepOps.DownGemm, StepOps.LmHead, StepOps.Logits];
         // A decode step's rows are already one per sequence: no gather before the LM head.
@@ -57,7 +63,7 @@ public sealed class StepProfileGpuTests
         int Launches(string label) => p.Entries.Single(e => e.Label == label).Launches;
         Assert.Equal(Layers, Launches(StepOps.QkvGemm));
         Assert.Equal(Layers, Launches(StepOps.Attention));
-        Assert.Equal(fused ? 2 : 2 * Layers + 1, Launches(StepOps.Norm));
+        Assert.Equal(fused ? 2 : folded ? 1 : 2 * Layers + 1, Launches(StepOps.Norm));
         Assert.Equal(1, Launches(StepOps.LmHead));
         foreach (var e in p.Entries) Assert.True(e.Milliseconds > 0, $"{e.Label}: {e.Milliseconds} ms");
         Assert.True(p.TotalMs > 0);
