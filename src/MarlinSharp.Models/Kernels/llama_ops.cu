@@ -202,6 +202,36 @@ extern "C" __global__ void add_bias(u16* __restrict__ x, const u16* __restrict__
     x[i] = f2h(h2f(x[i]) + h2f(bias[i % cols]));
 }
 
+// Rotary embedding of pair (i, i + half_dim) of head `head` of one token's QKV row h, given as floats x0, x1 (FP16
+// values), with the table's cos c and sin s: query and key heads are rotated in place, and keys and values appended to
+// the cache at (slot, layer, pos) when slot >= 0 (a negative slot is a padding row). Value heads are only appended.
+// Rounded products and sums, never contracted into FMAs, so that attention_decode_rope (llama_attention.cu) writes
+// bitwise the same keys.
+__device__ __forceinline__ void rotate_and_append(u16* h, int i, int half_dim, float x0, float x1, float c, float s, int head, int heads,
+                                                  int kv_heads, int slot, int pos, int layer, int num_layers, int max_ctx,
+                                                  u16* __restrict__ k_cache, u16* __restrict__ v_cache) {
+  const int head_dim = 2 * half_dim;
+  const bool append = slot >= 0;
+  const u64 cache_base = append ? ((u64)slot * num_layers + layer) * (u64)kv_heads * max_ctx * head_dim : 0;
+  if (head >= heads + kv_heads) {  // a value head: only appended
+    if (append) {
+      u16* v = v_cache + cache_base + ((u64)(head - heads - kv_heads) * max_ctx + pos) * head_dim;
+      v[i] = f2h(x0);
+      v[i + half_dim] = f2h(x1);
+    }
+    return;
+  }
+  const u16 y0 = f2h(__fadd_rn(__fmul_rn(x0, c), -__fmul_rn(x1, s)));
+  const u16 y1 = f2h(__fadd_rn(__fmul_rn(x1, c), __fmul_rn(x0, s)));
+  h[i] = y0;
+  h[i + half_dim] = y1;
+  if (append && head >= heads) {
+    u16* k = k_cache + cache_base + ((u64)(head - heads) * max_ctx + pos) * head_dim;
+    k[i] = y0;
+    k[i + half_dim] = y1;
+  }
+}
+
 // Rotary embedding of every query and key head of every token of the step, in place in the fused QKV row, and
 // (when k_cache is non-null) the append of the rotated key and the value to the token's cache slot.
 // cos/sin tables: FP32 [max_positions][head_dim/2].
@@ -219,29 +249,11 @@ extern "C" __global__ void rope_append(u16* __restrict__ qkv, const int* __restr
   const int pos = positions[t];
   // A negative slot marks a padding row of a bucketed decode step: rotate it but leave the cache alone.
   const int slot = k_cache != 0 ? slots[t] : -1;
-  const bool append = slot >= 0;
-  const u64 cache_base = append ? ((u64)slot * num_layers + layer) * (u64)kv_heads * max_ctx * head_dim : 0;
   u16* h = qkv + (u64)t * qkv_stride + (u64)head * head_dim;
-  if (head >= heads + kv_heads) {  // a value head: only appended
-    if (append) {
-      u16* v = v_cache + cache_base + ((u64)(head - heads - kv_heads) * max_ctx + pos) * head_dim;
-      v[i] = h[i];
-      v[i + half_dim] = h[i + half_dim];
-    }
-    return;
-  }
-  const float c = cos_table[(u64)pos * half_dim + i], s = sin_table[(u64)pos * half_dim + i];
-  const float x0 = h2f(h[i]), x1 = h2f(h[i + half_dim]);
-  // Not contracted into FMAs, so that attention_decode_rope (llama_attention.cu) writes bitwise the same keys.
-  const u16 y0 = f2h(__fadd_rn(__fmul_rn(x0, c), -__fmul_rn(x1, s)));
-  const u16 y1 = f2h(__fadd_rn(__fmul_rn(x1, c), __fmul_rn(x0, s)));
-  h[i] = y0;
-  h[i + half_dim] = y1;
-  if (append && head >= heads) {
-    u16* k = k_cache + cache_base + ((u64)(head - heads) * max_ctx + pos) * head_dim;
-    k[i] = y0;
-    k[i + half_dim] = y1;
-  }
+  const bool rotated = head < heads + kv_heads;
+  const float c = rotated ? cos_table[(u64)pos * half_dim + i] : 0.f, s = rotated ? sin_table[(u64)pos * half_dim + i] : 0.f;
+  rotate_and_append(h, i, half_dim, h2f(h[i]), h2f(h[i + half_dim]), c, s, head, heads, kv_heads, slot, pos, layer, num_layers,
+                    max_ctx, k_cache, v_cache);
 }
 
 // out[r][i] = silu(gate[r][i]) * up[r][i] from the fused [rows][2*inter] gate|up buffer, whose columns come in
@@ -316,26 +328,8 @@ extern "C" __global__ void rope_append_normed(u16* __restrict__ qkv, const int* 
   const float c = rotated ? cos_table[(u64)pos * half_dim + i] : 0.f, s = rotated ? sin_table[(u64)pos * half_dim + i] : 0.f;
   const float r = row_rstd(x + (u64)t * hidden, hidden, eps, scratch);
   if (!active) return;
-  const float x0 = round_half(a0 * r), x1 = round_half(a1 * r);
-  const bool append = slot >= 0;
-  const u64 cache_base = append ? ((u64)slot * num_layers + layer) * (u64)kv_heads * max_ctx * head_dim : 0;
-  if (!rotated) {  // a value head: only appended
-    if (append) {
-      u16* v = v_cache + cache_base + ((u64)(head - heads - kv_heads) * max_ctx + pos) * head_dim;
-      v[i] = f2h(x0);
-      v[i + half_dim] = f2h(x1);
-    }
-    return;
-  }
-  const u16 y0 = f2h(__fadd_rn(__fmul_rn(x0, c), -__fmul_rn(x1, s)));
-  const u16 y1 = f2h(__fadd_rn(__fmul_rn(x1, c), __fmul_rn(x0, s)));
-  h[i] = y0;
-  h[i + half_dim] = y1;
-  if (append && head >= heads) {
-    u16* k = k_cache + cache_base + ((u64)(head - heads) * max_ctx + pos) * head_dim;
-    k[i] = y0;
-    k[i + half_dim] = y1;
-  }
+  rotate_and_append(h, i, half_dim, round_half(a0 * r), round_half(a1 * r), c, s, head, heads, kv_heads, slot, pos, layer, num_layers,
+                    max_ctx, k_cache, v_cache);
 }
 
 // swiglu for a model whose post-attention norm is folded into the gate|up projection, plain [gate | up] order:
