@@ -68,6 +68,8 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
         UseCudaGraphs = Environment.GetEnvironmentVariable("MARLINSHARP_NO_GRAPHS") != "1";
         FuseDecodeLayers = Environment.GetEnvironmentVariable("MARLINSHARP_NO_FUSE") != "1";
         _unfusableReason = UnfusableReason(runtime, weights);
+        _foldedFp16Layers = weights.Format == LinearFormat.Fp16 && weights.NormsFolded
+            && weights.Layers.All(l => l.QkvBias is null && l.OBias is null);
         Weights = weights;
         Config = c;
         SlotCount = slots;
@@ -533,9 +535,9 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
         for (int l = 0; l < w.Layers.Length; l++)
         {
             var layer = w.Layers[l];
-            if (skip.Contains("norm")) { }
-            else if (l == 0) k.RmsNorm(_hidden, layer.InputNorm, _normed, tokens, h, eps, st);
-            else k.AddRmsNorm(_hidden, _delta, layer.InputNorm, _normed, tokens, h, eps, st);
+            bool norms = !skip.Contains("norm");
+            if (norms && l == 0) k.RmsNorm(_hidden, layer.InputNorm, _normed, tokens, h, eps, st);
+            else if (norms) k.AddRmsNorm(_hidden, _delta, layer.InputNorm, _normed, tokens, h, eps, st);
             Mark(StepOps.Norm);
 
             if (!skip.Contains("qkv")) layer.Qkv.Forward(_normed, _qkv, tokens, st);
@@ -554,7 +556,7 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
                 Mark(StepOps.Bias);
             }
 
-            if (!skip.Contains("norm")) k.AddRmsNorm(_hidden, _delta, layer.PostNorm, _normed, tokens, h, eps, st);
+            if (norms) k.AddRmsNorm(_hidden, _delta, layer.PostNorm, _normed, tokens, h, eps, st);
             Mark(StepOps.Norm);
             if (!skip.Contains("gateup")) layer.GateUp.Forward(_normed, _gateUp, tokens, st);
             Mark(StepOps.GateUpGemm);
@@ -604,9 +606,10 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
     /// Whether a step runs <see cref="EnqueueFoldedFp16Layers"/>: a decode step (one new token per sequence) of FP16 weights
     /// with the norms folded in and no projection biases, when <see cref="FuseDecodeLayers"/>.
     /// </summary>
-    private bool FoldedFp16Decode(int longestNew) =>
-        _fuse && longestNew == 1 && Weights.Format == LinearFormat.Fp16 && Weights.NormsFolded
-        && Weights.Layers.All(l => l.QkvBias is null && l.OBias is null);
+    private bool FoldedFp16Decode(int longestNew) => _fuse && longestNew == 1 && _foldedFp16Layers;
+
+    /// <summary>FP16 weights with the norms folded in and no projection biases (fixed at construction: weights do not change).</summary>
+    private readonly bool _foldedFp16Layers;
 
     /// <summary>
     /// The decoder layers of an FP16 decode step whose norms are folded into the QKV and gate|up projections
