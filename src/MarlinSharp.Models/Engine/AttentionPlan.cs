@@ -36,7 +36,7 @@ internal static class AttentionPlan
         if (kvHeads < 1 || heads % kvHeads != 0)
             throw new NotSupportedException($"num_attention_heads ({heads}) must be a multiple of num_key_value_heads ({kvHeads}).");
         int group = heads / kvHeads;
-        if (group * headDim > 2048)
-            throw new NotSupportedException($"{group} query heads per KV head with head_dim {headDim} exceeds the decode kernel's limit (group × head_dim ≤ 2048).");
+        if (group > 16 || group * headDim > 2048)
+            throw new NotSupportedException($"{group} query heads per KV head with head_dim {headDim} exceeds the decode kernel's limits (at most 16 query heads per KV head, group × head_dim ≤ 2048).");
     }
 }

@@ -49,6 +49,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
         _finishLogits = _ops.GetFunction("finish_logits");
         _prefill = _attention.GetFunction("attention_prefill");
         _decode = _attention.GetFunction("attention_decode");
+        _decode.SetMaxDynamicSharedMemory(DecodeStagedBytes);
         _combine = _attention.GetFunction("attention_combine");
         _sms = runtime.Device.MultiprocessorCount;
         _runtime = runtime;
@@ -67,9 +68,16 @@ internal sealed unsafe class LlamaKernels : IDisposable
     public static IReadOnlyList<string> AttentionOptions(int headDim, int group) =>
         ["-std=c++17", $"-DLLAMA_HEAD_DIM={headDim}", $"-DLLAMA_GROUP={group}"];
 
+    /// <summary>
+    /// Extra NVRTC options for kernel development only (e.g. "-DLLAMA_DEBUG_ATTN=1" to time a decode attention that ends
+    /// after its wait), read from MARLINSHARP_NVRTC_EXTRA as for the Marlin kernels; part of the cache key.
+    /// </summary>
+    private static readonly string[] DevelopmentOptions =
+        (Environment.GetEnvironmentVariable("MARLINSHARP_NVRTC_EXTRA") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
     private static CudaModule Load(MarlinRuntime runtime, string name, string arch, IReadOnlyList<string> options)
     {
-        byte[] cubin = runtime.KernelCache.GetOrCompile(ModelKernelSources.Get(name), name, arch, options, out _);
+        byte[] cubin = runtime.KernelCache.GetOrCompile(ModelKernelSources.Get(name), name, arch, [.. options, .. DevelopmentOptions], out _);
         return runtime.Context.LoadModule(cubin);
     }
 
@@ -348,7 +356,8 @@ internal sealed unsafe class LlamaKernels : IDisposable
         ulong q = qkv.Pointer, o = output.Pointer, k = cache.Keys.Pointer, v = cache.Values.Pointer, si = seqInfo.Pointer;
         ulong po = partO.Pointer, pm = partMl.Pointer;
         void** args = stackalloc void*[] { &q, &o, &k, &v, &si, &po, &pm, &stride, &heads, &kvHeads, &layer, &numLayers, &maxCtx, &scaleLog2, &keysPerSplit };
-        _decode.Launch(new Dim3((uint)sequences, (uint)kvHeads, (uint)splits), new Dim3(DecodeThreads), 0, stream, args, overlapPrevious: Overlap);
+        int staged = StagesDecodeTiles(_decode, ref _decodeResidentBlocks, (long)sequences * kvHeads * splits) ? DecodeStagedBytes : 0;
+        _decode.Launch(new Dim3((uint)sequences, (uint)kvHeads, (uint)splits), new Dim3(DecodeThreads), staged, stream, args, overlapPrevious: Overlap);
         if (splits > 1) LaunchCombine(partO, partMl, seqInfo, output, sequences, heads, splits, stream);
     }
 
@@ -381,7 +390,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
         ulong q = qkv.Pointer, o = output.Pointer, k = cache.Keys.Pointer, v = cache.Values.Pointer, si = seqInfo.Pointer;
         ulong p = positions.Pointer, sl = slots.Pointer, c = cos.Pointer, sn = sin.Pointer, po = partO.Pointer, pm = partMl.Pointer;
         void** args = stackalloc void*[] { &q, &o, &k, &v, &si, &p, &sl, &c, &sn, &po, &pm, &stride, &heads, &kvHeads, &layer, &numLayers, &maxCtx, &scaleLog2, &keysPerSplit };
-        int staged = StagesDecodeTiles((long)sequences * kvHeads * splits) ? DecodeRopeStagedBytes : 0;
+        int staged = StagesDecodeTiles(decodeRope, ref _decodeRopeResidentBlocks, (long)sequences * kvHeads * splits) ? DecodeStagedBytes : 0;
         decodeRope.Launch(new Dim3((uint)sequences, (uint)kvHeads, (uint)splits), new Dim3(DecodeThreads), staged, stream, args, overlapPrevious: Overlap);
         if (splits > 1) LaunchCombine(partO, partMl, seqInfo, output, sequences, heads, splits, stream);
     }
@@ -394,7 +403,7 @@ internal sealed unsafe class LlamaKernels : IDisposable
             if (_decodeRope is null)
             {
                 _decodeRope = _attention.GetFunction("attention_decode_rope");
-                _decodeRope.SetMaxDynamicSharedMemory(DecodeRopeStagedBytes);
+                _decodeRope.SetMaxDynamicSharedMemory(DecodeStagedBytes);
             }
             return _decodeRope;
         }
@@ -407,29 +416,30 @@ internal sealed unsafe class LlamaKernels : IDisposable
     internal (int Registers, int StaticShared, int DynamicShared, int BlocksPerSm) DecodeRopeFootprint(long blocks)
     {
         var f = DecodeRopeFunction;
-        int dynamicShared = StagesDecodeTiles(blocks) ? DecodeRopeStagedBytes : 0;
+        int dynamicShared = StagesDecodeTiles(f, ref _decodeRopeResidentBlocks, blocks) ? DecodeStagedBytes : 0;
         return (f.RegistersPerThread, f.StaticSharedBytes, dynamicShared, f.MaxActiveBlocksPerMultiprocessor((int)DecodeThreads, dynamicShared));
     }
 
-    /// <summary>Dynamic shared memory of attention_decode_rope: the values of one decode tile, staged before the kernel waits.</summary>
-    private int DecodeRopeStagedBytes => AttentionPlan.DecodeTileKeys(HeadDim) * HeadDim * 2;
+    /// <summary>Dynamic shared memory of both decode kernels: the values of one decode tile, staged before the kernel waits.</summary>
+    private int DecodeStagedBytes => AttentionPlan.DecodeTileKeys(HeadDim) * HeadDim * 2;
 
-    private long _stagedResidentBlocks = -1;
+    private long _decodeResidentBlocks = -1, _decodeRopeResidentBlocks = -1;
 
-    /// <summary>For tests: launch attention_decode_rope without its staged tile whatever the grid (the path of large batches).</summary>
+    /// <summary>For tests: launch the decode kernels without their staged values whatever the grid (the path of large batches).</summary>
     internal bool NeverStageDecodeTiles { get; set; }
 
     /// <summary>
-    /// Whether a launch of <paramref name="blocks"/> blocks of attention_decode_rope stages its single-tile splits before it
-    /// waits: only when every block is resident at once with the staged values' shared memory. A second wave of blocks
-    /// costs more than the overlap with the previous GEMM saves, and at such grids the GEMM's CTAs fill the SMs anyway.
+    /// Whether a launch of <paramref name="blocks"/> blocks of a decode kernel stages its single-tile splits' values before
+    /// it waits: only when every block is resident at once with the staged values' shared memory. A second wave of blocks
+    /// costs more than the overlap with the previous kernel saves, and at such grids the GEMM's CTAs fill the SMs anyway.
+    /// <paramref name="residentBlocks"/> caches the kernel's capacity (negative: not yet asked).
     /// </summary>
-    private bool StagesDecodeTiles(long blocks)
+    private bool StagesDecodeTiles(CudaFunction kernel, ref long residentBlocks, long blocks)
     {
         if (NeverStageDecodeTiles) return false;
-        if (_stagedResidentBlocks < 0)
-            _stagedResidentBlocks = (long)DecodeRopeFunction.MaxActiveBlocksPerMultiprocessor((int)DecodeThreads, DecodeRopeStagedBytes) * _sms;
-        return blocks <= _stagedResidentBlocks;
+        if (residentBlocks < 0)
+            residentBlocks = (long)kernel.MaxActiveBlocksPerMultiprocessor((int)DecodeThreads, DecodeStagedBytes) * _sms;
+        return blocks <= residentBlocks;
     }
 
     /// <summary>attention_combine: merges the decode splits of each (sequence, head) into <paramref name="output"/>.</summary>

@@ -73,6 +73,11 @@
 #ifndef LLAMA_GROUP
 #define LLAMA_GROUP 1
 #endif
+// Timing experiments only (MARLINSHARP_NVRTC_EXTRA; results are wrong when set): 1 = decode blocks end after their wait,
+// 3 = no query-key dot products, 4 = no value sums.
+#ifndef LLAMA_DEBUG_ATTN
+#define LLAMA_DEBUG_ATTN 0
+#endif
 
 typedef unsigned int u32;
 typedef unsigned short u16;
@@ -85,7 +90,7 @@ namespace att {
 constexpr int hd = LLAMA_HEAD_DIM;
 constexpr int group = LLAMA_GROUP;
 constexpr int dpl = hd / 32;             // output dimensions owned by each lane (contiguous)
-constexpr int krow = hd / 2 + 1;         // padded shared-memory key row, in 32-bit words
+constexpr int krow = hd / 2 + 1;         // prefill's padded shared-memory key row, in 32-bit words (one lane per key)
 // Prefill
 constexpr int p_rows = 16;               // query rows per block
 constexpr int p_warps = 4;
@@ -95,12 +100,17 @@ constexpr int p_kt = 32 * p_kpl;         // keys per tile
 // Decode
 constexpr int d_warps = hd <= 128 ? 4 : 2;
 constexpr int d_kt = 32 * d_warps;
-constexpr int d_vbatch = 64 / dpl < 8 ? 8 : (64 / dpl > 32 ? 32 : 64 / dpl);  // value rows in flight (64 registers)
+constexpr int d_words = (dpl + 1) / 2;  // 32-bit registers that hold a lane's dimensions of one value row
+constexpr int d_vbatch = 64 / d_words > 32 ? 32 : 64 / d_words;  // value rows in flight (64 registers)
+constexpr int d_krow = hd / 2 + 4;       // decode key row in 32-bit words: 16-byte aligned, fragment reads conflict-free
+constexpr int d_qrow = hd + 8;           // decode query row in halves, padded the same way
+constexpr int d_mtiles = (group + 15) / 16;  // 16-row MMA tiles that hold the group's query heads
 }  // namespace att
 
 static_assert(att::hd % 32 == 0 && att::hd <= 256, "LLAMA_HEAD_DIM must be a multiple of 32, at most 256");
-static_assert(att::group >= 1 && att::group * att::hd <= 2048, "LLAMA_GROUP * LLAMA_HEAD_DIM must be at most 2048");
-static_assert(att::d_warps * att::group * (att::hd + 2) <= att::d_kt * att::krow, "decode merge buffer must fit in the key tile");
+static_assert(att::group >= 1 && att::group <= 16 && att::group * att::hd <= 2048,
+              "LLAMA_GROUP must be 1..16 and LLAMA_GROUP * LLAMA_HEAD_DIM at most 2048");
+static_assert(att::d_warps * att::group * (att::hd + 2) <= att::d_kt * att::d_krow, "decode merge buffer must fit in the key tile");
 
 // Programmatic dependent launch (sm_90+): the engine launches every kernel of a step as a dependent of the
 // one before it, so a kernel may already be resident while its predecessor finishes. Each kernel first lets
@@ -152,6 +162,15 @@ __device__ __forceinline__ float fast_exp2(float x) {
   return y;
 }
 
+// c += a * b on the tensor cores: one m16n8k16 tile, FP16 inputs, FP32 accumulators (sm_80+), in the fragment
+// layout of the PTX ISA: a holds rows lane/4 and lane/4 + 8, b column lane/4, c rows lane/4 and lane/4 + 8.
+__device__ __forceinline__ void mma_16816(float* c, const u32* a, u32 b0, u32 b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
 __device__ __forceinline__ float warp_max(float v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
@@ -183,6 +202,56 @@ __device__ __forceinline__ void load_dims(const u16* p, float* out) {
   }
 }
 
+// A lane's att::dpl FP16 dimensions of one value row, still packed: half the registers of floats while loads are in flight.
+struct PackedDims { u32 w[att::d_words]; };
+
+__device__ __forceinline__ PackedDims load_packed(const u16* p) {
+  PackedDims r;
+  if constexpr (att::dpl == 8) {
+    const Vec16 v = *reinterpret_cast<const Vec16*>(p);
+    r.w[0] = v.x; r.w[1] = v.y; r.w[2] = v.z; r.w[3] = v.w;
+  } else if constexpr (att::dpl == 4) {
+    const Vec8 v = *reinterpret_cast<const Vec8*>(p);
+    r.w[0] = v.x; r.w[1] = v.y;
+  } else if constexpr (att::dpl == 2) {
+    r.w[0] = *reinterpret_cast<const u32*>(p);
+  } else {  // odd dpl: only 2-byte aligned
+#pragma unroll
+    for (int w = 0; w < att::d_words; w++) r.w[w] = 0u;
+#pragma unroll
+    for (int e = 0; e < att::dpl; e++) r.w[e >> 1] |= (u32)p[e] << (16 * (e & 1));
+  }
+  return r;
+}
+
+__device__ __forceinline__ float packed_dim(const PackedDims& d, int e) { return (e & 1) ? hi_half(d.w[e >> 1]) : lo_half(d.w[e >> 1]); }
+
+// acc[g] += sum over rows j < n of p[g] of lane j times value row j, in row order. rows points at this lane's dimensions of
+// row 0 (global or shared memory), rows hd apart. BATCH rows are loaded before any is summed, so that a warp's 32 rows
+// cost one or two memory round trips rather than 32 (rows past n are not read; their weight is 0 anyway).
+template <int BATCH>
+__device__ __forceinline__ void add_values(const u16* rows, int n, const float (&p)[att::group], float (&acc)[att::group][att::dpl]) {
+  for (int j0 = 0; j0 < n; j0 += BATCH) {
+    PackedDims v[BATCH];
+#pragma unroll
+    for (int u = 0; u < BATCH; u++) {
+      if (j0 + u < n) v[u] = load_packed(rows + (u64)(j0 + u) * att::hd);
+      else {
+#pragma unroll
+        for (int w = 0; w < att::d_words; w++) v[u].w[w] = 0u;
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < BATCH; u++)
+#pragma unroll
+      for (int g = 0; g < att::group; g++) {
+        const float pj = __shfl_sync(0xffffffffu, p[g], (j0 + u) & 31);
+#pragma unroll
+        for (int e = 0; e < att::dpl; e++) acc[g][e] += pj * packed_dim(v[u], e);
+      }
+  }
+}
+
 // Rotary embedding of one pair (i, i + hd/2) with the table's cos c and sin s, each result rounded to FP16: the
 // same expression as rope_append in llama_ops.cu, so that the compiler contracts it into the same FMAs and the
 // fused decode kernel produces the same bits.
@@ -200,7 +269,7 @@ __device__ __forceinline__ void rope_pair(float x0, float x1, float c, float s, 
 // Every thread loads its share of the tile's 16-byte pieces in batches of up to MAX_BATCH before storing any, so a tile
 // costs two or three memory round trips rather than one per piece (a loop the compiler cannot unroll, because
 // the trip count depended on blockDim, did the latter). THREADS must equal blockDim.x.
-template <int ROWS, int THREADS, int MAX_BATCH, bool SUB = false>
+template <int ROWS, int KROW, int THREADS, int MAX_BATCH, bool SUB = false>
 __device__ __forceinline__ void stage_tile(const u16* __restrict__ kbase, const u16* __restrict__ vbase, int t0,
                                            int limit, u32* ks, u16* vs, const u16* knew = nullptr, int jnew = -1) {
   constexpr int chunks = att::hd / 8;  // 16-byte pieces per row
@@ -228,8 +297,12 @@ __device__ __forceinline__ void stage_tile(const u16* __restrict__ kbase, const 
       const int idx = (int)threadIdx.x + (b0 + u) * THREADS;
       if (b0 + u >= per_thread || idx >= pieces) continue;
       const int r = idx / chunks, c = idx - r * chunks;
-      u32* kd = ks + r * att::krow + c * 4;
-      kd[0] = k[u].x; kd[1] = k[u].y; kd[2] = k[u].z; kd[3] = k[u].w;
+      u32* kd = ks + r * KROW + c * 4;
+      if constexpr (KROW % 4 == 0) {
+        *reinterpret_cast<Vec16*>(kd) = k[u];
+      } else {
+        kd[0] = k[u].x; kd[1] = k[u].y; kd[2] = k[u].z; kd[3] = k[u].w;
+      }
       if (vs != 0) *reinterpret_cast<Vec16*>(vs + r * att::hd + c * 8) = v[u];
     }
   }
@@ -289,7 +362,7 @@ extern "C" __global__ void __launch_bounds__(128) attention_prefill(
 
   for (int t0 = 0; t0 < kv_end; t0 += p_kt) {
     __syncthreads();  // previous tile fully consumed (and, the first time, qs written)
-    stage_tile<p_kt, 32 * p_warps, 4>(kbase, vbase, t0, kv_end, ks, vs);
+    stage_tile<p_kt, krow, 32 * p_warps, 4>(kbase, vbase, t0, kv_end, ks, vs);
     __syncthreads();
 
     float s[p_rpw][p_kpl];
@@ -391,9 +464,11 @@ __device__ __forceinline__ void decode_body(
     const RopeArgs& rope, int qkv_stride, int heads, int kv_heads, int layer, int num_layers, int max_ctx,
     float scale_log2, int keys_per_split) {
   using namespace att;
-  __shared__ u32 ks[d_kt * krow];
-  __shared__ float qs[group * hd];
+  __shared__ __align__(16) u32 ks[d_kt * d_krow];
+  __shared__ __align__(16) u16 qh[group * d_qrow];  // the group's query heads, FP16 (rotated with ROPE)
+  __shared__ float scores[d_warps * group * 33];    // each warp's [group][32 keys] scores, rows padded
   __shared__ __align__(16) u16 new_kv[ROPE ? 2 * hd : 8];  // the new token's rotated key, then its value
+  __shared__ float rope_cs[ROPE ? hd : 2];                 // cos, then sin, of the new token's position
   extern __shared__ __align__(16) u16 vs_staged[];         // ROPE: the values of a pre-staged single tile [d_kt][hd]
 
   // Metadata only (the stream-ordered copy before the step wrote it): safe before the wait.
@@ -409,35 +484,63 @@ __device__ __forceinline__ void decode_body(
   const u16* kbase = k_cache + cbase;
   const u16* vbase = v_cache + cbase;
 
-  // sub: this block takes the key and value of position ctx - 1 (= hi - 1) from new_kv rather than the cache.
-  // Exactly one block per (sequence, KV head) owns the new position; a padding row (slot < 0) appends nothing.
-  bool sub = false, owner = false, prestaged = false, k_staged = false;
+  // sub: position ctx - 1 (= hi - 1) is left out of the tile staged before the wait. With ROPE this block takes
+  // its key and value from new_kv rather than the cache: exactly one block per (sequence, KV head) owns the new
+  // position, and a padding row (slot < 0) appends nothing. Without ROPE the previous kernel (rope_append) wrote
+  // that row, so the block reads it from the cache after the wait.
+  bool sub = false, owner = false;
+  int pos = 0, slot = -1;
   if constexpr (ROPE) {
-    const int pos = rope.positions[tok], slot = rope.slots[tok];
+    pos = rope.positions[tok];
+    slot = rope.slots[tok];
+    // The rotation of position pos, from constant tables: read before the wait, off the step's critical path.
+    for (int d = (int)threadIdx.x; d < hd / 2; d += 32 * d_warps) {
+      rope_cs[d] = rope.cos_table[(u64)pos * (hd / 2) + d];
+      rope_cs[hd / 2 + d] = rope.sin_table[(u64)pos * (hd / 2) + d];
+    }
     owner = split == (ctx - 1) / keys_per_split && slot >= 0;
     // The engine's rows always satisfy this (the new token of a sequence is at ctx - 1 of its own slot); should
     // they not, the block reads the cache as attention_decode would.
     sub = owner && slot == seq.slot && pos == ctx - 1;
-    // Only where the launch gave the tile's values their shared memory: the engine leaves it out when the blocks
-    // would not all be resident at once with it (a second wave costs more than the overlap saves).
-    prestaged = hi - lo <= d_kt && dynamic_smem_bytes() >= (unsigned)(d_kt * hd * 2);
-    // Without room for the values, the keys alone are staged (their tile is static shared memory anyway) and the value
-    // rows are asked of L2, so that neither waits on HBM after the GEMM.
-    k_staged = !prestaged && hi - lo <= d_kt;
-    if (prestaged || k_staged) {
-      stage_tile<d_kt, 32 * d_warps, 8>(kbase, prestaged ? vbase : nullptr, lo, sub ? hi - 1 : hi, ks, prestaged ? vs_staged : nullptr);
-      if (k_staged)
-        for (int line = (int)threadIdx.x; line < (hi - lo) * (hd / 64); line += 32 * d_warps)
-          asm volatile("prefetch.global.L2 [%0];" ::"l"(vbase + (u64)lo * hd + (u64)line * 64));
-      __syncthreads();  // the zero fill of row hi - 1 - lo lands before the owner's threads write the new key (and value) there
+  } else {
+    sub = lo < hi && hi == ctx;  // (a split past a short sequence's context holds nothing)
+  }
+  // Only where the launch gave the tile's values their shared memory: the engine leaves it out when the blocks
+  // would not all be resident at once with it (a second wave costs more than the overlap saves).
+  const bool prestaged = hi - lo <= d_kt && dynamic_smem_bytes() >= (unsigned)(d_kt * hd * 2);
+  // Without room for the values, the keys alone are staged (their tile is static shared memory anyway) and the value
+  // rows are asked of L2, so that neither waits on HBM after the previous kernel.
+  const bool k_staged = !prestaged && hi - lo <= d_kt;
+  if (prestaged || k_staged) {
+    stage_tile<d_kt, d_krow, 32 * d_warps, 8>(kbase, prestaged ? vbase : nullptr, lo, sub ? hi - 1 : hi, ks, prestaged ? vs_staged : nullptr);
+    if (k_staged)
+      for (int line = (int)threadIdx.x; line < (hi - lo) * (hd / 64); line += 32 * d_warps)
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(vbase + (u64)lo * hd + (u64)line * 64));
+  }
+  // The zero fill of row hi - 1 - lo lands before the new key (and value) are written there; rope_cs is complete.
+  if (ROPE || prestaged || k_staged) __syncthreads();
+  wait_for_previous_grid();
+#if LLAMA_DEBUG_ATTN == 1
+  return;  // timing experiment: the launch, the staging and the wait alone
+#endif
+  if constexpr (!ROPE) {
+    // The row the previous kernel appended, into the staged tile (16-byte pieces: keys, then values if staged).
+    constexpr int chunks = hd / 8;
+    if (sub && (prestaged || k_staged) && (int)threadIdx.x < (prestaged ? 2 : 1) * chunks) {
+      const bool value = (int)threadIdx.x >= chunks;
+      const int c = (int)threadIdx.x - (value ? chunks : 0);
+      const Vec16 piece = *reinterpret_cast<const Vec16*>((value ? vbase : kbase) + (u64)(hi - 1) * hd + c * 8);
+      if (value) {
+        *reinterpret_cast<Vec16*>(vs_staged + (hi - 1 - lo) * hd + c * 8) = piece;
+      } else {
+        *reinterpret_cast<Vec16*>(ks + (hi - 1 - lo) * d_krow + c * 4) = piece;
+      }
     }
-    wait_for_previous_grid();
   }
   if constexpr (ROPE) {
     constexpr int half = hd / 2;
-    const int pos = rope.positions[tok], slot = rope.slots[tok];
-    const float* ct = rope.cos_table + (u64)pos * half;
-    const float* st = rope.sin_table + (u64)pos * half;
+    const float* ct = rope_cs;
+    const float* st = rope_cs + half;
     const u16* qrow = qkv + (u64)tok * qkv_stride + kvh * group * hd;
 #pragma unroll
     for (int i = 0; i < (group * half + 32 * d_warps - 1) / (32 * d_warps); i++) {
@@ -447,8 +550,8 @@ __device__ __forceinline__ void decode_body(
         const float c = ct[d], s = st[d];
         u16 y0, y1;
         rope_pair(h2f(qrow[g * hd + d]), h2f(qrow[g * hd + d + half]), c, s, y0, y1);
-        qs[g * hd + d] = h2f(y0) * scale_log2;
-        qs[g * hd + d + half] = h2f(y1) * scale_log2;
+        qh[g * d_qrow + d] = y0;
+        qh[g * d_qrow + d + half] = y1;
       }
     }
     if (owner) {
@@ -471,7 +574,7 @@ __device__ __forceinline__ void decode_body(
           rope.v_cache[at + d] = v0;
           rope.v_cache[at + d + half] = v1;
           if ((prestaged || k_staged) && sub) {  // the staged tile's last row (hi - 1 - lo), left empty before the wait
-            u16* kr = reinterpret_cast<u16*>(ks + (hi - 1 - lo) * att::krow);
+            u16* kr = reinterpret_cast<u16*>(ks + (hi - 1 - lo) * att::d_krow);
             kr[d] = y0;
             kr[d + half] = y1;
             if (prestaged) {
@@ -487,7 +590,7 @@ __device__ __forceinline__ void decode_body(
 #pragma unroll
     for (int i = 0; i < (group * hd + 32 * d_warps - 1) / (32 * d_warps); i++) {
       const int idx = (int)threadIdx.x + i * 32 * d_warps;
-      if (idx < group * hd) qs[idx] = h2f(qkv[(u64)tok * qkv_stride + kvh * group * hd + idx]) * scale_log2;
+      if (idx < group * hd) qh[(idx / hd) * d_qrow + idx % hd] = qkv[(u64)tok * qkv_stride + kvh * group * hd + idx];
     }
   }
 
@@ -500,25 +603,63 @@ __device__ __forceinline__ void decode_body(
     for (int e = 0; e < dpl; e++) acc[g][e] = 0.f;
   }
 
-  const int vend = sub && !prestaged ? hi - 1 : hi;  // values read from the cache (or the staged tile): [lo, vend)
+  // Values read from the cache (or the staged tile): [lo, vend). With ROPE and no staged values, the new one comes last from new_kv.
+  const int vend = ROPE && sub && !prestaged ? hi - 1 : hi;
   for (int t0 = lo; t0 < hi; t0 += d_kt) {
-    __syncthreads();  // previous tile fully consumed (and, the first time, qs and new_kv written)
+    __syncthreads();  // previous tile fully consumed (and, the first time, qh and new_kv written)
     if (!prestaged && !k_staged)
-      stage_tile<d_kt, 32 * d_warps, (group * dpl <= 8 ? 8 : 4), ROPE>(kbase, nullptr, t0, hi, ks, nullptr, new_kv, sub ? hi - 1 : -1);
+      stage_tile<d_kt, d_krow, 32 * d_warps, (group * dpl <= 8 ? 8 : 4), ROPE>(kbase, nullptr, t0, hi, ks, nullptr, new_kv, sub ? hi - 1 : -1);
     __syncthreads();
 
     const int key = warp * 32 + lane;
     const bool valid = t0 + key < hi;
+    // Scores of the warp's 32 keys on the tensor cores: [group rows, padded to 16] x [hd] times [hd] x [32 keys] as
+    // four m16n8k16 tiles per 16 dimensions, FP32 accumulation (FP16 products are exact in FP32). The fragments then
+    // go through shared memory to one key per lane, the layout the softmax and the value sums below work in.
+    {
+      const int fr = lane >> 2, fc = lane & 3;  // fragment row (query head / key within 8) and column pair
+      float c[d_mtiles][4][4];
+#pragma unroll
+      for (int mt = 0; mt < d_mtiles; mt++)
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+          for (int e = 0; e < 4; e++) c[mt][nt][e] = 0.f;
+#pragma unroll 4
+      for (int kstep = 0; kstep < (LLAMA_DEBUG_ATTN == 3 ? 0 : hd / 16); kstep++) {
+        u32 b[4][2];
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++) {
+          const u32* kr = ks + (warp * 32 + nt * 8 + fr) * d_krow + kstep * 8 + fc;
+          b[nt][0] = kr[0];
+          b[nt][1] = kr[4];
+        }
+#pragma unroll
+        for (int mt = 0; mt < d_mtiles; mt++) {
+          const int g0 = mt * 16 + fr, g1 = g0 + 8;
+          const u32* q0 = reinterpret_cast<const u32*>(qh + g0 * d_qrow) + kstep * 8 + fc;
+          const u32* q1 = reinterpret_cast<const u32*>(qh + g1 * d_qrow) + kstep * 8 + fc;
+          const u32 a[4] = {g0 < group ? q0[0] : 0u, g1 < group ? q1[0] : 0u, g0 < group ? q0[4] : 0u, g1 < group ? q1[4] : 0u};
+#pragma unroll
+          for (int nt = 0; nt < 4; nt++) mma_16816(c[mt][nt], a, b[nt][0], b[nt][1]);
+        }
+      }
+      float* ws = scores + warp * group * 33;
+#pragma unroll
+      for (int mt = 0; mt < d_mtiles; mt++)
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+          for (int e = 0; e < 4; e++) {
+            const int g = mt * 16 + fr + (e >> 1) * 8;
+            if (g < group) ws[g * 33 + nt * 8 + 2 * fc + (e & 1)] = c[mt][nt][e];
+          }
+      __syncwarp();
+    }
     float s[group];
 #pragma unroll
-    for (int g = 0; g < group; g++) s[g] = 0.f;
-#pragma unroll 8
-    for (int c = 0; c < hd / 2; c++) {
-      const u32 w = ks[key * krow + c];
-      const float k0 = lo_half(w), k1 = hi_half(w);
-#pragma unroll
-      for (int g = 0; g < group; g++) s[g] += qs[g * hd + 2 * c] * k0 + qs[g * hd + 2 * c + 1] * k1;
-    }
+    for (int g = 0; g < group; g++) s[g] = scores[(warp * group + g) * 33 + lane] * scale_log2;
+    __syncwarp();  // read before the next tile's scores overwrite them
     float p[group];
 #pragma unroll
     for (int g = 0; g < group; g++) {
@@ -532,48 +673,18 @@ __device__ __forceinline__ void decode_body(
       for (int e = 0; e < dpl; e++) acc[g][e] *= corr;
     }
 
-    // Values straight from global memory, d_vbatch rows in flight at a time: one warp's 32 keys are otherwise 32
-    // dependent round trips, which is what a short-context decode step waits on. Rows past n are not read
-    // (their weight p is 0 anyway).
-    // With sub, position hi - 1 (the last row of the warp whose slice holds it) is left out here (vend) and added
-    // from new_kv below, after the others: the same order of additions as when it is read from the cache.
-    const int n = min(32, vend - (t0 + warp * 32));
-    if (prestaged) {  // the whole split in shared memory, the new value included: summed in position order
-      const u16* vrow_s = vs_staged + (warp * 32) * hd + lane * dpl;
-      for (int j = 0; j < n; j++) {
-        float v[dpl];
-        load_dims(vrow_s + j * hd, v);
-#pragma unroll
-        for (int g = 0; g < group; g++) {
-          const float pj = __shfl_sync(0xffffffffu, p[g], j);
-#pragma unroll
-          for (int e = 0; e < dpl; e++) acc[g][e] += pj * v[e];
-        }
-      }
-      continue;
-    }
-    const u16* vrow = vbase + (u64)(t0 + warp * 32) * hd + lane * dpl;
-    for (int j0 = 0; j0 < n; j0 += d_vbatch) {
-      float v[d_vbatch][dpl];
-#pragma unroll
-      for (int u = 0; u < d_vbatch; u++) {
-        if (j0 + u < n) load_dims(vrow + (u64)(j0 + u) * hd, v[u]);
-        else {
-#pragma unroll
-          for (int e = 0; e < dpl; e++) v[u][e] = 0.f;
-        }
-      }
-#pragma unroll
-      for (int u = 0; u < d_vbatch; u++)
-#pragma unroll
-        for (int g = 0; g < group; g++) {
-          const float pj = __shfl_sync(0xffffffffu, p[g], (j0 + u) & 31);
-#pragma unroll
-          for (int e = 0; e < dpl; e++) acc[g][e] += pj * v[u][e];
-        }
-    }
+    // Values from the staged tile (the new value included: summed in position order), or straight from global memory
+    // with d_vbatch rows in flight: a warp's 32 rows are otherwise 32 dependent round trips, which is what a
+    // short-context decode step waits on. Each value row is used by one warp only, so nothing is gained by staging it.
+    // With ROPE and sub but no staged tile, position hi - 1 (the last row of the warp whose slice holds it) is left out
+    // here (vend) and added from new_kv below, after the others: the same order of additions as from the cache.
+    const int n = LLAMA_DEBUG_ATTN == 4 ? 0 : min(32, vend - (t0 + warp * 32));
+    if (prestaged)
+      add_values<8>(vs_staged + (warp * 32) * hd + lane * dpl, n, p, acc);
+    else
+      add_values<d_vbatch>(vbase + (u64)(t0 + warp * 32) * hd + lane * dpl, n, p, acc);
     if constexpr (ROPE) {
-      if (sub && ((hi - 1 - t0) >> 5) == warp) {  // warp-uniform; only in the last tile
+      if (sub && !prestaged && ((hi - 1 - t0) >> 5) == warp) {  // warp-uniform; only in the last tile
         float v[dpl];
         load_dims(new_kv + hd + lane * dpl, v);
 #pragma unroll
@@ -625,11 +736,11 @@ __device__ __forceinline__ void decode_body(
 // to cache positions [0, start + length). Split z covers positions [z * keys_per_split, (z + 1) * keys_per_split);
 // keys_per_split is a multiple of att::d_kt. With one split the result goes to out; otherwise each split writes its
 // unnormalised output to part_o [seq][head][split][hd] and (max, sum) to part_ml [seq][head][split][2].
-extern "C" __global__ void __launch_bounds__(32 * att::d_warps) attention_decode(
+extern "C" __global__ void __launch_bounds__(32 * att::d_warps, 1) attention_decode(
     const u16* __restrict__ qkv, u16* __restrict__ out, const u16* __restrict__ k_cache, const u16* __restrict__ v_cache,
     const int* __restrict__ seq_info, float* __restrict__ part_o, float* __restrict__ part_ml,
     int qkv_stride, int heads, int kv_heads, int layer, int num_layers, int max_ctx, float scale_log2, int keys_per_split) {
-  enter_after_previous_grid();
+  allow_next_grid();  // the wait comes inside, after a single-tile split has staged its cache rows
   const RopeArgs none{nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
   decode_body<false>(qkv, out, k_cache, v_cache, seq_info, part_o, part_ml, none, qkv_stride, heads, kv_heads, layer,
                      num_layers, max_ctx, scale_log2, keys_per_split);

@@ -12,7 +12,7 @@ public class KernelCompileTests
         foreach (var arch in new[] { "sm_80", "sm_90" })
         {
             data.Add(ModelKernelSources.Ops, arch, 0, 0);
-            foreach (var (d, g) in new[] { (32, 2), (64, 7), (128, 1), (128, 4), (128, 8), (256, 8) })
+            foreach (var (d, g) in new[] { (32, 2), (32, 16), (64, 7), (64, 16), (96, 4), (128, 1), (128, 4), (128, 8), (128, 16), (256, 8) })
                 data.Add(ModelKernelSources.Attention, arch, d, g);
         }
         return data;
@@ -51,6 +51,8 @@ public class KernelCompileTests
     {
         Assert.Throws<NotSupportedException>(() => AttentionPlan.ValidateHeads(8, 8, 80));
         Assert.Throws<NotSupportedException>(() => AttentionPlan.ValidateHeads(32, 1, 128));
+        Assert.Throws<NotSupportedException>(() => AttentionPlan.ValidateHeads(17, 1, 32));
+        AttentionPlan.ValidateHeads(16, 1, 32);
         AttentionPlan.ValidateHeads(64, 8, 128);
     }
 
