@@ -9,6 +9,12 @@ namespace MarlinSharp.Models.Engine;
 /// </summary>
 internal sealed unsafe class LlamaKernels : IDisposable
 {
+    /// <summary>
+    /// The residual rows whose 1/rms a kernel applies to its input first: the input of an FP16 projection whose norm weight
+    /// is folded in (<see cref="LlamaWeights.NormsFolded"/>). <paramref name="Residual"/> holds [rows][<paramref name="Hidden"/>].
+    /// </summary>
+    internal readonly record struct ResidualNorm(DeviceSpan<Half> Residual, int Hidden, float Eps);
+
     private const int RowThreads = 256;
 
     private readonly CudaModule _ops;
@@ -374,22 +380,29 @@ internal sealed unsafe class LlamaKernels : IDisposable
     /// <paramref name="slots"/> are per row; the rotated key and the value of a row go to the cache at (slots[row],
     /// <paramref name="layer"/>, positions[row]), which must be the last context position of the row's sequence in its
     /// own slot; slot -1 marks a padding row, which writes nothing and reads the cache like <see cref="AttentionDecode"/>.
-    /// cos/sin as for <see cref="RopeAppend"/>, covering at least <paramref name="longestContext"/> positions.
+    /// cos/sin as for <see cref="RopeAppend"/>, covering at least <paramref name="longestContext"/> positions. With
+    /// <paramref name="norm"/> (an FP16 QKV projection with the input norm's weight folded in) each row is first scaled
+    /// by 1/rms of its residual row, as <see cref="RopeAppendNormed"/> does: that kernel's launch is saved too.
     /// </summary>
     public void AttentionDecodeRope(DeviceSpan<Half> qkv, DeviceSpan<Half> output, KvCache cache, DeviceSpan<int> seqInfo,
         DeviceSpan<int> positions, DeviceSpan<int> slots, DeviceSpan<float> cos, DeviceSpan<float> sin,
-        int sequences, int longestContext, int heads, int kvHeads, int layer, DeviceSpan<float> partO, DeviceSpan<float> partMl, CudaStream stream)
+        int sequences, int longestContext, int heads, int kvHeads, int layer, DeviceSpan<float> partO, DeviceSpan<float> partMl, CudaStream stream,
+        ResidualNorm? norm = null)
     {
         ArgumentNullException.ThrowIfNull(cache);
         ArgumentNullException.ThrowIfNull(stream);
         var (splits, keysPerSplit) = ValidateDecodeRope(HeadDim, Group, _sms, (cache.Layers, cache.KvHeads, cache.HeadDim, cache.MaxContext),
-            qkv, output, seqInfo, positions, slots, cos, sin, sequences, longestContext, heads, kvHeads, layer, partO, partMl);
+            qkv, output, seqInfo, positions, slots, cos, sin, sequences, longestContext, heads, kvHeads, layer, partO, partMl, norm);
         var decodeRope = DecodeRopeFunction;
         int stride = (heads + 2 * kvHeads) * HeadDim, numLayers = cache.Layers, maxCtx = cache.MaxContext;
         float scaleLog2 = ScaleLog2;
         ulong q = qkv.Pointer, o = output.Pointer, k = cache.Keys.Pointer, v = cache.Values.Pointer, si = seqInfo.Pointer;
         ulong p = positions.Pointer, sl = slots.Pointer, c = cos.Pointer, sn = sin.Pointer, po = partO.Pointer, pm = partMl.Pointer;
-        void** args = stackalloc void*[] { &q, &o, &k, &v, &si, &p, &sl, &c, &sn, &po, &pm, &stride, &heads, &kvHeads, &layer, &numLayers, &maxCtx, &scaleLog2, &keysPerSplit };
+        ulong x = norm?.Residual.Pointer ?? 0;
+        int hidden = norm?.Hidden ?? 0;
+        float eps = norm?.Eps ?? 0f;
+        void** args = stackalloc void*[] { &q, &o, &k, &v, &si, &p, &sl, &c, &sn, &po, &pm, &stride, &heads, &kvHeads, &layer, &numLayers, &maxCtx, &scaleLog2, &keysPerSplit,
+            &x, &hidden, &eps };
         int staged = StagesDecodeTiles(decodeRope, ref _decodeRopeResidentBlocks, (long)sequences * kvHeads * splits) ? DecodeStagedBytes : 0;
         decodeRope.Launch(new Dim3((uint)sequences, (uint)kvHeads, (uint)splits), new Dim3(DecodeThreads), staged, stream, args, overlapPrevious: Overlap);
         if (splits > 1) LaunchCombine(partO, partMl, seqInfo, output, sequences, heads, splits, stream);
@@ -459,7 +472,8 @@ internal sealed unsafe class LlamaKernels : IDisposable
     internal static (int Splits, int KeysPerSplit) ValidateDecodeRope(int headDim, int group, int multiprocessors,
         (int Layers, int KvHeads, int HeadDim, int MaxContext) cache, DeviceSpan<Half> qkv, DeviceSpan<Half> output, DeviceSpan<int> seqInfo,
         DeviceSpan<int> positions, DeviceSpan<int> slots, DeviceSpan<float> cos, DeviceSpan<float> sin,
-        int sequences, int longestContext, int heads, int kvHeads, int layer, DeviceSpan<float> partO, DeviceSpan<float> partMl)
+        int sequences, int longestContext, int heads, int kvHeads, int layer, DeviceSpan<float> partO, DeviceSpan<float> partMl,
+        ResidualNorm? norm = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(kvHeads, 1);
         ValidateHeadsAndCache(headDim, group, cache.Layers, cache.KvHeads, cache.HeadDim, seqInfo, sequences, heads, kvHeads, layer);
@@ -476,6 +490,12 @@ internal sealed unsafe class LlamaKernels : IDisposable
             throw new ArgumentException("cos and sin must both be [positions][head_dim/2].", nameof(sin));
         if (cos.Length < (long)longestContext * half)
             throw new ArgumentException($"cos and sin cover {cos.Length / half} positions; the context reaches {longestContext}.", nameof(cos));
+        if (norm is { } n)
+        {
+            NormedRow(n.Residual, sequences, n.Hidden);
+            if (!(n.Eps > 0f) || !float.IsFinite(n.Eps))
+                throw new ArgumentOutOfRangeException(nameof(norm), n.Eps, "The norm's epsilon must be a positive finite number.");
+        }
         var plan = AttentionPlan.Decode(sequences, kvHeads, longestContext, headDim, multiprocessors);
         if (plan.Splits > 1)
         {

@@ -614,8 +614,10 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
     /// <summary>
     /// The decoder layers of an FP16 decode step whose norms are folded into the QKV and gate|up projections
     /// (<see cref="LlamaWeights.NormsFolded"/>): the cuBLAS GEMMs read the residual stream _hidden itself, O and down add
-    /// into it (beta = 1), and each row's 1/rms is applied by rope_append_normed and swiglu_normed, which read the row of
-    /// _hidden with their inputs. Seven launches per layer instead of nine: no RMSNorm kernels (docs/NOTES.md, step 111).
+    /// into it (beta = 1), and each row's 1/rms is applied by attention_decode_rope (which also rotates and appends) and
+    /// swiglu_normed, which read the row of _hidden with their inputs. Six launches per layer instead of nine: no RMSNorm
+    /// kernels and no rope_append (docs/NOTES.md, steps 112 and 119); with <see cref="FuseRopeIntoAttention"/> off,
+    /// rope_append_normed and attention_decode (seven).
     /// </summary>
     private void EnqueueFoldedFp16Layers(int tokens, int seqs, int longestContext)
     {
@@ -631,9 +633,18 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
             var layer = layers[l];
             layer.Qkv.Forward(_hidden, _qkv, tokens, st);
             Mark(StepOps.QkvGemm);
-            if (!skip.Contains("rope")) k.RopeAppendNormed(_qkv, _positions, _slots, _cos, _sin, Cache, tokens, heads, kvh, l, _hidden, h, eps, st);
-            Mark(StepOps.RopeAppend);
-            if (!skip.Contains("attention")) k.AttentionDecode(_qkv, _attn, Cache, _seqInfo, seqs, longestContext, heads, kvh, l, _partO, _partMl, st);
+            if (_fuseRope)
+            {
+                if (!skip.Contains("attention"))
+                    k.AttentionDecodeRope(_qkv, _attn, Cache, _seqInfo, _positions, _slots, _cos, _sin, seqs, longestContext, heads, kvh, l, _partO, _partMl, st,
+                        new LlamaKernels.ResidualNorm(_hidden, h, eps));
+            }
+            else
+            {
+                if (!skip.Contains("rope")) k.RopeAppendNormed(_qkv, _positions, _slots, _cos, _sin, Cache, tokens, heads, kvh, l, _hidden, h, eps, st);
+                Mark(StepOps.RopeAppend);
+                if (!skip.Contains("attention")) k.AttentionDecode(_qkv, _attn, Cache, _seqInfo, seqs, longestContext, heads, kvh, l, _partO, _partMl, st);
+            }
             Mark(StepOps.Attention);
             ((Fp16Linear)layer.O).ForwardAccumulate(_attn, _hidden, tokens, st);
             Mark(StepOps.OGemm);

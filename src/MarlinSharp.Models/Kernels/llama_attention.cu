@@ -453,7 +453,44 @@ struct RopeArgs {
   const float* sin_table;
   u16* k_cache;
   u16* v_cache;
+  const u16* x;  // null, or the residual rows whose 1/rms scales the QKV row first (norm folded into the projection)
+  int hidden;
+  float eps;
 };
+
+// h as a float, times r and rounded to FP16 when normed.
+__device__ __forceinline__ float scaled(u16 h, float r, bool normed) { return normed ? h2f(f2h(h2f(h) * r)) : h2f(h); }
+
+// 1/sqrt(mean(x^2) + eps) of one FP16 row (hidden % 8 == 0, 16-byte aligned) over the whole block; every thread gets it.
+// Four 16-byte loads per thread are in flight at once. scratch: one float per warp.
+__device__ __forceinline__ float block_rstd(const u16* x, int hidden, float eps, float* scratch) {
+  const int vecs = hidden >> 3, threads = (int)blockDim.x;
+  const Vec16* xr = reinterpret_cast<const Vec16*>(x);
+  float ss = 0.f;
+  for (int v0 = 0; v0 < vecs; v0 += 4 * threads) {
+    Vec16 xv[4];
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const int v = v0 + (int)threadIdx.x + j * threads;
+      xv[j] = v < vecs ? xr[v] : Vec16{0u, 0u, 0u, 0u};
+    }
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const u32 w[4] = {xv[j].x, xv[j].y, xv[j].z, xv[j].w};
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const float a = lo_half(w[e]), b = hi_half(w[e]);
+        ss += a * a + b * b;
+      }
+    }
+  }
+  ss = warp_sum(ss);
+  if ((threadIdx.x & 31) == 0) scratch[threadIdx.x >> 5] = ss;
+  __syncthreads();
+  float total = 0.f;
+  for (int w = 0; w < threads >> 5; ++w) total += scratch[w];
+  return rsqrtf(total / (float)hidden + eps);
+}
 
 // The body of both decode kernels (see attention_decode for the grid and the outputs). With ROPE the QKV row is
 // unrotated: q is rotated as it is loaded, and the block whose split holds position ctx - 1 rotates the new key,
@@ -469,6 +506,7 @@ __device__ __forceinline__ void decode_body(
   __shared__ float scores[d_warps * group * 33];    // each warp's [group][32 keys] scores, rows padded
   __shared__ __align__(16) u16 new_kv[ROPE ? 2 * hd : 8];  // the new token's rotated key, then its value
   __shared__ float rope_cs[ROPE ? hd : 2];                 // cos, then sin, of the new token's position
+  __shared__ float rstd_scratch[d_warps];
   extern __shared__ __align__(16) u16 vs_staged[];         // ROPE: the values of a pre-staged single tile [d_kt][hd]
 
   // Metadata only (the stream-ordered copy before the step wrote it): safe before the wait.
@@ -541,30 +579,54 @@ __device__ __forceinline__ void decode_body(
     constexpr int half = hd / 2;
     const float* ct = rope_cs;
     const float* st = rope_cs + half;
-    const u16* qrow = qkv + (u64)tok * qkv_stride + kvh * group * hd;
+    constexpr int threads = 32 * d_warps;
+    constexpr int q_iters = (group * half + threads - 1) / threads, kv_iters = (half + threads - 1) / threads;
+    const u16* row = qkv + (u64)tok * qkv_stride;
+    const u16* qrow = row + kvh * group * hd;
+    const u16* krow = row + (u64)(heads + kvh) * hd;
+    const u16* vrow = row + (u64)(heads + kv_heads + kvh) * hd;
+    // Every load of the row first, so that they share one round trip (with the residual row's when normalising).
+    u16 qa[q_iters][2], ka[kv_iters][2], va[kv_iters][2];
 #pragma unroll
-    for (int i = 0; i < (group * half + 32 * d_warps - 1) / (32 * d_warps); i++) {
-      const int idx = (int)threadIdx.x + i * 32 * d_warps;
+    for (int i = 0; i < q_iters; i++) {
+      const int idx = (int)threadIdx.x + i * threads, g = idx / half, d = idx - g * half;
+      qa[i][0] = idx < group * half ? qrow[g * hd + d] : (u16)0;
+      qa[i][1] = idx < group * half ? qrow[g * hd + d + half] : (u16)0;
+    }
+#pragma unroll
+    for (int i = 0; i < kv_iters; i++) {
+      const int d = (int)threadIdx.x + i * threads;
+      const bool mine = owner && d < half;
+      ka[i][0] = mine ? krow[d] : (u16)0;
+      ka[i][1] = mine ? krow[d + half] : (u16)0;
+      va[i][0] = mine ? vrow[d] : (u16)0;
+      va[i][1] = mine ? vrow[d + half] : (u16)0;
+    }
+    // A QKV projection with the input norm's weight folded in (rope.x set): its outputs times 1/rms of the residual row
+    // tok, each rounded to FP16 first, as rope_append_normed in llama_ops.cu computes them.
+    const float r = rope.x != nullptr ? block_rstd(rope.x + (u64)tok * rope.hidden, rope.hidden, rope.eps, rstd_scratch) : 1.f;
+    const bool normed = rope.x != nullptr;
+#pragma unroll
+    for (int i = 0; i < q_iters; i++) {
+      const int idx = (int)threadIdx.x + i * threads;
       if (idx < group * half) {
         const int g = idx / half, d = idx - g * half;
-        const float c = ct[d], s = st[d];
         u16 y0, y1;
-        rope_pair(h2f(qrow[g * hd + d]), h2f(qrow[g * hd + d + half]), c, s, y0, y1);
+        rope_pair(scaled(qa[i][0], r, normed), scaled(qa[i][1], r, normed), ct[d], st[d], y0, y1);
         qh[g * d_qrow + d] = y0;
         qh[g * d_qrow + d + half] = y1;
       }
     }
     if (owner) {
-      const u16* krow = qkv + (u64)tok * qkv_stride + (u64)(heads + kvh) * hd;
-      const u16* vrow = qkv + (u64)tok * qkv_stride + (u64)(heads + kv_heads + kvh) * hd;
       const u64 at = cache_offset(slot, layer, num_layers, kv_heads, kvh, max_ctx) + (u64)pos * hd;
 #pragma unroll
-      for (int i = 0; i < (half + 32 * d_warps - 1) / (32 * d_warps); i++) {
-        const int d = (int)threadIdx.x + i * 32 * d_warps;
+      for (int i = 0; i < kv_iters; i++) {
+        const int d = (int)threadIdx.x + i * threads;
         if (d < half) {
           u16 y0, y1;
-          rope_pair(h2f(krow[d]), h2f(krow[d + half]), ct[d], st[d], y0, y1);
-          const u16 v0 = vrow[d], v1 = vrow[d + half];
+          rope_pair(scaled(ka[i][0], r, normed), scaled(ka[i][1], r, normed), ct[d], st[d], y0, y1);
+          const u16 v0 = normed ? f2h(scaled(va[i][0], r, true)) : va[i][0];
+          const u16 v1 = normed ? f2h(scaled(va[i][1], r, true)) : va[i][1];
           new_kv[d] = y0;
           new_kv[d + half] = y1;
           new_kv[hd + d] = v0;
@@ -741,7 +803,7 @@ extern "C" __global__ void __launch_bounds__(32 * att::d_warps, 1) attention_dec
     const int* __restrict__ seq_info, float* __restrict__ part_o, float* __restrict__ part_ml,
     int qkv_stride, int heads, int kv_heads, int layer, int num_layers, int max_ctx, float scale_log2, int keys_per_split) {
   allow_next_grid();  // the wait comes inside, after a single-tile split has staged its cache rows
-  const RopeArgs none{nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+  const RopeArgs none{nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0, 0.f};
   decode_body<false>(qkv, out, k_cache, v_cache, seq_info, part_o, part_ml, none, qkv_stride, heads, kv_heads, layer,
                      num_layers, max_ctx, scale_log2, keys_per_split);
 }
@@ -754,14 +816,16 @@ extern "C" __global__ void __launch_bounds__(32 * att::d_warps, 1) attention_dec
 // kernel does not rely on that either, see the file comment). Launch bounds with a minimum of one block per SM: the
 // grid is sized for about two blocks per SM (AttentionPlan.Decode), and without it ptxas squeezed some head shapes
 // into 128 or 168 registers (four or three blocks per SM) by spilling in the value loop.
+// x: null, or the residual rows [rows][hidden] (hidden % 8 == 0) of an FP16 decode step whose QKV projection has the
+// input norm's weight folded in (rope_append_normed's job, done here): the QKV row is first scaled by 1/rms of x[tok].
 extern "C" __global__ void __launch_bounds__(32 * att::d_warps, 1) attention_decode_rope(
     const u16* __restrict__ qkv, u16* __restrict__ out, u16* __restrict__ k_cache, u16* __restrict__ v_cache,
     const int* __restrict__ seq_info, const int* __restrict__ positions, const int* __restrict__ slots,
     const float* __restrict__ cos_table, const float* __restrict__ sin_table, float* __restrict__ part_o,
     float* __restrict__ part_ml, int qkv_stride, int heads, int kv_heads, int layer, int num_layers, int max_ctx,
-    float scale_log2, int keys_per_split) {
+    float scale_log2, int keys_per_split, const u16* __restrict__ x, int hidden, float eps) {
   allow_next_grid();  // the wait comes inside, after a single-tile split has staged its cache rows
-  const RopeArgs rope{positions, slots, cos_table, sin_table, k_cache, v_cache};
+  const RopeArgs rope{positions, slots, cos_table, sin_table, k_cache, v_cache, x, hidden, eps};
   decode_body<true>(qkv, out, k_cache, v_cache, seq_info, part_o, part_ml, rope, qkv_stride, heads, kv_heads, layer,
                     num_layers, max_ctx, scale_log2, keys_per_split);
 }

@@ -28,9 +28,10 @@ public class DecodeRopeValidationTests
         public int Heads { get; init; } = QHeads;
         public int KvHeads { get; init; } = KvH;
         public int Layer { get; init; } = 1;
+        public LlamaKernels.ResidualNorm? Norm { get; init; }
 
         public (int, int) Validate() => LlamaKernels.ValidateDecodeRope(D, Group, Sms, Cache, Qkv, Output, SeqInfo, Positions, Slots, Cos, Sin,
-            Sequences, LongestContext, Heads, KvHeads, Layer, PartO, PartMl);
+            Sequences, LongestContext, Heads, KvHeads, Layer, PartO, PartMl, Norm);
     }
 
     [Fact]
@@ -94,6 +95,39 @@ public class DecodeRopeValidationTests
         var e = Assert.ThrowsAny<ArgumentException>(() => bad.Validate());
         Assert.Equal(exception, e.GetType().Name);
         Assert.Equal(parameter, e.ParamName);
+    }
+
+    private const int Hidden = QHeads * D;
+
+    [Fact]
+    public void AResidualNormOfWholeRowsPasses()
+    {
+        var norm = new LlamaKernels.ResidualNorm(new DeviceSpan<Half>(0xA0000, Seqs * Hidden), Hidden, 1e-5f);
+        Assert.Equal(new Args().Validate(), new Args { Norm = norm }.Validate());
+    }
+
+    [Theory]
+    [InlineData("short", "residual")]
+    [InlineData("misaligned", "residual")]
+    [InlineData("epsilon", "norm")]
+    public void ABadResidualNormIsNamed(string fault, string parameter)
+    {
+        var rows = new DeviceSpan<Half>(0xA0000, Seqs * Hidden);
+        var norm = fault switch
+        {
+            "short" => new LlamaKernels.ResidualNorm(rows.Slice(0, rows.Length - 1), Hidden, 1e-5f),
+            "misaligned" => new LlamaKernels.ResidualNorm(new DeviceSpan<Half>(0xA0002, Seqs * Hidden), Hidden, 1e-5f),
+            _ => new LlamaKernels.ResidualNorm(rows, Hidden, 0f),
+        };
+        var e = Assert.ThrowsAny<ArgumentException>(() => new Args { Norm = norm }.Validate());
+        Assert.Equal(parameter, e.ParamName);
+    }
+
+    [Fact]
+    public void AResidualWidthTheKernelCannotReadIsRefused()
+    {
+        var norm = new LlamaKernels.ResidualNorm(new DeviceSpan<Half>(0xA0000, Seqs * 1028), 1028, 1e-5f);
+        Assert.Throws<NotSupportedException>(() => new Args { Norm = norm }.Validate());
     }
 
     [Theory]

@@ -42,22 +42,21 @@ public sealed class StepProfileGpuTests
         // INT4 steps of a few rows run fused on Hopper: the norms and SwiGLU live in the GEMM epilogues, and only the
         // row sums of the embedding and the final norm remain as norm launches.
         bool fused = format == LinearFormat.Int4 && model.FusionUnavailableReason is null && batch <= MarlinSharp.Kernels.MarlinKernelSelector.MaxFusedRows;
-        // INT4 decode steps run rotary embedding and the cache append inside attention; FP16 ones as their own kernel.
-        bool ropeFused = format == LinearFormat.Int4;
-        // FP16 weights with the norms folded into the projections: no norm launch but the final one.
+        // FP16 weights with the norms folded into the projections: no norm launch but the final one. Decode steps of
+        // both formats run rotary embedding and the cache append inside attention (folded FP16: the QKV row's 1/rms too).
         bool folded = format == LinearFormat.Fp16 && weights.NormsFolded;
         Assert.Equal(format == LinearFormat.Fp16, folded);
         string[] expected = fused
             ? [StepOps.Embed, StepOps.Norm, StepOps.QkvGemm, StepOps.Attention, StepOps.OGemm, StepOps.GateUpGemm,
                StepOps.DownGemm, StepOps.LmHead, StepOps.Logits]
             : folded
-            ? [StepOps.Embed, StepOps.QkvGemm, StepOps.RopeAppend, StepOps.Attention, StepOps.OGemm, StepOps.GateUpGemm,
+            ? [StepOps.Embed, StepOps.QkvGemm, StepOps.Attention, StepOps.OGemm, StepOps.GateUpGemm,
                StepOps.SwiGlu, StepOps.DownGemm, StepOps.Norm, StepOps.LmHead, StepOps.Logits]
-            : [StepOps.Embed, StepOps.Norm, StepOps.QkvGemm, .. (ropeFused ? Array.Empty<string>() : [StepOps.RopeAppend]), StepOps.Attention,
+            : [StepOps.Embed, StepOps.Norm, StepOps.QkvGemm, StepOps.Attention,
                StepOps.OGemm, StepOps.GateUpGemm, StepOps.SwiGlu, StepOps.DownGemm, StepOps.LmHead, StepOps.Logits];
         // A decode step's rows are already one per sequence: no gather before the LM head.
         Assert.Equal(expected, labels.Where(l => l != StepOps.Metadata).ToArray());
-        if (ropeFused) Assert.DoesNotContain(StepOps.RopeAppend, labels);
+        Assert.DoesNotContain(StepOps.RopeAppend, labels);
         Assert.DoesNotContain(StepOps.Bias, labels);
         if (fused) Assert.DoesNotContain(StepOps.SwiGlu, labels);
         int Launches(string label) => p.Entries.Single(e => e.Label == label).Launches;
