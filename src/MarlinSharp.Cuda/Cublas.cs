@@ -109,6 +109,22 @@ public sealed class CublasHandle : IDisposable
     }
 
     /// <summary>
+    /// <see cref="LinearFp16(DeviceSpan{Half}, DeviceSpan{Half}, DeviceSpan{Half}, int, int, int, CudaStream, bool)"/> with
+    /// the shape of <paramref name="plan"/> through its algorithm <paramref name="candidate"/> (cuBLASLt), using this
+    /// handle's workspace (<see cref="UseWorkspace"/>), which must hold what the candidate needs.
+    /// </summary>
+    public void LinearFp16(CublasLtLinearPlan plan, int candidate, DeviceSpan<Half> x, DeviceSpan<Half> w, DeviceSpan<Half> y, CudaStream stream,
+        bool accumulate = false)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(stream);
+        ValidateLinear(x, w, y, plan.M, plan.N, plan.K);
+        _ = Handle;
+        MakeCurrent();
+        plan.Enqueue(candidate, x, w, y, _workspace, stream.Handle, accumulate);
+    }
+
+    /// <summary>
     /// Row-major strided-batched FP16 GEMM with FP32 accumulation (cublasGemmStridedBatchedEx): for each
     /// batch i, c_i[m,n] = alpha · a_i[m,k] · op(b_i) + beta · c_i, where op(b_i) is b_i[k,n] or, when
     /// <paramref name="transposeB"/>, b_i[n,k]ᵀ. Matrices are dense (leading dimension = row length) and

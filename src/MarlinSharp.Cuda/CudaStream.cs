@@ -87,6 +87,7 @@ public sealed class CudaStream : IDisposable
         Driver.Check(DriverApi.cuStreamEndCapture(s, out nint graph), nameof(DriverApi.cuStreamEndCapture));
         try
         {
+            WriteDebugDot(graph);
             return CudaGraph.Instantiate(_stream.ContextHandle, graph);
         }
         finally
@@ -97,6 +98,20 @@ public sealed class CudaStream : IDisposable
     }
 
     internal void MakeCurrent() => _stream.ContextHandle.MakeCurrent();
+
+    /// <summary>Development switch: MARLINSHARP_DEBUG_GRAPH_DOT names a folder that receives every captured graph as Graphviz text.</summary>
+    private static readonly string? GraphDotFolder = Environment.GetEnvironmentVariable("MARLINSHARP_DEBUG_GRAPH_DOT");
+
+    private static int _graphsWritten;
+
+    private static void WriteDebugDot(nint graph)
+    {
+        if (string.IsNullOrEmpty(GraphDotFolder)) return;
+        Directory.CreateDirectory(GraphDotFolder);
+        string path = Path.Combine(GraphDotFolder, $"graph-{Interlocked.Increment(ref _graphsWritten)}.dot");
+        const uint kernelNodeParams = 1 << 2;  // CU_GRAPH_DEBUG_DOT_FLAGS_KERNEL_NODE_PARAMS: names the kernels
+        Driver.Check(DriverApi.cuGraphDebugDotPrint(graph, path, kernelNodeParams), nameof(DriverApi.cuGraphDebugDotPrint));
+    }
 
     public void Dispose() => _stream.Dispose();
 }

@@ -10,6 +10,7 @@ internal enum NativeLibraryKind
     Driver,
     Nvrtc,
     Cublas,
+    CublasLt,
 }
 
 /// <summary>
@@ -22,6 +23,7 @@ internal static class NativeLibraries
     internal const string DriverName = "cuda";
     internal const string NvrtcName = "nvrtc";
     internal const string CublasName = "cublas";
+    internal const string CublasLtName = "cublasLt";
 
     private static readonly object RegisterLock = new();
     private static bool _registered;
@@ -48,6 +50,7 @@ internal static class NativeLibraries
             DriverName => NativeLibraryKind.Driver,
             NvrtcName => NativeLibraryKind.Nvrtc,
             CublasName => NativeLibraryKind.Cublas,
+            CublasLtName => NativeLibraryKind.CublasLt,
             _ => null,
         };
         if (kind is null) return 0; // not ours: default probing
@@ -67,6 +70,9 @@ internal static class NativeLibraries
             NativeLibraryKind.Cublas => windows
                 ? ["cublas64_13.dll", "cublas64_12.dll", "cublas64_11.dll"]
                 : ["libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so"],
+            NativeLibraryKind.CublasLt => windows
+                ? ["cublasLt64_13.dll", "cublasLt64_12.dll", "cublasLt64_11.dll"]
+                : ["libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so.11", "libcublasLt.so"],
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
     }
@@ -131,6 +137,7 @@ internal static class NativeLibraries
         NativeLibraryKind.Driver => "The NVIDIA CUDA driver library (libcuda / nvcuda.dll)",
         NativeLibraryKind.Nvrtc => "The NVRTC runtime compiler (libnvrtc)",
         NativeLibraryKind.Cublas => "cuBLAS (libcublas)",
+        NativeLibraryKind.CublasLt => "cuBLASLt (libcublasLt)",
         _ => kind.ToString(),
     };
 
@@ -140,7 +147,7 @@ internal static class NativeLibraries
             "Install the NVIDIA GPU driver (R520 or newer); in a container, run it with GPU access (e.g. --gpus all with the NVIDIA Container Toolkit).",
         NativeLibraryKind.Nvrtc =>
             "Install NVRTC from CUDA 11.8 or newer (e.g. the cuda-nvrtc-12-x / libnvrtc12 package, or pip nvidia-cuda-nvrtc-cu12) and make sure it is on the library search path.",
-        NativeLibraryKind.Cublas =>
+        NativeLibraryKind.Cublas or NativeLibraryKind.CublasLt =>
             "Install cuBLAS from CUDA 12 or newer (e.g. the libcublas-12-x package, or pip nvidia-cublas-cu12) and make sure it is on the library search path.",
         _ => "",
     };

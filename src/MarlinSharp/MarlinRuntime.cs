@@ -113,6 +113,12 @@ public sealed class MarlinRuntime : IDisposable
         return ResourcesFor(stream).Version;
     }
 
+    /// <summary>
+    /// The cuBLAS workspace each stream gets (what NVIDIA recommends for Hopper): ours, so that GEMMs can be graph-captured;
+    /// cuBLASLt algorithms that need more are not used.
+    /// </summary>
+    public const long CublasWorkspaceBytes = 32L << 20;
+
     internal StreamResources ResourcesFor(CudaStream stream)
     {
         ThrowIfDisposed();
@@ -143,8 +149,7 @@ internal sealed class StreamResources : IDisposable
     private CublasHandle? _cublas;
     private DeviceBuffer<byte>? _cublasWorkspace;
 
-    /// <summary>cuBLAS workspace per stream (what NVIDIA recommends for Hopper); ours so that GEMMs can be graph-captured.</summary>
-    private const long CublasWorkspaceBytes = 32L << 20;
+    private const long CublasWorkspaceBytes = MarlinRuntime.CublasWorkspaceBytes;
 
     public StreamResources(CudaContext context) => _context = context;
 

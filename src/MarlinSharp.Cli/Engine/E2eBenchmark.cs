@@ -68,7 +68,14 @@ internal static class E2eBenchmark
         Action<E2ePoint> onPoint, IProgress<string> progress, bool profile = false)
     {
         int maxBatch = batches.Max();
+        progress.Report($"{Name(weights.Format)}: building the model (the FP16 GEMMs' cuBLAS algorithms are timed inside a decode step's chain)");
         using var model = new LlamaModel(runtime, weights, slots: maxBatch, maxContext: input + output, maxBatchTokens: MaxBatchTokens(maxBatch, input));
+        if (model.Fp16GemmTuningSkipped is { } skipped) progress.Report($"{Name(weights.Format)}: cuBLAS algorithms not tuned ({skipped})");
+        if (profile)
+            foreach (var c in model.Fp16GemmChoices.Where(c => batches.Contains(c.Rows)))
+                progress.Report($"{Name(weights.Format)} {c.Site} at {c.Rows} rows: " + (c.Candidate < 0
+                    ? $"cublasGemmEx's choice, {c.GemmExMicroseconds:F1} us per kernel-and-GEMM pair"
+                    : $"cuBLASLt candidate {c.Candidate} (split-K {c.SplitK}), {c.Microseconds:F1} us against cublasGemmEx's {c.GemmExMicroseconds:F1}"));
         var points = new List<E2ePoint>();
         foreach (int batch in batches)
         {

@@ -128,6 +128,7 @@ internal static unsafe partial class DriverApi
     [LibraryImport(Lib)] internal static partial int cuGraphLaunch(nint graphExec, nint stream);
     [LibraryImport(Lib)] internal static partial int cuGraphExecDestroy(nint graphExec);
     [LibraryImport(Lib)] internal static partial int cuGraphDestroy(nint graph);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial int cuGraphDebugDotPrint(nint graph, string path, uint flags);
 
     [LibraryImport(Lib)] internal static partial int cuEventCreate(out nint @event, uint flags);
     [LibraryImport(Lib)] internal static partial int cuEventRecord(nint @event, nint stream);

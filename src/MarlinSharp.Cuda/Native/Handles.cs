@@ -101,3 +101,19 @@ internal sealed class CublasNativeHandle(PrimaryContextHandle context, nint cubl
 {
     protected override int Free(nint value) => CublasApi.cublasDestroy_v2(value);
 }
+
+/// <summary>A cuBLASLt handle or descriptor (host objects, not bound to a context), freed with its own destroy call.</summary>
+internal sealed class CublasLtObjectHandle : SafeHandle
+{
+    private readonly Func<nint, int> _destroy;
+
+    internal CublasLtObjectHandle(nint value, Func<nint, int> destroy) : base(0, ownsHandle: true)
+    {
+        _destroy = destroy;
+        SetHandle(value);
+    }
+
+    public override bool IsInvalid => handle == 0;
+
+    protected override bool ReleaseHandle() => _destroy(handle) == 0;
+}

@@ -34,6 +34,9 @@ internal sealed class Fp16Linear(CublasLinear inner) : LinearLayer
     public void ForwardAccumulate(DeviceSpan<Half> input, DeviceSpan<Half> output, int rows, CudaStream stream) =>
         inner.Forward(input, output, rows, stream, accumulate: true);
 
+    /// <summary>The cuBLAS layer underneath (for choosing its algorithms, <see cref="Fp16GemmTuner"/>).</summary>
+    public CublasLinear Cublas => inner;
+
     public override void Dispose() => inner.Dispose();
 }
 

@@ -1,6 +1,7 @@
 using MarlinSharp.Cuda;
 using MarlinSharp.Kernels;
 using MarlinSharp.Models.Configuration;
+using MarlinSharp.Layers;
 
 namespace MarlinSharp.Models.Engine;
 
@@ -114,11 +115,50 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
             _partO = Own(ctx.Allocate<float>((long)slots * c.NumAttentionHeads * AttentionPlan.MaxSplits * c.HeadDim));
             _partMl = Own(ctx.Allocate<float>((long)slots * c.NumAttentionHeads * AttentionPlan.MaxSplits * 2));
             _rowSquares = Own(ctx.Allocate<float>((long)MarlinKernelSelector.MaxFusedRows * Math.Max(1, h / 16)));
+            if (Environment.GetEnvironmentVariable("MARLINSHARP_NO_GEMM_TUNING") != "1")
+                TuneFp16Gemms(runtime);
         }
         catch
         {
             Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The cuBLAS algorithm of each FP16 GEMM a decode step runs, chosen by <see cref="Fp16GemmTuner"/> at construction
+    /// (the LM head of every model; all four projections of FP16 models), or empty when tuning was off
+    /// (MARLINSHARP_NO_GEMM_TUNING=1) or cuBLASLt is missing (<see cref="Fp16GemmTuningSkipped"/> says why).
+    /// </summary>
+    internal IReadOnlyList<Fp16GemmTuner.Choice> Fp16GemmChoices => _gemmTuner?.Choices ?? [];
+
+    /// <summary>Why the FP16 GEMMs run cublasGemmEx's own choice, or null when they were tuned.</summary>
+    public string? Fp16GemmTuningSkipped { get; private set; } = "MARLINSHARP_NO_GEMM_TUNING=1";
+
+    private Fp16GemmTuner? _gemmTuner;
+
+    private void TuneFp16Gemms(MarlinRuntime runtime)
+    {
+        var sites = new List<Fp16GemmTuner.Site>();
+        var layers = Weights.Layers;
+        if (Weights.Format == LinearFormat.Fp16)
+        {
+            bool folded = _foldedFp16Layers;  // O and down add into the residual stream on the folded path
+            List<CublasLinear> Of(Func<LlamaLayerWeights, LinearLayer> pick) => [.. layers.Select(l => ((Fp16Linear)pick(l)).Cublas)];
+            sites.Add(new("qkv", Of(l => l.Qkv), false));
+            sites.Add(new("o", Of(l => l.O), folded));
+            sites.Add(new("gate|up", Of(l => l.GateUp), false));
+            sites.Add(new("down", Of(l => l.Down), folded));
+        }
+        if (Weights.LmHead is Fp16Linear head) sites.Add(new("lm_head", [head.Cublas], false));
+        try
+        {
+            _gemmTuner = Own(Fp16GemmTuner.Tune(runtime, _kernels, _stream, sites, DecodeBuckets.All(DecodeBucketLimit)));
+            Fp16GemmTuningSkipped = null;
+        }
+        catch (CudaUnavailableException e)
+        {
+            Fp16GemmTuningSkipped = e.Message;
         }
     }
 

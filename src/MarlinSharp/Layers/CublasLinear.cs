@@ -45,7 +45,42 @@ public sealed class CublasLinear : IDisposable
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
-        _runtime.ResourcesFor(stream).Cublas(stream).LinearFp16(input, Weight, output, rows, OutFeatures, InFeatures, stream, accumulate);
+        if (_algorithms.TryGetValue((rows, accumulate), out var chosen))
+            Forward(input, output, stream, accumulate, chosen.Plan, chosen.Candidate);
+        else
+            _runtime.ResourcesFor(stream).Cublas(stream).LinearFp16(input, Weight, output, rows, OutFeatures, InFeatures, stream, accumulate);
+    }
+
+    /// <summary><see cref="Forward(DeviceSpan{Half}, DeviceSpan{Half}, int, CudaStream, bool)"/> of plan.M rows through one given cuBLASLt candidate.</summary>
+    public void Forward(DeviceSpan<Half> input, DeviceSpan<Half> output, CudaStream stream, bool accumulate, CublasLtLinearPlan plan, int candidate)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(plan);
+        if (plan.N != OutFeatures || plan.K != InFeatures)
+            throw new ArgumentException($"The plan is for {plan.N}×{plan.K} weights; this layer's are {OutFeatures}×{InFeatures}.", nameof(plan));
+        _runtime.ResourcesFor(stream).Cublas(stream).LinearFp16(plan, candidate, input, Weight, output, stream, accumulate);
+    }
+
+    private readonly Dictionary<(int Rows, bool Accumulate), (CublasLtLinearPlan Plan, int Candidate)> _algorithms = [];
+
+    /// <summary>
+    /// Runs <see cref="Forward"/> calls of exactly <paramref name="plan"/>.M rows (with this <paramref name="accumulate"/>)
+    /// through cuBLASLt algorithm <paramref name="candidate"/> of <paramref name="plan"/> instead of cublasGemmEx's choice
+    /// (e.g. the fastest inside a decode step, timed by the caller). The plan stays the caller's and must outlive this use;
+    /// a negative <paramref name="candidate"/> returns those calls to cublasGemmEx.
+    /// </summary>
+    public void UseAlgorithm(CublasLtLinearPlan plan, int candidate, bool accumulate)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (plan.N != OutFeatures || plan.K != InFeatures)
+            throw new ArgumentException($"The plan is for {plan.N}×{plan.K} weights; this layer's are {OutFeatures}×{InFeatures}.", nameof(plan));
+        if (candidate < 0)
+        {
+            _algorithms.Remove((plan.M, accumulate));
+            return;
+        }
+        _ = plan.WorkspaceBytes(candidate);  // throws for a candidate the plan does not hold
+        _algorithms[(plan.M, accumulate)] = (plan, candidate);
     }
 
     public void Dispose() => Weight.Dispose();

@@ -78,5 +78,6 @@ public class AvailabilityTests
         Assert.Equal(["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2", "libnvrtc.so"], NativeLibraries.Candidates(NativeLibraryKind.Nvrtc));
         Assert.StartsWith("libcublas.so.13", NativeLibraries.Candidates(NativeLibraryKind.Cublas)[0]);
         Assert.Equal("libcublas.so.12", NativeLibraries.Candidates(NativeLibraryKind.Cublas)[1]);
+        Assert.Equal(["libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so.11", "libcublasLt.so"], NativeLibraries.Candidates(NativeLibraryKind.CublasLt));
     }
 }

@@ -195,6 +195,56 @@ public class GpuTests
         Assert.True(relative < 1e-3, $"relative error {relative}");
     }
 
+    [Theory]
+    [InlineData(1, 256, 512, false)]
+    [InlineData(1, 512, 1024, true)]
+    [InlineData(16, 384, 512, true)]
+    [InlineData(5, 192, 320, false)]
+    public void EveryCublasLtCandidateMatchesTheFloat64Reference(int m, int n, int k, bool accumulate)
+    {
+        var ctx = Gpu.Context;
+        if (!CublasHandle.IsAvailable(out string reason)) Assert.Skip($"No cuBLAS: {reason}");
+        int seed = System.Random.Shared.Next();
+        var rng = new Random(seed);
+        Half[] Random(int count) => Enumerable.Range(0, count).Select(_ => (Half)(rng.NextDouble() * 2 - 1)).ToArray();
+        var x = Random(m * k);
+        var w = Random(n * k);
+        var y0 = Random(m * n);
+        var expected = new double[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double acc = accumulate ? (double)y0[i * n + j] : 0;
+                for (int t = 0; t < k; t++) acc += (double)x[i * k + t] * (double)w[j * k + t];
+                expected[i * n + j] = acc;
+            }
+
+        using var blas = new CublasHandle(ctx);
+        using var workspace = ctx.Allocate<byte>(32L << 20);
+        blas.UseWorkspace(workspace);
+        using var stream = ctx.CreateStream();
+        using var dx = ctx.Upload<Half>(x);
+        using var dw = ctx.Upload<Half>(w);
+        using var dy = ctx.Allocate<Half>(m * n);
+        using var plan = new CublasLtLinearPlan(ctx, m, n, k, workspace.Length);
+        Assert.InRange(plan.CandidateCount, 1, CublasLtLinearPlan.MaxCandidates);
+        for (int c = 0; c < plan.CandidateCount; c++)
+        {
+            if (plan.WorkspaceBytes(c) > workspace.Length) continue;
+            dy.CopyFrom(y0);
+            blas.LinearFp16(plan, c, dx, dw, dy, stream, accumulate);
+            stream.Synchronize();
+            var y = dy.ToArray();
+            double worst = 0;
+            for (int i = 0; i < y.Length; i++) worst = Math.Max(worst, Math.Abs((double)y[i] - expected[i]) / (1 + Math.Abs(expected[i])));
+            var (splitK, scheme) = plan.Describe(c);
+            Assert.True(worst < 4e-3, $"seed {seed}, candidate {c} (split-K {splitK}, reduction {scheme}): relative error {worst}");
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => blas.LinearFp16(plan, plan.CandidateCount, dx, dw, dy, stream));
+        using var shortY = ctx.Allocate<Half>(m * n - 1);
+        Assert.Throws<ArgumentException>(() => blas.LinearFp16(plan, 0, dx, dw, shortY, stream));
+    }
+
     [Fact]
     public void CublasStridedBatchedMatchesCpuReference()
     {
