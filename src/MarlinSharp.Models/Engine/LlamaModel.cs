@@ -115,7 +115,12 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
             _partO = Own(ctx.Allocate<float>((long)slots * c.NumAttentionHeads * AttentionPlan.MaxSplits * c.HeadDim));
             _partMl = Own(ctx.Allocate<float>((long)slots * c.NumAttentionHeads * AttentionPlan.MaxSplits * 2));
             _rowSquares = Own(ctx.Allocate<float>((long)MarlinKernelSelector.MaxFusedRows * Math.Max(1, h / 16)));
-            if (Environment.GetEnvironmentVariable("MARLINSHARP_NO_GEMM_TUNING") != "1")
+            if (Environment.GetEnvironmentVariable("MARLINSHARP_NO_GEMM_TUNING") == "1") { }
+            else if (Environment.GetEnvironmentVariable("NV_SANITIZER_INJECTION_PORT_BASE") is not null)
+                // Timings mean nothing under compute-sanitizer, and its racecheck stops the process inside some cuBLASLt
+                // candidates (docs/NOTES.md, step 122): such runs keep cublasGemmEx's choices.
+                Fp16GemmTuningSkipped = "running under compute-sanitizer";
+            else
                 TuneFp16Gemms(runtime);
         }
         catch
