@@ -186,6 +186,32 @@ public sealed class ModelGpuTests : IDisposable
     [Theory]
     [InlineData(LinearFormat.Fp16)]
     [InlineData(LinearFormat.Int4)]
+    public void EachFp16GemmOfADecodeStepHasATimedAlgorithm(LinearFormat format)
+    {
+        var rt = Runtime;
+        using var weights = LlamaWeights.Random(rt, SmallConfig(), seed: 5, format);
+        using var model = new LlamaModel(rt, weights, slots: 3, maxContext: 96, maxBatchTokens: 128);
+        if (model.Fp16GemmTuningSkipped is { } why) Assert.Skip($"The FP16 GEMMs were not tuned: {why}");
+        // FP16 models tune all four projections and the LM head; INT4 models only their FP16 LM head.
+        string[] sites = format == LinearFormat.Fp16 ? ["qkv", "o", "gate|up", "down", "lm_head"] : ["lm_head"];
+        var rows = DecodeBuckets.All(model.DecodeBucketLimit);
+        Assert.Equal(sites.Length * rows.Count, model.Fp16GemmChoices.Count);
+        foreach (string site in sites)
+            foreach (int r in rows)
+            {
+                var c = Assert.Single(model.Fp16GemmChoices, x => x.Site == site && x.Rows == r);
+                Assert.InRange(c.Candidate, -1, MarlinSharp.Cuda.CublasLtLinearPlan.MaxCandidates - 1);
+                Assert.True(c.GemmExMicroseconds > 0 && c.Microseconds > 0, $"{site} at {r} rows: {c}");
+                // The choice is never slower than cublasGemmEx in the tuner's own timing, and is cublasGemmEx's when equal.
+                Assert.True(c.Microseconds <= c.GemmExMicroseconds, $"{site} at {r} rows: {c}");
+                if (c.Candidate < 0) Assert.Equal(c.GemmExMicroseconds, c.Microseconds);
+                else Assert.InRange(c.SplitK, 1, 64);
+            }
+    }
+
+    [Theory]
+    [InlineData(LinearFormat.Fp16)]
+    [InlineData(LinearFormat.Int4)]
     public void PipelinedGreedyDecodingGivesTheStepByStepTokens(LinearFormat format)
     {
         var rt = Runtime;
