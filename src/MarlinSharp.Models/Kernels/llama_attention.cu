@@ -29,10 +29,17 @@
 //    head_dim/32 output dimensions it owns. Causality: row r sees keys [0, start + r].
 //  * Decode: a block takes one sequence, one KV head and all LLAMA_GROUP query heads that share it
 //    (so each key and value is read from memory once per group, not once per query head), and one
-//    contiguous split of the cache. Warps take 32-key slices of each tile, one key per lane for the
-//    scores; values are read straight from global memory (a warp reads whole rows, fully coalesced)
-//    because each value is used by exactly one warp. The warps' partial softmax states are merged in
-//    shared memory; with several splits they go to a workspace merged by attention_combine.
+//    contiguous split of the cache. Warps take 32-key slices of each tile. The scores come from the
+//    tensor cores: the group's query heads (FP16, padded to 16 rows) times the warp's 32 keys as m16n8k16
+//    MMAs with FP32 accumulation, read from a key tile whose rows are padded to 16-byte multiples so that
+//    the fragment reads are free of bank conflicts; a scalar one-key-per-lane dot product over 64 word pairs
+//    was the longest chain after the wait at batch 1. The fragments then go through shared memory to one
+//    key per lane, the layout of the softmax and of the value sums. Values are read straight from global
+//    memory (a warp reads whole rows, fully coalesced, 32 rows in flight as packed halves) because each
+//    value is used by exactly one warp. The warps' partial softmax states are merged in shared memory;
+//    with several splits they go to a workspace merged by attention_combine. A split of a single tile
+//    stages its cache rows before it waits for the previous kernel (see the fused kernel below); in
+//    attention_decode the previous kernel is rope_append, which writes only row ctx - 1, read after the wait.
 //  * Fused decode (attention_decode_rope): a decode step's rotary embedding and cache append cost a launch of
 //    their own per layer (rope_append, ~5 us at batch 1, for a few kilobytes of work), so this variant takes
 //    the unrotated QKV row and does both. Every block rotates its group's query heads while loading them into
@@ -63,6 +70,10 @@
 //    before the wait and ask L2 for their value rows (prefetch.global.L2), so that neither the key tile nor the value
 //    loads wait on HBM after the GEMM (H200, llama2-7b, batch 16 / 32 / 64: 2.33 / 3.60 / 4.66 -> 2.23 / 3.47 / 4.45
 //    ms per token).
+//    With a residual row (FP16 models whose input norm is folded into the QKV projection) the fused kernel also
+//    does rope_append_normed's job: it reads the residual row with the QKV row, takes 1/rms with one block
+//    reduction and scales q, the new key and the new value by it (each rounded to FP16) before rotating, so that
+//    an FP16 decode layer needs no separate rotary launch either.
 //
 // Compile-time parameters (-D): LLAMA_HEAD_DIM (multiple of 32, at most 256) and LLAMA_GROUP (query
 // heads per KV head). Header-free like every MarlinSharp kernel.
