@@ -67,7 +67,8 @@ public sealed class CublasLinear : IDisposable
     /// Runs <see cref="Forward"/> calls of exactly <paramref name="plan"/>.M rows (with this <paramref name="accumulate"/>)
     /// through cuBLASLt algorithm <paramref name="candidate"/> of <paramref name="plan"/> instead of cublasGemmEx's choice
     /// (e.g. the fastest inside a decode step, timed by the caller). The plan stays the caller's and must outlive this use;
-    /// a negative <paramref name="candidate"/> returns those calls to cublasGemmEx.
+    /// a negative <paramref name="candidate"/> returns those calls to cublasGemmEx if they still go through this plan (a
+    /// later choice by another caller, with another plan, stays).
     /// </summary>
     public void UseAlgorithm(CublasLtLinearPlan plan, int candidate, bool accumulate)
     {
@@ -76,7 +77,8 @@ public sealed class CublasLinear : IDisposable
             throw new ArgumentException($"The plan is for {plan.N}×{plan.K} weights; this layer's are {OutFeatures}×{InFeatures}.", nameof(plan));
         if (candidate < 0)
         {
-            _algorithms.Remove((plan.M, accumulate));
+            if (_algorithms.TryGetValue((plan.M, accumulate), out var current) && ReferenceEquals(current.Plan, plan))
+                _algorithms.Remove((plan.M, accumulate));
             return;
         }
         _ = plan.WorkspaceBytes(candidate);  // throws for a candidate the plan does not hold
