@@ -32,6 +32,14 @@ public sealed class KernelCache
     /// <summary>
     /// $MARLINSHARP_CACHE_DIR if set, else $XDG_CACHE_HOME/marlinsharp/kernels, else ~/.cache/marlinsharp/kernels.
     /// </summary>
+    /// <summary>
+    /// Extra NVRTC options for kernel development only (e.g. "-lineinfo", or "-DMARLIN_DEBUG_SKIP_COMPUTE=1" and
+    /// "-DLLAMA_DEBUG_ATTN=1" timing switches), read once from MARLINSHARP_NVRTC_EXTRA. Every kernel library appends them;
+    /// like every other option they are part of the cache key.
+    /// </summary>
+    public static IReadOnlyList<string> DevelopmentOptions { get; } =
+        (Environment.GetEnvironmentVariable("MARLINSHARP_NVRTC_EXTRA") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
     public static string DefaultDirectory
     {
         get

@@ -74,16 +74,9 @@ internal sealed unsafe class LlamaKernels : IDisposable
     public static IReadOnlyList<string> AttentionOptions(int headDim, int group) =>
         ["-std=c++17", $"-DLLAMA_HEAD_DIM={headDim}", $"-DLLAMA_GROUP={group}"];
 
-    /// <summary>
-    /// Extra NVRTC options for kernel development only (e.g. "-DLLAMA_DEBUG_ATTN=1" to time a decode attention that ends
-    /// after its wait), read from MARLINSHARP_NVRTC_EXTRA as for the Marlin kernels; part of the cache key.
-    /// </summary>
-    private static readonly string[] DevelopmentOptions =
-        (Environment.GetEnvironmentVariable("MARLINSHARP_NVRTC_EXTRA") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
-
     private static CudaModule Load(MarlinRuntime runtime, string name, string arch, IReadOnlyList<string> options)
     {
-        byte[] cubin = runtime.KernelCache.GetOrCompile(ModelKernelSources.Get(name), name, arch, [.. options, .. DevelopmentOptions], out _);
+        byte[] cubin = runtime.KernelCache.GetOrCompile(ModelKernelSources.Get(name), name, arch, [.. options, .. KernelCache.DevelopmentOptions], out _);
         return runtime.Context.LoadModule(cubin);
     }
 

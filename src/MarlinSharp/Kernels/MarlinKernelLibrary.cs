@@ -50,14 +50,7 @@ internal sealed class MarlinKernelLibrary : IDisposable
         return _loaded.GetOrAdd(variant, v => new Lazy<LoadedKernel>(() => Load(v))).Value;
     }
 
-    /// <summary>
-    /// Extra NVRTC options for kernel development only (e.g. "-DMARLIN_DEBUG_SKIP_COMPUTE=1" to time the load side),
-    /// read from MARLINSHARP_NVRTC_EXTRA; they are part of the cache key like every other option.
-    /// </summary>
-    private static readonly string[] DevelopmentOptions =
-        (Environment.GetEnvironmentVariable("MARLINSHARP_NVRTC_EXTRA") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
-
-    private static IReadOnlyList<string> OptionsFor(IMarlinKernelVariant variant) => [.. variant.CompileOptions(), .. DevelopmentOptions];
+    private static IReadOnlyList<string> OptionsFor(IMarlinKernelVariant variant) => [.. variant.CompileOptions(), .. KernelCache.DevelopmentOptions];
 
     private string SourceOf(IMarlinKernelVariant variant) => _sources.GetOrAdd(variant.SourceName, KernelSources.Get);
 
