@@ -34,10 +34,11 @@ public sealed class KernelCache
     /// </summary>
     /// <summary>
     /// Extra NVRTC options for kernel development only (e.g. "-lineinfo", or "-DMARLIN_DEBUG_SKIP_COMPUTE=1" and
-    /// "-DLLAMA_DEBUG_ATTN=1" timing switches), read once from MARLINSHARP_NVRTC_EXTRA. Every kernel library appends them;
-    /// like every other option they are part of the cache key.
+    /// "-DLLAMA_DEBUG_ATTN=1" timing switches), read from MARLINSHARP_NVRTC_EXTRA whenever a kernel is loaded (so that a
+    /// development probe may add to it before its kernels are compiled). Every kernel library appends them; like every
+    /// other option they are part of the cache key.
     /// </summary>
-    public static IReadOnlyList<string> DevelopmentOptions { get; } =
+    public static IReadOnlyList<string> DevelopmentOptions =>
         (Environment.GetEnvironmentVariable("MARLINSHARP_NVRTC_EXTRA") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
 
     public static string DefaultDirectory

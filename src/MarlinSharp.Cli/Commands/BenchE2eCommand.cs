@@ -44,6 +44,7 @@ internal static class BenchE2eCommand
         var progress = new StderrProgress(o.Error, "bench e2e: ");
 
         using var runtime = MarlinRuntime.Create();
+        using var timeline = request.Profile ? KernelTimeline.StartIfRequested(runtime) : null;
         DeviceInfo device = runtime.Device;
         progress.Report("measuring device-to-device copy bandwidth");
         double copyGBs = CopyBandwidth.MeasureGBs(runtime);
@@ -64,7 +65,7 @@ internal static class BenchE2eCommand
             {
                 if (format == LinearFormat.Fp16) fp16WeightBytes = weights.LinearWeightBytes;
                 results[format] = E2eBenchmark.Run(runtime, weights, request.Batches, request.Input, request.Output, seed: 42,
-                    p => progress.Report($"{E2eBenchmark.Name(p.Format)} batch {p.Batch}: {p.MsPerToken:F2} ms/token, prefill {p.PrefillMs:F1} ms"), progress, request.Profile);
+                    p => progress.Report($"{E2eBenchmark.Name(p.Format)} batch {p.Batch}: {p.MsPerToken:F2} ms/token, prefill {p.PrefillMs:F1} ms"), progress, request.Profile, timeline);
             }
         }
         progress.Done("done");

@@ -65,7 +65,7 @@ internal static class E2eBenchmark
     /// <paramref name="profile"/>, profiles one decode step per batch size after its timed run.
     /// </summary>
     public static List<E2ePoint> Run(MarlinRuntime runtime, LlamaWeights weights, IReadOnlyList<int> batches, int input, int output, ulong seed,
-        Action<E2ePoint> onPoint, IProgress<string> progress, bool profile = false)
+        Action<E2ePoint> onPoint, IProgress<string> progress, bool profile = false, KernelTimeline? timeline = null)
     {
         int maxBatch = batches.Max();
         progress.Report($"{Name(weights.Format)}: building the model (the FP16 GEMMs' cuBLAS algorithms are timed inside a decode step's chain)");
@@ -94,6 +94,16 @@ internal static class E2eBenchmark
                     ChainedBackToBackMs = ChainedBackToBack(model, entries),
                 };
                 foreach (string line in model.DescribeDecodeKernels(batch)) progress.Report($"{Name(weights.Format)} batch {batch} kernels: {line}");
+                if (timeline is not null)
+                {
+                    var tokens = new int[entries.Length];
+                    model.DecodeStep(entries);
+                    model.ReadGreedy(tokens);
+                    timeline.Reset();
+                    model.DecodeStep(entries);
+                    model.ReadGreedy(tokens);
+                    progress.Report($"{Name(weights.Format)} batch {batch}: kernel timeline of one decode step in {timeline.Write($"timeline-{Name(weights.Format).ToLowerInvariant()}-b{batch}")}");
+                }
             }
             points.Add(point);
             onPoint(point);

@@ -165,6 +165,13 @@ public sealed class LlamaModel : IPipelinedStepModel, IDisposable
         {
             Fp16GemmTuningSkipped = e.Message;
         }
+        catch (CudaException e)
+        {
+            // Tuning only picks among algorithms that all compute the same product: a failure to time them leaves every
+            // GEMM on cublasGemmEx (the tuner has returned the layers it routed) rather than failing the model.
+            _stream.Synchronize();
+            Fp16GemmTuningSkipped = $"timing the cuBLAS algorithms failed: {e.Message}";
+        }
     }
 
     /// <summary>

@@ -123,6 +123,46 @@ static_assert(att::group >= 1 && att::group <= 16 && att::group * att::hd <= 204
               "LLAMA_GROUP must be 1..16 and LLAMA_GROUP * LLAMA_HEAD_DIM at most 2048");
 static_assert(att::d_warps * att::group * (att::hd + 2) <= att::d_kt * att::d_krow, "decode merge buffer must fit in the key tile");
 
+// Development switch for measurements: the device address of a timeline buffer (set by `marlin bench e2e` under
+// MARLINSHARP_DEBUG_TIMELINE; the same buffer and record layout as marlin_stream.cu's). Thread 0 of every decode block
+// appends %globaltimer stamps (entry, wait returned, exit) and its grid. 0: compiled out.
+#ifndef MARLIN_DEBUG_TIMELINE
+#define MARLIN_DEBUG_TIMELINE 0
+#endif
+#ifndef MARLIN_DEBUG_TIMELINE_RECORDS
+#define MARLIN_DEBUG_TIMELINE_RECORDS 0
+#endif
+
+__device__ __forceinline__ unsigned long long global_ns() {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+
+#if MARLIN_DEBUG_TIMELINE
+__shared__ unsigned long long timeline_waited;
+#endif
+
+// Kind 2: attention_decode_rope, 3: attention_decode. Tag: kind | gridDim.x << 16 | gridDim.y << 32 | gridDim.z << 48.
+__device__ __forceinline__ void timeline_record(unsigned kind, unsigned long long t0) {
+#if MARLIN_DEBUG_TIMELINE
+  unsigned long long* buf = reinterpret_cast<unsigned long long*>(MARLIN_DEBUG_TIMELINE);
+  const unsigned long long t3 = global_ns();
+  unsigned smid;
+  asm volatile("mov.u32 %0, %%smid;" : "=r"(smid));
+  const unsigned r = atomicAdd(reinterpret_cast<unsigned*>(buf), 1u);
+  if (r < MARLIN_DEBUG_TIMELINE_RECORDS) {
+    unsigned long long* rec = buf + 8 + 8 * (unsigned long long)r;
+    rec[0] = t0; rec[1] = timeline_waited; rec[2] = t3; rec[3] = t3;
+    rec[4] = kind | (unsigned long long)gridDim.x << 16 | (unsigned long long)gridDim.y << 32 | (unsigned long long)gridDim.z << 48;
+    rec[5] = (unsigned long long)blockIdx.x | (unsigned long long)blockIdx.y << 16 | (unsigned long long)smid << 32 |
+             (unsigned long long)blockIdx.z << 48;
+  }
+#else
+  (void)kind; (void)t0;
+#endif
+}
+
 // Programmatic dependent launch (sm_90+): the engine launches every kernel of a step as a dependent of the
 // one before it, so a kernel may already be resident while its predecessor finishes. Each kernel first lets
 // the next one launch (so that a GEMM after it can fetch weights while it runs: these kernels are short and
@@ -569,6 +609,9 @@ __device__ __forceinline__ void decode_body(
   // The zero fill of row hi - 1 - lo lands before the new key (and value) are written there; rope_cs is complete.
   if (ROPE || prestaged || k_staged) __syncthreads();
   wait_for_previous_grid();
+#if MARLIN_DEBUG_TIMELINE
+  if (threadIdx.x == 0) timeline_waited = global_ns();
+#endif
 #if LLAMA_DEBUG_ATTN == 1
   return;  // timing experiment: the launch, the staging and the wait alone
 #endif
@@ -813,10 +856,12 @@ extern "C" __global__ void __launch_bounds__(32 * att::d_warps, 1) attention_dec
     const u16* __restrict__ qkv, u16* __restrict__ out, const u16* __restrict__ k_cache, const u16* __restrict__ v_cache,
     const int* __restrict__ seq_info, float* __restrict__ part_o, float* __restrict__ part_ml,
     int qkv_stride, int heads, int kv_heads, int layer, int num_layers, int max_ctx, float scale_log2, int keys_per_split) {
+  const unsigned long long t_entry = MARLIN_DEBUG_TIMELINE ? global_ns() : 0;
   allow_next_grid();  // the wait comes inside, after a single-tile split has staged its cache rows
   const RopeArgs none{nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0, 0.f};
   decode_body<false>(qkv, out, k_cache, v_cache, seq_info, part_o, part_ml, none, qkv_stride, heads, kv_heads, layer,
                      num_layers, max_ctx, scale_log2, keys_per_split);
+  if (MARLIN_DEBUG_TIMELINE && threadIdx.x == 0) timeline_record(3, t_entry);
 }
 
 // rope_append followed by attention_decode, in one launch, for a decode step (one token row per sequence; the
@@ -835,10 +880,12 @@ extern "C" __global__ void __launch_bounds__(32 * att::d_warps, 1) attention_dec
     const float* __restrict__ cos_table, const float* __restrict__ sin_table, float* __restrict__ part_o,
     float* __restrict__ part_ml, int qkv_stride, int heads, int kv_heads, int layer, int num_layers, int max_ctx,
     float scale_log2, int keys_per_split, const u16* __restrict__ x, int hidden, float eps) {
+  const unsigned long long t_entry = MARLIN_DEBUG_TIMELINE ? global_ns() : 0;
   allow_next_grid();  // the wait comes inside, after a single-tile split has staged its cache rows
   const RopeArgs rope{positions, slots, cos_table, sin_table, k_cache, v_cache, x, hidden, eps};
   decode_body<true>(qkv, out, k_cache, v_cache, seq_info, part_o, part_ml, rope, qkv_stride, heads, kv_heads, layer,
                     num_layers, max_ctx, scale_log2, keys_per_split);
+  if (MARLIN_DEBUG_TIMELINE && threadIdx.x == 0) timeline_record(2, t_entry);
 }
 
 // grid (sequences, heads), block hd. Merges the decode splits of each (sequence, head).

@@ -118,6 +118,17 @@
 #define MARLIN_DEBUG_MIN_CTAS_8W 0
 #endif
 
+// Development switch for measurements: the device address of a timeline buffer (set by `marlin bench e2e` under
+// MARLINSHARP_DEBUG_TIMELINE). Thread 0 of every CTA appends one record of %globaltimer stamps (entry, wait returned,
+// main loop done, exit) and what it was launched as, so that a decode step's kernels can be laid out in time inside
+// their graph. Word 0 counts records; record r is words 8 + 8r .. 15 + 8r. 0: compiled out.
+#ifndef MARLIN_DEBUG_TIMELINE
+#define MARLIN_DEBUG_TIMELINE 0
+#endif
+#ifndef MARLIN_DEBUG_TIMELINE_RECORDS
+#define MARLIN_DEBUG_TIMELINE_RECORDS 0
+#endif
+
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
 #define MARLIN_CLUSTERS 1
 #else
@@ -199,21 +210,30 @@ __device__ __forceinline__ u16 load_half_cg(const u16* p) {
   return v;
 }
 
-// Lane's share of a row's block sums of squares from entry `from` on: entries from + lane + 32j, in increasing order,
-// eight loads in flight at a time.
-__device__ __forceinline__ float sum_squares_from(const float* src, int from, int entries, int lane) {
-  float ss = 0.0f;
-  for (int e0 = from; e0 < entries; e0 += 256) {
-    float v[8];
+// Lane's share of the block sums of squares of rows first, first + step, ... (R of them, rows from m on count 0): for
+// each row entries lane + 32j in increasing order, eight loads per row in flight at a time and every row's loads
+// together, so that a warp with several rows (16 rows over 4 warps) pays one L2 round trip per 256 entries, not one per
+// row. The order of the sums within a row does not depend on R, so results are the same bitwise for any R.
+template <int R>
+__device__ __forceinline__ void sum_squares_rows(const float* row_sq, int entries, int first, int step, int m, int lane, float (&ss)[R]) {
 #pragma unroll
-    for (int j = 0; j < 8; ++j) {
-      const int e = e0 + lane + 32 * j;
-      v[j] = e < entries ? load_float_cg(src + e) : 0.0f;
+  for (int i = 0; i < R; ++i) ss[i] = 0.0f;
+  for (int e0 = 0; e0 < entries; e0 += 256) {
+    float v[R][8];
+#pragma unroll
+    for (int i = 0; i < R; ++i) {
+      const int r = first + i * step;
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        const int e = e0 + lane + 32 * j;
+        v[i][j] = r < m && e < entries ? load_float_cg(row_sq + (size_t)r * entries + e) : 0.0f;
+      }
     }
 #pragma unroll
-    for (int j = 0; j < 8; ++j) ss += v[j];
+    for (int i = 0; i < R; ++i)
+#pragma unroll
+      for (int j = 0; j < 8; ++j) ss[i] += v[i][j];
   }
-  return ss;
 }
 
 __device__ __forceinline__ float fast_exp(float x) {
@@ -261,6 +281,32 @@ __device__ __forceinline__ u16 float_to_half(float f) {
   u16 h;
   asm("cvt.rn.f16.f32 %0, %1;\n" : "=h"(h) : "f"(f));
   return h;
+}
+
+__device__ __forceinline__ unsigned long long global_ns() {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;\n" : "=l"(t));
+  return t;
+}
+
+// Kind 1: this kernel. Tag: kind | epilogue << 8 | warps << 12 | gridDim.x << 16 | gridDim.y << 32 | m << 48.
+__device__ __forceinline__ void timeline_record(unsigned long long t0, unsigned long long t1, unsigned long long t2, int m) {
+#if MARLIN_DEBUG_TIMELINE
+  unsigned long long* buf = reinterpret_cast<unsigned long long*>(MARLIN_DEBUG_TIMELINE);
+  const unsigned long long t3 = global_ns();
+  u32 smid;
+  asm volatile("mov.u32 %0, %%smid;\n" : "=r"(smid));
+  const u32 r = atomicAdd(reinterpret_cast<unsigned int*>(buf), 1u);
+  if (r < MARLIN_DEBUG_TIMELINE_RECORDS) {
+    unsigned long long* rec = buf + 8 + 8 * (size_t)r;
+    rec[0] = t0; rec[1] = t1; rec[2] = t2; rec[3] = t3;
+    rec[4] = 1ull | (unsigned long long)MARLIN_EPILOGUE << 8 | (unsigned long long)MARLIN_WARPS << 12 |
+             (unsigned long long)gridDim.x << 16 | (unsigned long long)gridDim.y << 32 | (unsigned long long)m << 48;
+    rec[5] = (unsigned long long)blockIdx.x | (unsigned long long)blockIdx.y << 16 | (unsigned long long)smid << 32;
+  }
+#else
+  (void)t0; (void)t1; (void)t2; (void)m;
+#endif
 }
 
 // Programmatic dependent launch. Compiled out before sm_90, no-ops without the launch attribute.
@@ -345,6 +391,21 @@ struct Problem {
 };
 
 
+// 1/rms of rows warp, warp + warps, ... (R of them; rows from m on are skipped) into rstd: the block sums of squares
+// in a fixed order (lane-wise in increasing entries, then a shuffle tree), so bitwise the same for any R.
+template <int R>
+__device__ __forceinline__ void row_norms(const Problem& p, int entries, int warp, int warps, int lane, float* rstd) {
+  float ss[R];
+  sum_squares_rows<R>(p.row_sq, entries, warp, warps, p.m, lane, ss);
+#pragma unroll
+  for (int i = 0; i < R; ++i) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) ss[i] += __shfl_xor_sync(0xffffffffu, ss[i], o);
+    const int r = warp + i * warps;
+    if (lane == 0 && r < p.m) rstd[r] = rsqrtf(ss[i] / (float)p.k + p.eps);
+  }
+}
+
 // One slab (16 k) of one warp's chunk: the lane's four weight words.
 struct Slab {
   Vec16 w;
@@ -381,15 +442,25 @@ __device__ __forceinline__ void ring_sync(int ring_id) {
 
 // Unit u of the reduction (Float4 u of the partials of the warps of chunk `local_chunk`) summed over those warps of
 // every CTA of the cluster, rank by rank and warp by warp: a fixed order, so the result does not depend on timing.
+// The loads of several ranks go out together where a rank holds fewer than eight warps of the chunk (a cluster of six
+// 4-warp CTAs that share their chunks has one warp per chunk and rank), so that their round trips overlap.
 __device__ __forceinline__ Float4 cluster_sum(u32 base, int u, u32 parts, int local_chunk) {
   using namespace cfg;
+  constexpr int ranks_per_batch = k_warps >= 8 ? 1 : 8 / k_warps;
   Float4 sum = {0.0f, 0.0f, 0.0f, 0.0f};
-  for (u32 rank = 0; rank < parts; ++rank) {
-    Float4 v[k_warps];
+  for (u32 r0 = 0; r0 < parts; r0 += ranks_per_batch) {
+    Float4 v[ranks_per_batch][k_warps];
 #pragma unroll
-    for (int w = 0; w < k_warps; ++w) v[w] = load_peer(base + 16 * ((local_chunk * k_warps + w) * partial_vecs + u), rank);
+    for (int rb = 0; rb < ranks_per_batch; ++rb)
 #pragma unroll
-    for (int w = 0; w < k_warps; ++w) { sum.x += v[w].x; sum.y += v[w].y; sum.z += v[w].z; sum.w += v[w].w; }
+      for (int w = 0; w < k_warps; ++w)
+        v[rb][w] = rb == 0 || r0 + rb < parts ? load_peer(base + 16 * ((local_chunk * k_warps + w) * partial_vecs + u), r0 + rb)
+                                              : Float4{0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll
+    for (int rb = 0; rb < ranks_per_batch; ++rb)
+      if (rb == 0 || r0 + rb < parts)
+#pragma unroll
+        for (int w = 0; w < k_warps; ++w) { sum.x += v[rb][w].x; sum.y += v[rb][w].y; sum.z += v[rb][w].z; sum.w += v[rb][w].w; }
   }
   return sum;
 }
@@ -416,6 +487,7 @@ __device__ __forceinline__ float silu_times(float gate, float up) {
 
 extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin_stream_gemm(Problem p) {
   using namespace cfg;
+  const unsigned long long t_entry = MARLIN_DEBUG_TIMELINE ? global_ns() : 0;
   __shared__ Float4 partials[warps * partial_vecs];
   __shared__ float row_rstd[max_rows];    // normed epilogues: 1/rms of each row of A
   extern __shared__ Vec16 a_rings[];     // per k run: a_ring slots of rows_staged x a_row_words words
@@ -468,6 +540,7 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
   }
   allow_next_grid();
   wait_for_previous_grid();
+  const unsigned long long t_waited = MARLIN_DEBUG_TIMELINE ? global_ns() : 0;
   // The first a_ring - 1 blocks of activations, one commit group per block (empty past the run, so that group j is
   // always block blk0 + j and the wait count below stays uniform).
 #pragma unroll
@@ -580,15 +653,13 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
     }
   }
 
+  const unsigned long long t_looped = MARLIN_DEBUG_TIMELINE ? global_ns() : 0;
   if constexpr (normed) {
-    // One warp per row: the k/16 block sums of squares the previous GEMM left, summed in a fixed order (lane-wise in
-    // increasing entries, then a shuffle tree). Published to the CTA by the cluster barrier below.
-    for (int r = warp; r < p.m; r += warps) {
-      float ss = sum_squares_from(p.row_sq + (size_t)r * sq_entries, 0, sq_entries, lane);
-#pragma unroll
-      for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-      if (lane == 0) row_rstd[r] = rsqrtf(ss / (float)p.k + p.eps);
-    }
+    // Rows r = warp, warp + warps, ...: 1/rms from the k/16 block sums of squares the previous GEMM left. Published to
+    // the CTA by the cluster barrier below. A warp with one row at most (up to `warps` rows) loads only that one.
+    constexpr int rows_per_warp = (max_rows + warps - 1) / warps;
+    if (p.m <= warps) row_norms<1>(p, sq_entries, warp, warps, lane, row_rstd);
+    else row_norms<rows_per_warp>(p, sq_entries, warp, warps, lane, row_rstd);
   }
 
   // ---- Reduction over the warps of every CTA of the cluster, in a fixed order ----
@@ -675,4 +746,5 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
     }
   }
   cluster_barrier();  // the peers' partials stay in place until every CTA has read them
+  if (MARLIN_DEBUG_TIMELINE && tid == 0) timeline_record(t_entry, t_waited, t_looped, p.m);
 }

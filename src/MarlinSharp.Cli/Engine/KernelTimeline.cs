@@ -1,0 +1,76 @@
+using System.Globalization;
+using MarlinSharp.Cuda;
+
+namespace MarlinSharp.Cli.Engine;
+
+/// <summary>
+/// Development probe for <c>bench e2e --profile</c>: where MARLINSHARP_DEBUG_TIMELINE names a folder, the streamed Marlin
+/// GEMMs and the decode attention kernels are compiled with the address of a device buffer (MARLIN_DEBUG_TIMELINE), and
+/// thread 0 of each of their CTAs appends its %globaltimer stamps there: entry, wait for the previous grid returned, main
+/// loop done (GEMMs), exit. One graph-replayed decode step per format and batch size is written as CSV, so that the
+/// kernel boundaries of a step can be read off in nanoseconds inside its graph (no profiler runs on the GPU machine).
+/// Must start before any of those kernels is compiled: it adds to MARLINSHARP_NVRTC_EXTRA.
+/// </summary>
+internal sealed class KernelTimeline : IDisposable
+{
+    public const string EnvironmentVariable = "MARLINSHARP_DEBUG_TIMELINE";
+    private const int Records = 1 << 18;
+    private const int RecordWords = 8, HeaderWords = 8;
+    private readonly DeviceBuffer<ulong> _buffer;
+    private readonly string _directory;
+
+    private KernelTimeline(DeviceBuffer<ulong> buffer, string directory)
+    {
+        _buffer = buffer;
+        _directory = directory;
+    }
+
+    /// <summary>The probe when MARLINSHARP_DEBUG_TIMELINE is set, else null.</summary>
+    public static KernelTimeline? StartIfRequested(MarlinRuntime runtime)
+    {
+        string? directory = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        if (string.IsNullOrEmpty(directory)) return null;
+        Directory.CreateDirectory(directory);
+        var buffer = runtime.Context.Allocate<ulong>(HeaderWords + (long)Records * RecordWords);
+        buffer.FillBytes(0);
+        string extra = Environment.GetEnvironmentVariable("MARLINSHARP_NVRTC_EXTRA") ?? "";
+        Environment.SetEnvironmentVariable("MARLINSHARP_NVRTC_EXTRA",
+            $"{extra} -DMARLIN_DEBUG_TIMELINE=0x{buffer.Pointer:x}ull -DMARLIN_DEBUG_TIMELINE_RECORDS={Records}".Trim());
+        return new KernelTimeline(buffer, directory);
+    }
+
+    /// <summary>Forgets every record so far (synchronous).</summary>
+    public void Reset() => _buffer.FillBytes(0);
+
+    /// <summary>Writes the records since the last <see cref="Reset"/> to <paramref name="name"/>.csv, times in ns from the first entry.</summary>
+    public string Write(string name)
+    {
+        _buffer.Context.Synchronize();
+        var header = new ulong[1];
+        _buffer.CopyTo(header);
+        int count = (int)Math.Min(header[0] & 0xffffffff, Records);
+        var words = new ulong[HeaderWords + (long)count * RecordWords];
+        _buffer.CopyTo(words);
+        ulong origin = ulong.MaxValue;
+        for (int r = 0; r < count; r++) origin = Math.Min(origin, words[HeaderWords + r * RecordWords]);
+        string path = Path.Combine(_directory, name + ".csv");
+        using var w = new StreamWriter(path);
+        w.WriteLine("entry,waited,looped,exit,kind,epilogue,warps,grid_x,grid_y,grid_z,rows,block_x,block_y,block_z,sm");
+        for (int r = 0; r < count; r++)
+        {
+            var rec = words.AsSpan(HeaderWords + r * RecordWords, RecordWords);
+            ulong tag = rec[4], where = rec[5];
+            uint kind = (uint)(tag & 0xff);
+            bool gemm = kind == 1;
+            string Rel(ulong t) => t == 0 ? "" : (t - origin).ToString(CultureInfo.InvariantCulture);
+            w.WriteLine(string.Join(',',
+                Rel(rec[0]), Rel(rec[1]), Rel(rec[2]), Rel(rec[3]), kind,
+                gemm ? (tag >> 8) & 0xf : 0, gemm ? (tag >> 12) & 0xf : 0,
+                (tag >> 16) & 0xffff, (tag >> 32) & 0xffff, gemm ? 1 : (tag >> 48) & 0xffff, gemm ? (tag >> 48) & 0xffff : 0,
+                where & 0xffff, (where >> 16) & 0xffff, gemm ? 0 : (where >> 48) & 0xffff, (where >> 32) & 0xffff));
+        }
+        return path;
+    }
+
+    public void Dispose() => _buffer.Dispose();
+}
