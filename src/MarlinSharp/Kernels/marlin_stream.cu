@@ -391,17 +391,17 @@ struct Problem {
 };
 
 
-// 1/rms of rows warp, warp + warps, ... (R of them; rows from m on are skipped) into rstd: the block sums of squares
+// 1/rms of rows first, first + warps, ... (R of them; rows from m on are skipped) into rstd: the block sums of squares
 // in a fixed order (lane-wise in increasing entries, then a shuffle tree), so bitwise the same for any R.
 template <int R>
-__device__ __forceinline__ void row_norms(const Problem& p, int entries, int warp, int warps, int lane, float* rstd) {
+__device__ __forceinline__ void row_norms(const Problem& p, int entries, int first, int warps, int lane, float* rstd) {
   float ss[R];
-  sum_squares_rows<R>(p.row_sq, entries, warp, warps, p.m, lane, ss);
+  sum_squares_rows<R>(p.row_sq, entries, first, warps, p.m, lane, ss);
 #pragma unroll
   for (int i = 0; i < R; ++i) {
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) ss[i] += __shfl_xor_sync(0xffffffffu, ss[i], o);
-    const int r = warp + i * warps;
+    const int r = first + i * warps;
     if (lane == 0 && r < p.m) rstd[r] = rsqrtf(ss[i] / (float)p.k + p.eps);
   }
 }
@@ -442,11 +442,11 @@ __device__ __forceinline__ void ring_sync(int ring_id) {
 
 // Unit u of the reduction (Float4 u of the partials of the warps of chunk `local_chunk`) summed over those warps of
 // every CTA of the cluster, rank by rank and warp by warp: a fixed order, so the result does not depend on timing.
-// The loads of several ranks go out together where a rank holds fewer than eight warps of the chunk (a cluster of six
-// 4-warp CTAs that share their chunks has one warp per chunk and rank), so that their round trips overlap.
+// The loads of several ranks go out together where a rank holds one or two warps of the chunk (a cluster of six 4-warp
+// CTAs that share four chunks has one warp per chunk and rank), so that their round trips overlap.
 __device__ __forceinline__ Float4 cluster_sum(u32 base, int u, u32 parts, int local_chunk) {
   using namespace cfg;
-  constexpr int ranks_per_batch = k_warps >= 8 ? 1 : 8 / k_warps;
+  constexpr int ranks_per_batch = k_warps >= 4 ? 1 : 8 / k_warps;
   Float4 sum = {0.0f, 0.0f, 0.0f, 0.0f};
   for (u32 r0 = 0; r0 < parts; r0 += ranks_per_batch) {
     Float4 v[ranks_per_batch][k_warps];
@@ -656,10 +656,13 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
   const unsigned long long t_looped = MARLIN_DEBUG_TIMELINE ? global_ns() : 0;
   if constexpr (normed) {
     // Rows r = warp, warp + warps, ...: 1/rms from the k/16 block sums of squares the previous GEMM left. Published to
-    // the CTA by the cluster barrier below. A warp with one row at most (up to `warps` rows) loads only that one.
-    constexpr int rows_per_warp = (max_rows + warps - 1) / warps;
-    if (p.m <= warps) row_norms<1>(p, sq_entries, warp, warps, lane, row_rstd);
-    else row_norms<rows_per_warp>(p, sq_entries, warp, warps, lane, row_rstd);
+    // the CTA by the cluster barrier below. At 9..16 rows each warp loads all its rows at once (a 4-warp CTA has four);
+    // up to 8 rows one after the other, as the loop was before (most warps have none or one).
+    if constexpr (batch_blocks == 1) {
+      for (int r = warp; r < p.m; r += warps) row_norms<1>(p, sq_entries, r, warps, lane, row_rstd);
+    } else {
+      row_norms<(max_rows + warps - 1) / warps>(p, sq_entries, warp, warps, lane, row_rstd);
+    }
   }
 
   // ---- Reduction over the warps of every CTA of the cluster, in a fixed order ----

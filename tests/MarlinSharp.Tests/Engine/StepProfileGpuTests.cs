@@ -36,7 +36,7 @@ public sealed class StepProfileGpuTests
         var p = model.ProfileDecodeStep(entries);
 
         Assert.Equal((captures, replays), (model.GraphCaptures, model.GraphReplays));
-        Assert.Null(model.GraphsDisabledReason);
+        Assert.True(model.GraphsDisabledReason is null, model.GraphsDisabledReason);
         var labels = p.Entries.Select(e => e.Label).ToList();
         Assert.Equal(labels.Distinct().Count(), labels.Count);
         // INT4 steps of a few rows run fused on Hopper: the norms and SwiGLU live in the GEMM epilogues, and only the
