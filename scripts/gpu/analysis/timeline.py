@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Reads a kernel timeline CSV written by `marlin bench e2e --profile` under MARLINSHARP_DEBUG_TIMELINE and prints, for each
+"""Reads a kernel timeline CSV (or .csv.gz) written by `marlin bench e2e --profile` under MARLINSHARP_DEBUG_TIMELINE and prints, for each
 launch position of a decoder layer (averaged over the middle layers), when its CTAs entered, when their wait returned,
 when their main loops and they themselves finished, all relative to the end of the launch before it (ns)."""
-import csv, sys, statistics as st
+import csv, gzip, sys, statistics as st
 
 def launches(path):
-    rows = list(csv.DictReader(open(path)))
+    rows = list(csv.DictReader(gzip.open(path, "rt") if path.endswith(".gz") else open(path)))
     for r in rows:
         for k in ("entry", "waited", "looped", "exit"):
             r[k] = int(r[k]) if r[k] else None

@@ -55,21 +55,31 @@ internal sealed class KernelTimeline : IDisposable
         for (int r = 0; r < count; r++) origin = Math.Min(origin, words[HeaderWords + r * RecordWords]);
         string path = Path.Combine(_directory, name + ".csv");
         using var w = new StreamWriter(path);
-        w.WriteLine("entry,waited,looped,exit,kind,epilogue,warps,grid_x,grid_y,grid_z,rows,block_x,block_y,block_z,sm");
-        for (int r = 0; r < count; r++)
-        {
-            var rec = words.AsSpan(HeaderWords + r * RecordWords, RecordWords);
-            ulong tag = rec[4], where = rec[5];
-            uint kind = (uint)(tag & 0xff);
-            bool gemm = kind == 1;
-            string Rel(ulong t) => t == 0 ? "" : (t - origin).ToString(CultureInfo.InvariantCulture);
-            w.WriteLine(string.Join(',',
-                Rel(rec[0]), Rel(rec[1]), Rel(rec[2]), Rel(rec[3]), kind,
-                gemm ? (tag >> 8) & 0xf : 0, gemm ? (tag >> 12) & 0xf : 0,
-                (tag >> 16) & 0xffff, (tag >> 32) & 0xffff, gemm ? 1 : (tag >> 48) & 0xffff, gemm ? (tag >> 48) & 0xffff : 0,
-                where & 0xffff, (where >> 16) & 0xffff, gemm ? 0 : (where >> 48) & 0xffff, (where >> 32) & 0xffff));
-        }
+        w.WriteLine(CsvHeader);
+        for (int r = 0; r < count; r++) w.WriteLine(CsvRow(words.AsSpan(HeaderWords + r * RecordWords, RecordWords), origin));
         return path;
+    }
+
+    public const string CsvHeader = "entry,waited,looped,exit,kind,epilogue,warps,grid_x,grid_y,grid_z,rows,block_x,block_y,block_z,sm";
+
+    /// <summary>
+    /// One record as a CSV row (<see cref="CsvHeader"/>), times in ns after <paramref name="origin"/> (empty where 0: not
+    /// stamped). Words as the kernels write them: 0-3 stamps; 4 the tag, kind | ... (kind 1, marlin_stream.cu: epilogue
+    /// &lt;&lt; 8 | warps &lt;&lt; 12 | grid.x &lt;&lt; 16 | grid.y &lt;&lt; 32 | rows &lt;&lt; 48; kinds 2 and 3, llama_attention.cu: grid.x &lt;&lt; 16 |
+    /// grid.y &lt;&lt; 32 | grid.z &lt;&lt; 48); 5 where it ran, block.x | block.y &lt;&lt; 16 | SM &lt;&lt; 32 (| block.z &lt;&lt; 48 for attention).
+    /// </summary>
+    public static string CsvRow(ReadOnlySpan<ulong> record, ulong origin)
+    {
+        if (record.Length < 6) throw new ArgumentException($"A record has at least 6 words; got {record.Length}.", nameof(record));
+        ulong tag = record[4], where = record[5];
+        uint kind = (uint)(tag & 0xff);
+        bool gemm = kind == 1;
+        string Rel(ulong t) => t == 0 ? "" : (t - origin).ToString(CultureInfo.InvariantCulture);
+        return string.Join(',',
+            Rel(record[0]), Rel(record[1]), Rel(record[2]), Rel(record[3]), kind,
+            gemm ? (tag >> 8) & 0xf : 0, gemm ? (tag >> 12) & 0xf : 0,
+            (tag >> 16) & 0xffff, (tag >> 32) & 0xffff, gemm ? 1 : (tag >> 48) & 0xffff, gemm ? (tag >> 48) & 0xffff : 0,
+            where & 0xffff, (where >> 16) & 0xffff, gemm ? 0 : (where >> 48) & 0xffff, (where >> 32) & 0xffff);
     }
 
     public void Dispose() => _buffer.Dispose();
