@@ -30,9 +30,6 @@ public sealed class KernelCache
     public string Directory { get; }
 
     /// <summary>
-    /// $MARLINSHARP_CACHE_DIR if set, else $XDG_CACHE_HOME/marlinsharp/kernels, else ~/.cache/marlinsharp/kernels.
-    /// </summary>
-    /// <summary>
     /// Extra NVRTC options for kernel development only (e.g. "-lineinfo", or "-DMARLIN_DEBUG_SKIP_COMPUTE=1" and
     /// "-DLLAMA_DEBUG_ATTN=1" timing switches), read from MARLINSHARP_NVRTC_EXTRA whenever a kernel is loaded (so that a
     /// development probe may add to it before its kernels are compiled). Every kernel library appends them; like every
@@ -41,6 +38,9 @@ public sealed class KernelCache
     public static IReadOnlyList<string> DevelopmentOptions =>
         (Environment.GetEnvironmentVariable("MARLINSHARP_NVRTC_EXTRA") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
 
+    /// <summary>
+    /// $MARLINSHARP_CACHE_DIR if set, else $XDG_CACHE_HOME/marlinsharp/kernels, else ~/.cache/marlinsharp/kernels.
+    /// </summary>
     public static string DefaultDirectory
     {
         get

@@ -9,7 +9,8 @@ namespace MarlinSharp.Cli.Engine;
 /// thread 0 of each of their CTAs appends its %globaltimer stamps there: entry, wait for the previous grid returned, main
 /// loop done (GEMMs), exit. One graph-replayed decode step per format and batch size is written as CSV, so that the
 /// kernel boundaries of a step can be read off in nanoseconds inside its graph (no profiler runs on the GPU machine).
-/// Must start before any of those kernels is compiled: it adds to MARLINSHARP_NVRTC_EXTRA.
+/// Must start before any of those kernels is compiled (it adds to MARLINSHARP_NVRTC_EXTRA) and outlive every launch of
+/// them: their code holds the buffer's address.
 /// </summary>
 internal sealed class KernelTimeline : IDisposable
 {
