@@ -180,8 +180,8 @@ public static class MarlinGemm
         ArgumentNullException.ThrowIfNull(runtime);
         ArgumentNullException.ThrowIfNull(config);
         runtime.ThrowIfDisposed();
-        CudaFunction function = runtime.Kernels.Get(config);
-        int shared = config.ActivationRingBytes(rows);
+        int shared = MarlinKernelSelector.StreamSharedBytes(config, rows, n, runtime.Device);
+        CudaFunction function = runtime.Kernels.Get(config, shared);
         var plan = new StreamPlan(n, k, config.Warps, parts => runtime.Kernels.ResidentClusters(config, parts, shared),
             MaxKPartsFor(runtime.Device, config, n), config.ChunksPerCta);
         return new StreamLaunchFootprint(function.RegistersPerThread, function.StaticSharedBytes + shared,
@@ -211,8 +211,8 @@ public static class MarlinGemm
     {
         DeviceInfo device = runtime.Device;
         int k = weights.Layout.InFeatures, n = weights.Layout.OutFeatures;
-        CudaFunction function = runtime.Kernels.Get(config);
-        int sharedBytes = config.ActivationRingBytes(rows);
+        int sharedBytes = MarlinKernelSelector.StreamSharedBytes(config, rows, n, device);
+        CudaFunction function = runtime.Kernels.Get(config, sharedBytes);
         var plan = new StreamPlan(n, k, config.Warps, parts => runtime.Kernels.ResidentClusters(config, parts, sharedBytes),
             MaxKPartsFor(device, config, n), config.ChunksPerCta);
         var problem = new StreamProblem

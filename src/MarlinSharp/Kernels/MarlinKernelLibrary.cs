@@ -16,7 +16,11 @@ internal sealed class MarlinKernelLibrary : IDisposable
     private readonly ConcurrentDictionary<IMarlinKernelVariant, Lazy<LoadedKernel>> _loaded = new();
     private bool _disposed;
 
-    private sealed record LoadedKernel(CudaModule Module, CudaFunction Function);
+    private sealed record LoadedKernel(CudaModule Module, CudaFunction Function)
+    {
+        /// <summary>The function's maximum dynamic shared memory attribute as last set (guarded by this instance).</summary>
+        public int MaxDynamicSharedBytes { get; set; }
+    }
 
     public MarlinKernelLibrary(CudaContext context, KernelCache cache)
     {
@@ -28,6 +32,24 @@ internal sealed class MarlinKernelLibrary : IDisposable
 
     public CudaFunction Get(IMarlinKernelVariant variant) => Loaded(variant).Function;
 
+    /// <summary>
+    /// <see cref="Get(IMarlinKernelVariant)"/>, with the function allowed at least <paramref name="dynamicSharedBytes"/> of
+    /// dynamic shared memory (a launch may ask for more than the variant needs, to cap the CTAs per SM).
+    /// </summary>
+    public CudaFunction Get(IMarlinKernelVariant variant, int dynamicSharedBytes)
+    {
+        LoadedKernel kernel = Loaded(variant);
+        lock (kernel)
+        {
+            if (dynamicSharedBytes > kernel.MaxDynamicSharedBytes)
+            {
+                kernel.Function.SetMaxDynamicSharedMemory(dynamicSharedBytes);
+                kernel.MaxDynamicSharedBytes = dynamicSharedBytes;
+            }
+        }
+        return kernel.Function;
+    }
+
     private readonly ConcurrentDictionary<(MarlinStreamConfig, int, int), long> _residentClusters = new();
 
     /// <summary>
@@ -38,7 +60,7 @@ internal sealed class MarlinKernelLibrary : IDisposable
     public long ResidentClusters(MarlinStreamConfig config, int clusterSize, int dynamicSharedBytes) =>
         _residentClusters.GetOrAdd((config, clusterSize, dynamicSharedBytes), key =>
         {
-            CudaFunction function = Loaded(key.Item1).Function;
+            CudaFunction function = Get(key.Item1, key.Item3);
             return key.Item2 == 1
                 ? (long)function.MaxActiveBlocksPerMultiprocessor(key.Item1.ThreadsPerBlock, key.Item3) * _context.Device.MultiprocessorCount
                 : function.MaxActiveClusters((uint)key.Item2, key.Item1.ThreadsPerBlock, key.Item3);
@@ -63,7 +85,7 @@ internal sealed class MarlinKernelLibrary : IDisposable
         CudaModule module = _context.LoadModule(Compile(variant));
         CudaFunction function = module.GetFunction(variant.EntryPoint);
         function.SetMaxDynamicSharedMemory(variant.DynamicSharedMemoryBytes);
-        return new LoadedKernel(module, function);
+        return new LoadedKernel(module, function) { MaxDynamicSharedBytes = variant.DynamicSharedMemoryBytes };
     }
 
     /// <summary>Compiles (or loads from the cache) every given variant, in parallel.</summary>

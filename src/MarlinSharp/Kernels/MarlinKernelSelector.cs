@@ -95,9 +95,11 @@ public static class MarlinKernelSelector
     /// <summary>Most rows the streamed kernel is chosen for.</summary>
     public const int MaxStreamedRows = 16;
 
-    /// <summary>Upper bound of marlin_stream.cu's static shared memory: 2 KiB of partials per warp and 8-row batch block, and
-    /// the row norms (checked against the assembler's report by the compile tests).</summary>
-    internal static int StreamStaticSharedBytes(MarlinStreamConfig config) => config.Warps * config.BatchBlocks * 2048 + 32 * config.BatchBlocks;
+    /// <summary>Upper bound of marlin_stream.cu's static shared memory: 2 KiB of partials per warp and 8-row batch block (none
+    /// with weight rings, where each warp leaves its partials in its own ring), and the row norms (checked against the
+    /// assembler's report by the compile tests).</summary>
+    internal static int StreamStaticSharedBytes(MarlinStreamConfig config) =>
+        (config.WeightStages == 0 ? config.Warps * config.BatchBlocks * 2048 : 16) + 32 * config.BatchBlocks;
 
     /// <summary>Deepest k the streamed kernel is chosen for: deeper layers stream better through the dense kernel's ring.</summary>
     private const int MaxStreamedDepth = 16384;
@@ -126,10 +128,10 @@ public static class MarlinKernelSelector
             long chunks = n / MarlinStreamConfig.ChunkWidth;
             // Every warp's activation ring and the static partials must fit `perSm` CTAs at once.
             bool fits(MarlinStreamConfig c, int perSm) =>
-                perSm * (c.ActivationRingBytes(rows) + StreamStaticSharedBytes(c) + ReservedPerCta) <= device.MaxSharedMemoryPerBlockOptin + ReservedPerCta;
-            var eight = MarlinStreamConfig.For(rows, groupSize, warps: 8, chunksPerCta: ChunksPerCta(rows, n, 8));
+                perSm * (c.SharedBytes(rows) + StreamStaticSharedBytes(c) + ReservedPerCta) <= device.MaxSharedMemoryPerBlockOptin + ReservedPerCta;
+            var eight = WithRings(MarlinStreamConfig.For(rows, groupSize, warps: 8, chunksPerCta: ChunksPerCta(rows, n, 8)), device);
             if (chunks <= device.MultiprocessorCount && fits(eight, 1)) return eight;
-            var four = MarlinStreamConfig.For(rows, groupSize, warps: 4, chunksPerCta: ChunksPerCta(rows, n, 4));
+            var four = WithRings(MarlinStreamConfig.For(rows, groupSize, warps: 4, chunksPerCta: ChunksPerCta(rows, n, 4)), device);
             if (chunks <= 3L * device.MultiprocessorCount && fits(four, 3)) return four;
         }
         return Select(rows, n, k, groupSize, device);
@@ -154,7 +156,49 @@ public static class MarlinKernelSelector
         if (n <= 0 || n % MarlinStreamConfig.ChunkWidth != 0)
             throw new ArgumentException($"n={n} must be a positive multiple of {MarlinStreamConfig.ChunkWidth}.", nameof(n));
         int warps = n / MarlinStreamConfig.ChunkWidth <= device.MultiprocessorCount ? 8 : 4;
-        return MarlinStreamConfig.For(rows, groupSize, warps, epilogue: epilogue, chunksPerCta: ChunksPerCta(rows, n, warps));
+        return WithRings(MarlinStreamConfig.For(rows, groupSize, warps, epilogue: epilogue, chunksPerCta: ChunksPerCta(rows, n, warps)), device);
+    }
+
+    /// <summary>Development switch for measurements: every streamed launch keeps its weights in a register ring
+    /// (MARLINSHARP_STREAM_REGISTER_RING=1), as before the shared weight ring.</summary>
+    private static readonly bool ForceRegisterRing = Environment.GetEnvironmentVariable("MARLINSHARP_STREAM_REGISTER_RING") == "1";
+
+    /// <summary>
+    /// <paramref name="config"/> with the weight and activation rings it takes on <paramref name="device"/>:
+    /// <list type="bullet">
+    /// <item>8-warp CTAs (narrow layers, k split over clusters): a 3-stage shared weight ring, activations 2 blocks ahead.
+    /// Its 96..158 registers (against 133..253 with the register ring) let two CTAs share an SM, so the plan splits k over
+    /// 3 CTAs instead of 2 at up to 8 rows, and every warp has two blocks in flight.</item>
+    /// <item>4-warp CTAs at up to 8 rows (the wide fused layers, unsplit): a 3-stage shared weight ring, activations 1 block
+    /// ahead, launched with <see cref="StreamSharedBytes"/>'s cap on CTAs per SM.</item>
+    /// <item>4-warp CTAs at 9..16 rows: the register ring (the shared ring measured slower there, capped or not).</item>
+    /// </list>
+    /// The register ring stays wherever the shared rings would not fit the device's shared memory. H100, llama2-7b e2e
+    /// (docs/NOTES.md, step 130), INT4 ms per token, register rings against these: batch 1 1.891 / 1.881 against 1.765 / 1.758,
+    /// batch 16 2.432 / 2.438 against 2.369 / 2.383.
+    /// </summary>
+    internal static MarlinStreamConfig WithRings(MarlinStreamConfig config, DeviceInfo device)
+    {
+        var registers = config with { WeightStages = 0, ActivationRing = 2 };
+        if (ForceRegisterRing || (config.Warps == 4 && config.BatchBlocks == 2)) return registers;
+        var staged = config with { WeightStages = 3, ActivationRing = config.Warps == 8 ? 3 : 2 };
+        return staged.DynamicSharedMemoryBytes + StreamStaticSharedBytes(staged) <= device.MaxSharedMemoryPerBlockOptin ? staged : registers;
+    }
+
+    /// <summary>
+    /// Dynamic shared memory to launch <paramref name="config"/> with over <paramref name="rows"/> rows of a layer of
+    /// <paramref name="n"/> columns: what its rings need, and for 4-warp CTAs with a shared weight ring more, so that an SM
+    /// holds no more of them than the grid needs to be resident at once (at least 2). With ~53 KB each, four CTAs stacked on
+    /// one SM while others idled, and a CTA's loop took 12.6 µs there against 7.3 alone (docs/NOTES.md, step 129).
+    /// </summary>
+    internal static int StreamSharedBytes(MarlinStreamConfig config, int rows, int n, DeviceInfo device)
+    {
+        int need = config.SharedBytes(rows);
+        if (config.Warps != 4 || config.WeightStages == 0 || device.MultiprocessorCount <= 0) return need;
+        int ctasPerSm = Math.Max(2, (n / config.CtaWidth + device.MultiprocessorCount - 1) / device.MultiprocessorCount);
+        int perSm = device.MaxSharedMemoryPerBlockOptin + ReservedPerCta;
+        int cap = perSm / (ctasPerSm + 1) - ReservedPerCta - StreamStaticSharedBytes(config) + 128;
+        return Math.Clamp(cap, need, Math.Max(need, device.MaxSharedMemoryPerBlockOptin - StreamStaticSharedBytes(config)));
     }
 
     /// <summary>Development switch for measurements: the chunks per CTA (1, 2, 4 or 8) that streamed launches of 9..16 rows use
@@ -197,7 +241,7 @@ public static class MarlinKernelSelector
                from epilogue in new[] { StreamEpilogue.Residual, StreamEpilogue.Normed, StreamEpilogue.NormedSwiGlu }
                from rows in new[] { 8, MaxFusedRows }
                from chunksPerCta in ChunkSharings(rows, warps)
-               select MarlinStreamConfig.For(rows, groupSize, warps, epilogue: epilogue, chunksPerCta: chunksPerCta),
+               select WithRings(MarlinStreamConfig.For(rows, groupSize, warps, epilogue: epilogue, chunksPerCta: chunksPerCta), device),
         ];
     }
 
@@ -212,7 +256,7 @@ public static class MarlinKernelSelector
                from rows in new[] { 8, MaxStreamedRows }
                from warps in new[] { 4, 8 }
                from chunksPerCta in ChunkSharings(rows, warps)
-               select MarlinStreamConfig.For(rows, groupSize, warps, chunksPerCta: chunksPerCta),
+               select WithRings(MarlinStreamConfig.For(rows, groupSize, warps, chunksPerCta: chunksPerCta), device),
         ];
     }
 

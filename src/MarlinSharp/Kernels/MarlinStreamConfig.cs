@@ -15,8 +15,11 @@ namespace MarlinSharp.Kernels;
 /// <param name="ChunksPerCta">64-column chunks per CTA (1, 2, 4 or 8, at most <paramref name="Warps"/>): the warps of a CTA
 /// that stream the same k run for different chunks share one activation ring, so A crosses L2 that many times less often;
 /// each chunk then has <c>Warps / ChunksPerCta</c> warps per CTA. n must be a multiple of 64 × ChunksPerCta.</param>
+/// <param name="WeightStages">0: each warp streams its weights into a ring of registers, one block ahead of the one it
+/// computes. 2..4 (at least <paramref name="ActivationRing"/>): through a per-warp shared-memory ring of that many blocks
+/// (cp.async), so that that many blocks minus one are in flight per warp at no register cost.</param>
 public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Warps = 4, int ActivationRing = 2,
-    StreamEpilogue Epilogue = StreamEpilogue.Store, int ChunksPerCta = 1) : IMarlinKernelVariant
+    StreamEpilogue Epilogue = StreamEpilogue.Store, int ChunksPerCta = 1, int WeightStages = 0) : IMarlinKernelVariant
 {
     public const string KernelEntryPoint = "marlin_stream_gemm";
 
@@ -35,7 +38,16 @@ public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Wa
     public const int ActivationRowBytes = (BlockDepth + 8) * 2;
 
     /// <summary>Dynamic shared memory of a launch of <see cref="RowsPerLaunch"/> rows (the most any launch takes).</summary>
-    public int DynamicSharedMemoryBytes => ActivationRingBytes(RowsPerLaunch);
+    public int DynamicSharedMemoryBytes => SharedBytes(RowsPerLaunch);
+
+    /// <summary>Dynamic shared memory of a launch of <paramref name="rows"/> rows: the activation rings, then the weight rings.</summary>
+    public int SharedBytes(int rows) => ActivationRingBytes(rows) + WeightRingBytes;
+
+    /// <summary>
+    /// Shared memory of the weight rings (0 without them): per warp <see cref="WeightStages"/> stages of one block of the
+    /// warp's weights (8 slabs × 32 lanes × 16 bytes) and the block's scales (8 × 16 bytes per group; none per channel).
+    /// </summary>
+    public int WeightRingBytes => Warps * WeightStages * (8 * 512 + (GroupBlocks == 0 ? 0 : 8 / GroupBlocks * 8 * 16));
 
     /// <summary>
     /// Dynamic shared memory of a launch of <paramref name="rows"/> rows: one activation ring of <see cref="ActivationRing"/>
@@ -68,6 +80,8 @@ public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Wa
         if (!Enum.IsDefined(Epilogue)) throw new ArgumentOutOfRangeException(nameof(Epilogue), Epilogue, "Not a StreamEpilogue value.");
         if (ChunksPerCta is not (1 or 2 or 4 or 8) || ChunksPerCta > Warps)
             throw new ArgumentOutOfRangeException(nameof(ChunksPerCta), ChunksPerCta, $"Expected 1, 2, 4 or 8, at most Warps={Warps}.");
+        if (WeightStages != 0 && (WeightStages is < 2 or > 4 || WeightStages < ActivationRing))
+            throw new ArgumentOutOfRangeException(nameof(WeightStages), WeightStages, $"Expected 0 (register ring) or 2..4 stages, at least ActivationRing={ActivationRing}.");
     }
 
     public IReadOnlyList<string> CompileOptions() =>
@@ -79,18 +93,19 @@ public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Wa
         $"-DMARLIN_A_RING={ActivationRing}",
         $"-DMARLIN_EPILOGUE={(int)Epilogue}",
         $"-DMARLIN_CHUNKS_PER_CTA={ChunksPerCta}",
+        $"-DMARLIN_W_STAGES={WeightStages}",
     ];
 
     /// <summary>The configuration for <paramref name="rows"/> (1..16) rows.</summary>
     public static MarlinStreamConfig For(int rows, int groupSize, int warps = 4, int activationRing = 2, StreamEpilogue epilogue = StreamEpilogue.Store,
-        int chunksPerCta = 1)
+        int chunksPerCta = 1, int weightStages = 0)
     {
         if (rows is < 1 or > 16) throw new ArgumentOutOfRangeException(nameof(rows), rows, "The streamed kernel serves 1..16 rows.");
-        return new MarlinStreamConfig(rows <= 8 ? 1 : 2, MarlinKernelConfig.GroupBlocksFor(groupSize), warps, activationRing, epilogue, chunksPerCta);
+        return new MarlinStreamConfig(rows <= 8 ? 1 : 2, MarlinKernelConfig.GroupBlocksFor(groupSize), warps, activationRing, epilogue, chunksPerCta, weightStages);
     }
 
     public override string ToString() =>
-        $"stream_m{RowsPerLaunch}_w{Warps}_g{(GroupBlocks == 0 ? "ch" : (GroupBlocks * 16).ToString())}{(ActivationRing != 2 ? $"_a{ActivationRing}" : "")}{(ChunksPerCta != 1 ? $"_c{ChunksPerCta}" : "")}"
+        $"stream_m{RowsPerLaunch}_w{Warps}_g{(GroupBlocks == 0 ? "ch" : (GroupBlocks * 16).ToString())}{(ActivationRing != 2 ? $"_a{ActivationRing}" : "")}{(ChunksPerCta != 1 ? $"_c{ChunksPerCta}" : "")}{(WeightStages != 0 ? $"_s{WeightStages}" : "")}"
         + Epilogue switch
         {
             StreamEpilogue.Residual => "_residual",

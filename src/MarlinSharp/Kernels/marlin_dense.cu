@@ -435,7 +435,7 @@ __device__ __forceinline__ void fetch_weights(u32 stage, const Problem& p, const
 
   if constexpr (!per_channel) {
     if (tid < s_stage_vecs) {
-      const int first_group = (t.kt * tile_k) / (16 * group_blocks);
+      const int first_group = (t.kt * tile_k) / (16 * (per_channel ? 1 : group_blocks));  // guarded: NVRTC 13 warns of a division by zero
       const Vec16* gs = p.s + (size_t)first_group * ((u32)p.n / 8) + (u32)(t.col * s_row_vecs) + c.s_src;
       cp_async_plain(stage + 16 * (b_stage_vecs + a_stage_vecs + tid), gs);
     }

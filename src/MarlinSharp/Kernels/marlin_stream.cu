@@ -88,6 +88,9 @@
 #ifndef MARLIN_A_RING                // 128-deep blocks of activations per shared ring (2..4): copies run MARLIN_A_RING - 1 blocks ahead
 #define MARLIN_A_RING 2
 #endif
+#ifndef MARLIN_W_STAGES              // 0: weights stream into a register ring; 2..4: through a per-warp shared-memory ring of that many blocks
+#define MARLIN_W_STAGES 0
+#endif
 #ifndef MARLIN_CHUNKS_PER_CTA        // 64-column chunks per CTA (1, 2, 4 or 8, at most MARLIN_WARPS): warps that share a ring
 #define MARLIN_CHUNKS_PER_CTA 1
 #endif
@@ -159,6 +162,12 @@ constexpr bool residual = epilogue == 1;
 constexpr bool normed = epilogue == 2 || epilogue == 3;
 constexpr bool swiglu = epilogue == 3;
 constexpr int max_rows = 8 * batch_blocks;
+constexpr int w_stages = MARLIN_W_STAGES;
+constexpr bool staged = w_stages > 0;
+// One stage of a warp's weight ring: 8 slabs x 32 lanes x 16 bytes of weights (each lane reads back only what it copied),
+// then the block's scales (groups_per_block x 8 Vec16s, copied by the first lanes and shared by the warp).
+constexpr int w_scale_vecs = per_channel ? 0 : groups_per_block * 8;
+constexpr int w_stage_bytes = ring * 512 + 16 * w_scale_vecs;
 // 4-warp CTAs serve layers of up to three chunks per SM, all resident at once: at most 168 registers a thread, so that
 // three fit in the register file. 32-wide groups (and 64-wide ones at 16 rows) need more and would spill; they run
 // two CTAs per SM.
@@ -173,6 +182,8 @@ static_assert(a_ring >= 2 && a_ring <= 4, "activation ring depth");
 static_assert((chunks_per_cta == 1 || chunks_per_cta == 2 || chunks_per_cta == 4 || chunks_per_cta == 8) && chunks_per_cta <= warps,
               "chunks per CTA");
 static_assert(epilogue >= 0 && epilogue <= 3, "epilogue");
+static_assert(w_stages == 0 || (w_stages >= 2 && w_stages <= 4 && a_ring <= w_stages), "weight stages (and activations no further ahead)");
+static_assert(!staged || w_stages * w_stage_bytes >= batch_blocks * 2048, "a warp's partials live in its weight ring after the loop");
 }  // namespace cfg
 
 // ---------------------------------------------------------------------------------------------
@@ -417,6 +428,28 @@ __device__ __forceinline__ u32 lds32(u32 addr) {
   return v;
 }
 
+__device__ __forceinline__ Vec16 lds128(u32 addr) {
+  Vec16 v;
+  asm volatile("ld.shared.v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "r"(addr) : "memory");
+  return v;
+}
+
+__device__ __forceinline__ void sts128(u32 addr, Float4 v) {
+  asm volatile("st.shared.v4.f32 [%0], {%1,%2,%3,%4};\n" ::"r"(addr), "f"(v.x), "f"(v.y), "f"(v.z), "f"(v.w) : "memory");
+}
+
+// Shared weight ring: one block of a warp's weights into a stage, each lane copying the 16 bytes per slab it will read
+// back itself (so no other lane has to wait for them), and the block's scales, one Vec16 per lane for the first
+// w_scale_vecs lanes (group q, lane g of the chunk's 8 at 16 * (8q + g)). b: slab 0 of the block at this lane's word;
+// s: the block's first group row at the chunk's first Vec16.
+__device__ __forceinline__ void copy_weight_block(u32 stage, const Vec16* b, size_t b_slab, const Vec16* s, u32 s_row, int lane) {
+#pragma unroll
+  for (int i = 0; i < cfg::ring; ++i) copy_16(stage + 512 * i + 16 * lane, b + i * b_slab);
+  if constexpr (cfg::w_scale_vecs > 0) {
+    if (lane < cfg::w_scale_vecs) copy_16(stage + cfg::ring * 512 + 16 * lane, s + (lane >> 3) * s_row + (lane & 7));
+  }
+}
+
 // Copies the rows [0, rows) of A's 128-deep block `blk` into a ring slot (rows of a_row_words words): 16 Vec16s per
 // row, dealt in order to the lanes of the warps that share the ring (`member` 0..chunks_per_cta - 1), so each
 // quarter-warp writes 128 contiguous bytes of one row.
@@ -444,7 +477,8 @@ __device__ __forceinline__ void ring_sync(int ring_id) {
 // every CTA of the cluster, rank by rank and warp by warp: a fixed order, so the result does not depend on timing.
 // The loads of several ranks go out together where a rank holds one or two warps of the chunk (a cluster of six 4-warp
 // CTAs that share four chunks has one warp per chunk and rank), so that their round trips overlap.
-__device__ __forceinline__ Float4 cluster_sum(u32 base, int u, u32 parts, int local_chunk) {
+// The partials of warp w of a CTA start at base + w * warp_stride.
+__device__ __forceinline__ Float4 cluster_sum(u32 base, u32 warp_stride, int u, u32 parts, int local_chunk) {
   using namespace cfg;
   constexpr int ranks_per_batch = k_warps >= 4 ? 1 : 8 / k_warps;
   Float4 sum = {0.0f, 0.0f, 0.0f, 0.0f};
@@ -454,7 +488,7 @@ __device__ __forceinline__ Float4 cluster_sum(u32 base, int u, u32 parts, int lo
     for (int rb = 0; rb < ranks_per_batch; ++rb)
 #pragma unroll
       for (int w = 0; w < k_warps; ++w)
-        v[rb][w] = rb == 0 || r0 + rb < parts ? load_peer(base + 16 * ((local_chunk * k_warps + w) * partial_vecs + u), r0 + rb)
+        v[rb][w] = rb == 0 || r0 + rb < parts ? load_peer(base + (u32)(local_chunk * k_warps + w) * warp_stride + 16 * u, r0 + rb)
                                               : Float4{0.0f, 0.0f, 0.0f, 0.0f};
 #pragma unroll
     for (int rb = 0; rb < ranks_per_batch; ++rb)
@@ -485,10 +519,64 @@ __device__ __forceinline__ float silu_times(float gate, float up) {
   return half_to_float(float_to_half(silu)) * up;
 }
 
+// Slab i (0..7) of a 128-deep block: the lane's weight words w times the block's activations at a_base (lane's words at
+// a_lane[bb]), into the group sums, which the end of each group scales into acc (per-channel scales: straight into acc).
+__device__ __forceinline__ void slab_product(const Vec16& w, int i, u32 a_base, const u32 (&a_lane)[cfg::batch_blocks],
+                                             const bool (&live)[cfg::batch_blocks], const Vec16 (&scale)[cfg::groups_per_block],
+                                             float (&acc)[cfg::batch_blocks][4][4], float (&grp)[cfg::batch_blocks][4][4]) {
+  using namespace cfg;
+  u32 x[batch_blocks][2];
+#pragma unroll
+  for (int bb = 0; bb < batch_blocks; ++bb) {
+    const u32 at = a_base + a_lane[bb] + 4 * 8 * i;
+    x[bb][0] = live[bb] ? lds32(at) : 0u;
+    x[bb][1] = live[bb] ? lds32(at + 16) : 0u;
+  }
+  if constexpr (!MARLIN_DEBUG_SKIP_COMPUTE) {
+    const u32 words[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      u32 a[4];
+      dequant_tile(words[j], a);
+#pragma unroll
+      for (int bb = 0; bb < batch_blocks; ++bb) {
+        if constexpr (per_channel)
+          mma_16816(acc[bb][j], a, x[bb][0], x[bb][1]);
+        else
+          mma_16816(grp[bb][j], a, x[bb][0], x[bb][1]);
+      }
+    }
+    if constexpr (!per_channel) {
+      if ((i + 1) % group_blocks == 0) {  // end of a group: scale its sums once per column, in FP32
+        const Vec16 sc = scale[i / group_blocks];
+        const u32 sw[4] = {sc.x, sc.y, sc.z, sc.w};
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          const float s_lo = half_to_float((u16)(sw[j] & 0xffff)), s_hi = half_to_float((u16)(sw[j] >> 16));
+#pragma unroll
+          for (int bb = 0; bb < batch_blocks; ++bb) {
+            acc[bb][j][0] += s_lo * grp[bb][j][0];
+            acc[bb][j][1] += s_lo * grp[bb][j][1];
+            acc[bb][j][2] += s_hi * grp[bb][j][2];
+            acc[bb][j][3] += s_hi * grp[bb][j][3];
+#pragma unroll
+            for (int e = 0; e < 4; ++e) grp[bb][j][e] = 0.0f;
+          }
+        }
+      }
+    }
+  } else {
+    (void)scale; (void)grp;
+    acc[0][0][0] += __int_as_float(w.x ^ w.y ^ w.z ^ w.w ^ x[0][0]);
+  }
+}
+
 extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin_stream_gemm(Problem p) {
   using namespace cfg;
   const unsigned long long t_entry = MARLIN_DEBUG_TIMELINE ? global_ns() : 0;
-  __shared__ Float4 partials[warps * partial_vecs];
+  // Each warp's FP32 partial sums for the cluster reduction: here, or with the shared weight ring at the start of the
+  // warp's own ring, which it no longer needs by then.
+  __shared__ Float4 partials[staged ? 1 : warps * partial_vecs];
   __shared__ float row_rstd[max_rows];    // normed epilogues: 1/rms of each row of A
   extern __shared__ Vec16 a_rings[];     // per k run: a_ring slots of rows_staged x a_row_words words
 
@@ -505,14 +593,17 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
   // This k run's activation ring: a_ring slots of rows_staged rows (MarlinStreamConfig.ActivationRingBytes).
   const int rows_staged = p.m < max_rows ? p.m : max_rows;
   const u32 slot_bytes = (u32)rows_staged * a_row_words * 4;
-  if (dynamic_smem_bytes() < (u32)(k_warps * a_ring) * slot_bytes) asm volatile("trap;");
-  const u32 my_ring = smem_addr(a_rings) + (u32)(k_run * a_ring) * slot_bytes;
+  // Then, with the shared weight ring, w_stages stages per warp (MarlinStreamConfig.WeightRingBytes).
+  const u32 a_rings_bytes = (u32)(k_warps * a_ring) * slot_bytes;
+  if (dynamic_smem_bytes() < a_rings_bytes + (u32)(warps * w_stages * w_stage_bytes)) asm volatile("trap;");
+  const u32 my_ring_base = smem_addr(a_rings);
+  const u32 my_ring = my_ring_base + (u32)(k_run * a_ring) * slot_bytes;
   const Vec16* a_vecs = reinterpret_cast<const Vec16*>(p.a);
   const u32 a_row_vecs = (u32)p.k / 8;
 
   const size_t b_slab = (u32)p.n / 2;  // Vec16s per slab row of B
   const Vec16* bp = p.b + (size_t)blk0 * ring * b_slab + (u32)my_chunk * 32 + lane;
-  const Vec16* sp = p.s + (per_channel ? 0 : (size_t)blk0 * groups_per_block * ((u32)p.n / 8) + (u32)my_chunk * 8 + g);
+  const Vec16* sp = p.s + (per_channel ? 0 : (size_t)blk0 * groups_per_block * ((u32)p.n / 8) + (u32)my_chunk * 8);  // + g: lane's
   // Lane (g, t)'s words of a ring slot for batch block bb: row 8bb + g, word t of the slab (and t + 4); rows past m read 0.
   bool live[batch_blocks];
   u32 a_lane[batch_blocks];
@@ -522,12 +613,26 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
     a_lane[bb] = 4 * ((u32)(8 * bb + g) * a_row_words + t);
   }
 
-  // Prologue: the first block's weights and scales (nothing an earlier kernel writes), then the wait,
-  // then the activations.
-  Slab slot[ring];
+  // Prologue: weights and scales (nothing an earlier kernel writes) first, then the wait, then the activations. The
+  // register ring holds the first block; the shared ring's stages take the first w_stages - 1 blocks, one commit group
+  // each (empty past the run, so that the group count stays uniform).
+  Slab slot[staged ? 1 : ring];
   Vec16 scale_next[groups_per_block];
   const bool any = blk0 < blk1;
-  if (any) {
+  const u32 my_wring = my_ring_base + a_rings_bytes + (u32)(warp * w_stages * w_stage_bytes);
+  u32 w_fill = 0, w_slot = 0;   // shared ring: stage of the next block to copy, stage of block blk
+  if constexpr (staged) {
+#pragma unroll
+    for (int j = 0; j < w_stages - 1; ++j) {
+      if (blk0 + j < blk1) {
+        copy_weight_block(my_wring + w_fill * w_stage_bytes, bp, b_slab, sp, (u32)p.n / 8, lane);
+        bp += ring * b_slab;
+        sp += groups_per_block * ((u32)p.n / 8);
+      }
+      copy_commit();
+      ++w_fill;
+    }
+  } else if (any) {
 #pragma unroll
     for (int i = 0; i < ring; ++i) {  // a running pointer: eight precomputed 64-bit addresses would cost 16 registers
       slot[i].w = load_weights(bp);
@@ -535,7 +640,7 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
     }
     if constexpr (!per_channel) {
 #pragma unroll
-      for (int q = 0; q < groups_per_block; ++q) scale_next[q] = load_weights(sp + q * ((u32)p.n / 8));
+      for (int q = 0; q < groups_per_block; ++q) scale_next[q] = load_weights(sp + q * ((u32)p.n / 8) + g);
     }
   }
   allow_next_grid();
@@ -577,10 +682,20 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
   for (int blk = blk0; blk < blk1; ++blk) {
     const bool more = blk + 1 < blk1;
     {
-      // Refill the slot the previous block was read from (every lane of the ring's warps is done with it after the first
-      // ring_sync) with the block a_ring - 1 ahead, then wait for this block's group: a_ring - 1 newer groups may still be
-      // in flight. The second ring_sync publishes each lane's completed copies to the others.
+      // Refill the slots the previous block was read from (every lane of the ring's warps is done with them after the
+      // first ring_sync): activations a_ring - 1 blocks ahead and, with the shared weight ring, weights w_stages - 1 blocks
+      // ahead, in one commit group. Then wait for this block's group: a_ring - 1 newer groups may still be in flight (the
+      // weights of this block went out in an older group, since w_stages >= a_ring). The second ring_sync publishes each
+      // lane's completed copies (activations, scales) to the others.
       ring_sync(k_run);
+      if constexpr (staged) {
+        if (blk + w_stages - 1 < blk1) {
+          copy_weight_block(my_wring + w_fill * w_stage_bytes, bp, b_slab, sp, (u32)p.n / 8, lane);
+          bp += ring * b_slab;
+          sp += groups_per_block * ((u32)p.n / 8);
+        }
+        w_fill = w_fill + 1 == w_stages ? 0 : w_fill + 1;
+      }
       const u32 refill = a_slot == 0 ? a_ring - 1 : a_slot - 1;
       if (blk + a_ring - 1 < blk1)
         copy_activation_block(my_ring + refill * slot_bytes, a_vecs, a_row_vecs, blk + a_ring - 1, rows_staged, lane, local_chunk);
@@ -591,68 +706,42 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
     const u32 a_base = my_ring + a_slot * slot_bytes;
     a_slot = a_slot + 1 == a_ring ? 0 : a_slot + 1;
     Vec16 scale[groups_per_block];
-    if constexpr (!per_channel) {
+    if constexpr (staged) {
+      const u32 w_base = my_wring + w_slot * w_stage_bytes;
+      w_slot = w_slot + 1 == w_stages ? 0 : w_slot + 1;
+      if constexpr (!per_channel) {
 #pragma unroll
-      for (int q = 0; q < groups_per_block; ++q) scale[q] = scale_next[q];
-      sp += groups_per_block * ((u32)p.n / 8);
-      if (more) {
-#pragma unroll
-        for (int q = 0; q < groups_per_block; ++q) scale_next[q] = load_weights(sp + q * ((u32)p.n / 8));
+        for (int q = 0; q < groups_per_block; ++q) scale[q] = lds128(w_base + ring * 512 + 16 * (8 * q + g));
       }
-    }
+      // One slab's weights ahead of the one in the tensor cores, so the shared load's latency hides behind the math.
+      Vec16 next = lds128(w_base + 16 * lane);
 #pragma unroll
-    for (int i = 0; i < ring; ++i) {
-      const Slab cur = slot[i];
-      if (more) {  // refill this slot with the same slab of the next block
-        slot[i].w = load_weights(bp);
-        bp += b_slab;
+      for (int i = 0; i < ring; ++i) {
+        const Vec16 cur = next;
+        if (i + 1 < ring) next = lds128(w_base + 512 * (i + 1) + 16 * lane);
+        slab_product(cur, i, a_base, a_lane, live, scale, acc, grp);
       }
-      u32 x[batch_blocks][2];
+    } else {
+      if constexpr (!per_channel) {
 #pragma unroll
-      for (int bb = 0; bb < batch_blocks; ++bb) {
-        const u32 at = a_base + a_lane[bb] + 4 * 8 * i;
-        x[bb][0] = live[bb] ? lds32(at) : 0u;
-        x[bb][1] = live[bb] ? lds32(at + 16) : 0u;
-      }
-      if constexpr (!MARLIN_DEBUG_SKIP_COMPUTE) {
-        const u32 words[4] = {cur.w.x, cur.w.y, cur.w.z, cur.w.w};
+        for (int q = 0; q < groups_per_block; ++q) scale[q] = scale_next[q];
+        sp += groups_per_block * ((u32)p.n / 8);
+        if (more) {
 #pragma unroll
-        for (int j = 0; j < 4; ++j) {
-          u32 a[4];
-          dequant_tile(words[j], a);
-#pragma unroll
-          for (int bb = 0; bb < batch_blocks; ++bb) {
-            if constexpr (per_channel)
-              mma_16816(acc[bb][j], a, x[bb][0], x[bb][1]);
-            else
-              mma_16816(grp[bb][j], a, x[bb][0], x[bb][1]);
-          }
+          for (int q = 0; q < groups_per_block; ++q) scale_next[q] = load_weights(sp + q * ((u32)p.n / 8) + g);
         }
-        if constexpr (!per_channel) {
-          if ((i + 1) % group_blocks == 0) {  // end of a group: scale its sums once per column, in FP32
-            const Vec16 sc = scale[i / group_blocks];
-            const u32 sw[4] = {sc.x, sc.y, sc.z, sc.w};
+      }
 #pragma unroll
-            for (int j = 0; j < 4; ++j) {
-              const float s_lo = half_to_float((u16)(sw[j] & 0xffff)), s_hi = half_to_float((u16)(sw[j] >> 16));
-#pragma unroll
-              for (int bb = 0; bb < batch_blocks; ++bb) {
-                acc[bb][j][0] += s_lo * grp[bb][j][0];
-                acc[bb][j][1] += s_lo * grp[bb][j][1];
-                acc[bb][j][2] += s_hi * grp[bb][j][2];
-                acc[bb][j][3] += s_hi * grp[bb][j][3];
-#pragma unroll
-                for (int e = 0; e < 4; ++e) grp[bb][j][e] = 0.0f;
-              }
-            }
-          }
+      for (int i = 0; i < ring; ++i) {
+        const Slab cur = slot[i];
+        if (more) {  // refill this slot with the same slab of the next block
+          slot[i].w = load_weights(bp);
+          bp += b_slab;
         }
-      } else {
-        acc[0][0][0] += __int_as_float(cur.w.x ^ cur.w.y ^ cur.w.z ^ cur.w.w ^ x[0][0]);
+        slab_product(cur.w, i, a_base, a_lane, live, scale, acc, grp);
       }
     }
   }
-
   const unsigned long long t_looped = MARLIN_DEBUG_TIMELINE ? global_ns() : 0;
   if constexpr (normed) {
     // Rows r = warp, warp + warps, ...: 1/rms from the k/16 block sums of squares the previous GEMM left. Published to
@@ -668,14 +757,17 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
   // ---- Reduction over the warps of every CTA of the cluster, in a fixed order ----
   // acc[bb][j] holds columns 16j + g (e = 0, 1) and 16j + g + 8 (e = 2, 3) of the chunk for batch rows
   // 8bb + 2t (e = 0, 2) and 8bb + 2t + 1 (e = 1, 3).
+  const u32 partial_base = staged ? my_ring_base + a_rings_bytes : smem_addr(partials);
+  const u32 partial_stride = staged ? (u32)(w_stages * w_stage_bytes) : (u32)(partial_vecs * 16);
+  if constexpr (staged) __syncwarp();  // the warp's lanes are done reading each other's scales in its ring
 #pragma unroll
   for (int bb = 0; bb < batch_blocks; ++bb)
 #pragma unroll
     for (int j = 0; j < 4; ++j)
-      partials[warp * partial_vecs + (bb * 4 + j) * 32 + lane] = Float4{acc[bb][j][0], acc[bb][j][1], acc[bb][j][2], acc[bb][j][3]};
+      sts128(partial_base + (u32)warp * partial_stride + 16 * ((bb * 4 + j) * 32 + lane),
+             Float4{acc[bb][j][0], acc[bb][j][1], acc[bb][j][2], acc[bb][j][3]});
   cluster_barrier();
 
-  const u32 base = smem_addr(partials);
   if constexpr (swiglu) {
     // Item (bb, j < 2, lane) of a chunk pairs the gate columns 16j + g, +8 of the chunk with the up columns 32 further on.
     for (int item = blockIdx.x * threads + tid; item < chunks_per_cta * (partial_vecs / 2); item += parts * threads) {
@@ -685,7 +777,7 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
       if (row >= p.m) continue;
       const int unit = bb * 128 + j * 32 + ul;
       const int col = chunk * 64 + 16 * j + ug;
-      Float4 gate = cluster_sum(base, unit, parts, uc), up = cluster_sum(base, unit + 64, parts, uc);
+      Float4 gate = cluster_sum(partial_base, partial_stride, unit, parts, uc), up = cluster_sum(partial_base, partial_stride, unit + 64, parts, uc);
       apply_channel_scales(p, gate, col);
       apply_channel_scales(p, up, col + 32);
       const float r0 = row_rstd[row], r1 = row + 1 < p.m ? row_rstd[row + 1] : 0.0f;
@@ -706,7 +798,7 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
       const int row = 8 * bb + 2 * ut;
       if (!residual && row >= p.m) continue;
       const bool has0 = row < p.m, has1 = row + 1 < p.m;
-      Float4 sum = has0 ? cluster_sum(base, u, parts, uc) : Float4{0.0f, 0.0f, 0.0f, 0.0f};
+      Float4 sum = has0 ? cluster_sum(partial_base, partial_stride, u, parts, uc) : Float4{0.0f, 0.0f, 0.0f, 0.0f};
       const int col = chunk * 64 + 16 * j + ug;
       apply_channel_scales(p, sum, col);
       if constexpr (normed) {

@@ -22,8 +22,10 @@ internal static partial class CompileReport
     public static int StaticSharedBytes(NvrtcOutput output)
     {
         Match smem = StaticShared().Match(output.Log);
-        Assert.True(smem.Success, $"No shared-memory figure in the NVRTC log:\n{output.Log}");
-        return int.Parse(smem.Groups[1].Value);
+        if (smem.Success) return int.Parse(smem.Groups[1].Value);
+        // ptxas leaves the figure out of its resource line when a kernel has no static shared memory.
+        Assert.True(UsedRegisters().IsMatch(output.Log), $"No resource report in the NVRTC log:\n{output.Log}");
+        return 0;
     }
 
     [GeneratedRegex(@"(\d+) bytes smem")]

@@ -218,11 +218,11 @@ public partial class StreamKernelTests
     public void HopperStreamsUpTo8RowsAndOlderGpusKeepTheDenseKernel(int rows)
     {
         var hopper = MarlinKernelSelector.Choose(rows, 4096, 4096, 128, TestDevices.H100);
-        Assert.Equal(MarlinStreamConfig.For(rows, 128, warps: 8), hopper);
+        Assert.Equal(ExpectedRings(MarlinStreamConfig.For(rows, 128, warps: 8)), hopper);
         Assert.Contains((MarlinStreamConfig)hopper, MarlinKernelSelector.StreamCandidates(TestDevices.H100));
         Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(rows, 4096, 4096, 128, TestDevices.H100, allowStream: false));
         Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(rows, 4096, 4096, 128, TestDevices.A100));
-        Assert.Equal(MarlinStreamConfig.For(16, 128, warps: 8), MarlinKernelSelector.Choose(16, 4096, 4096, 128, TestDevices.H100));
+        Assert.Equal(ExpectedRings(MarlinStreamConfig.For(16, 128, warps: 8)), MarlinKernelSelector.Choose(16, 4096, 4096, 128, TestDevices.H100));
         Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(9, 4096, 4096, 128, TestDevices.A100));
         Assert.IsType<MarlinKernelConfig>(MarlinKernelSelector.Choose(17, 4096, 4096, 128, TestDevices.H100));
         Assert.Empty(MarlinKernelSelector.StreamCandidates(TestDevices.A100));
@@ -260,7 +260,7 @@ public partial class StreamKernelTests
         {
             // 4-warp CTAs at 9..16 rows cover four chunks that share their activations (every n here allows it).
             int chunksPerCta = warps == 4 && rows > 8 ? 4 : 1;
-            Assert.Equal(MarlinStreamConfig.For(rows, 128, warps, chunksPerCta: chunksPerCta), chosen);
+            Assert.Equal(ExpectedRings(MarlinStreamConfig.For(rows, 128, warps, chunksPerCta: chunksPerCta)), chosen);
             Assert.Contains((MarlinStreamConfig)chosen, MarlinKernelSelector.StreamCandidates(TestDevices.H100));
         }
     }
@@ -276,7 +276,7 @@ public partial class StreamKernelTests
     public void ChunksShareActivationsOnlyOnFourWarpCtasAbove8Rows(int rows, int n, int warps, int expected)
     {
         Assert.Equal(expected, MarlinKernelSelector.ChunksPerCta(rows, n, warps));
-        var config = MarlinStreamConfig.For(rows, 128, warps, chunksPerCta: expected);
+        var config = ExpectedRings(MarlinStreamConfig.For(rows, 128, warps, chunksPerCta: expected));
         Assert.Contains(config, MarlinKernelSelector.StreamCandidates(TestDevices.H100));
         Assert.Contains(config with { Epilogue = StreamEpilogue.Residual }, MarlinKernelSelector.FusedCandidates(TestDevices.H100));
     }
@@ -297,9 +297,85 @@ public partial class StreamKernelTests
         Assert.Equal("rows", Assert.Throws<ArgumentOutOfRangeException>(() => config.ActivationRingBytes(0)).ParamName);
     }
 
-    public static TheoryData<string, int, int, int, int, int> CompileCases()
+    /// <summary>
+    /// The rings the selector gives a configuration on an H100 (docs/NOTES.md, steps 129-130): 8-warp CTAs a 3-stage shared
+    /// weight ring with activations two blocks ahead; 4-warp CTAs of up to 8 rows a 3-stage one with activations one block
+    /// ahead; 4-warp CTAs of 9..16 rows the register ring.
+    /// </summary>
+    internal static MarlinStreamConfig ExpectedRings(MarlinStreamConfig config) => config.Warps == 8
+        ? config with { WeightStages = 3, ActivationRing = 3 }
+        : config.BatchBlocks == 1 ? config with { WeightStages = 3, ActivationRing = 2 } : config;
+
+    [Theory]
+    [InlineData(8, 8, 3, 8 * 3 * (4096 + 128))]   // 128-wide groups: one scale row per block
+    [InlineData(2, 4, 3, 4 * 3 * (4096 + 512))]   // 32-wide groups: four
+    [InlineData(0, 8, 2, 8 * 2 * 4096)]           // per-channel scales stay out of the ring
+    [InlineData(8, 4, 0, 0)]                      // the register ring
+    public void WeightRingsTakeWarpsTimesStagesOfABlockAndItsScales(int groupBlocks, int warps, int stages, int expected)
     {
-        var data = new TheoryData<string, int, int, int, int, int>();
+        var config = new MarlinStreamConfig(1, groupBlocks, warps, 2, WeightStages: stages);
+        config.Validate();
+        Assert.Equal(expected, config.WeightRingBytes);
+        Assert.Equal(config.ActivationRingBytes(5) + expected, config.SharedBytes(5));
+        Assert.Equal(config.SharedBytes(8), config.DynamicSharedMemoryBytes);
+        Assert.Contains($"-DMARLIN_W_STAGES={stages}", config.CompileOptions());
+        Assert.Equal(stages == 0 ? 16384 / (8 / warps) + 32 : 16 + 32, MarlinKernelSelector.StreamStaticSharedBytes(config));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    [InlineData(-1)]
+    public void WeightStagesOutsideTwoToFourAreRefused(int stages) =>
+        Assert.Equal("WeightStages", Assert.Throws<ArgumentOutOfRangeException>(() => new MarlinStreamConfig(1, 8, 4, 2, WeightStages: stages).Validate()).ParamName);
+
+    [Fact]
+    public void ActivationsMayNotRunFurtherAheadThanTheWeights()
+    {
+        Assert.Equal("WeightStages", Assert.Throws<ArgumentOutOfRangeException>(() => new MarlinStreamConfig(1, 8, 4, 3, WeightStages: 2).Validate()).ParamName);
+        new MarlinStreamConfig(1, 8, 4, 3, WeightStages: 3).Validate();
+        Assert.Equal("stream_m8_w4_g128_a3_s3", new MarlinStreamConfig(1, 8, 4, 3, WeightStages: 3).ToString());
+    }
+
+    [Theory]
+    [InlineData(1, 12288, 2)]    // 192 chunks on 132 SMs: two per SM hold the grid
+    [InlineData(8, 22016, 3)]    // 344 chunks: three
+    [InlineData(1, 4096, 2)]     // 64 chunks: still two, never one
+    public void FourWarpSharedRingLaunchesAskForSharedMemoryThatCapsTheirCtasPerSm(int rows, int n, int ctasPerSm)
+    {
+        var config = ExpectedRings(MarlinStreamConfig.For(rows, 128, 4, epilogue: StreamEpilogue.Normed));
+        if (n / MarlinStreamConfig.ChunkWidth > TestDevices.H100.MultiprocessorCount)
+            Assert.Equal(config, MarlinKernelSelector.ChooseFused(rows, n, 128, TestDevices.H100, StreamEpilogue.Normed));
+        int shared = MarlinKernelSelector.StreamSharedBytes(config, rows, n, TestDevices.H100);
+        int perCta = shared + MarlinKernelSelector.StreamStaticSharedBytes(config) + 1024, perSm = TestDevices.H100.MaxSharedMemoryPerBlockOptin + 1024;
+        Assert.True(shared >= config.SharedBytes(rows));
+        Assert.True(ctasPerSm * perCta <= perSm, $"{ctasPerSm} CTAs of {perCta} bytes must fit {perSm}");
+        Assert.True((ctasPerSm + 1) * perCta > perSm, $"{ctasPerSm + 1} CTAs of {perCta} bytes must not fit {perSm}");
+    }
+
+    [Fact]
+    public void OtherLaunchesAskForWhatTheirRingsNeed()
+    {
+        var eight = ExpectedRings(MarlinStreamConfig.For(1, 128, 8));
+        Assert.Equal(eight.SharedBytes(1), MarlinKernelSelector.StreamSharedBytes(eight, 1, 4096, TestDevices.H100));
+        var sixteen = MarlinStreamConfig.For(16, 128, 4, chunksPerCta: 4);
+        Assert.Equal(sixteen.SharedBytes(16), MarlinKernelSelector.StreamSharedBytes(sixteen, 16, 12288, TestDevices.H100));
+    }
+
+    [Fact]
+    public void SharedWeightRingsThatDoNotFitTheDeviceFallBackToRegisters()
+    {
+        // A part with 99 KB of shared memory per block: the 16-row 8-warp rings (~205 KB) do not fit; the 1-row ones (~106 KB) neither.
+        var small = TestDevices.H100 with { Name = "small", MaxSharedMemoryPerBlockOptin = 99 * 1024 };
+        var config = MarlinKernelSelector.ChooseFused(16, 4096, 128, small, StreamEpilogue.Residual);
+        Assert.Equal(0, config.WeightStages);
+        Assert.Equal(2, config.ActivationRing);
+        Assert.Equal(3, MarlinKernelSelector.ChooseFused(16, 4096, 128, TestDevices.H100, StreamEpilogue.Residual).WeightStages);
+    }
+
+    public static TheoryData<string, int, int, int, int, int, int> CompileCases()
+    {
+        var data = new TheoryData<string, int, int, int, int, int, int>();
         foreach (string arch in new[] { "sm_90", "sm_80" })
             foreach (int bb in new[] { 1, 2 })
                 foreach (int gb in new[] { 0, 2, 4, 8 })
@@ -307,16 +383,18 @@ public partial class StreamKernelTests
                         foreach (int ring in new[] { 2, 3 })
                             foreach (int chunksPerCta in new[] { 1, 2, 4, 8 })
                                 if (chunksPerCta <= warps && (chunksPerCta == 1 || (ring == 2 && gb is 0 or 8)))
-                                    data.Add(arch, bb, gb, warps, ring, chunksPerCta);
+                                    foreach (int stages in arch == "sm_90" ? new[] { 0, 3 } : [0])  // shared weight rings: Hopper only
+                                        data.Add(arch, bb, gb, warps, ring, chunksPerCta, stages);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(CompileCases))]
-    public void StreamKernelCompilesWithoutSpills(string architecture, int batchBlocks, int groupBlocks, int warps, int activationRing, int chunksPerCta)
+    public void StreamKernelCompilesWithoutSpills(string architecture, int batchBlocks, int groupBlocks, int warps, int activationRing, int chunksPerCta,
+        int weightStages)
     {
         NvrtcRequirement.Require();
-        var config = new MarlinStreamConfig(batchBlocks, groupBlocks, warps, activationRing, ChunksPerCta: chunksPerCta);
+        var config = new MarlinStreamConfig(batchBlocks, groupBlocks, warps, activationRing, ChunksPerCta: chunksPerCta, WeightStages: weightStages);
         var options = config.CompileOptions().Append("--ptxas-options=-v").ToList();
         NvrtcOutput output = Nvrtc.Compile(KernelSources.Get(KernelSources.StreamMarlin), KernelSources.StreamMarlin, architecture, options);
         CompileReport.AssertCubinWithoutSpills(output, config.ToString(), architecture);
@@ -337,7 +415,7 @@ public partial class StreamKernelTests
     {
         var streamed = Assert.IsType<MarlinStreamConfig>(MarlinKernelSelector.Choose(rows, n, k, 128, TestDevices.H100));
         int perSm = streamed.Warps == 4 ? 3 : 1;
-        int need = perSm * (streamed.ActivationRingBytes(rows) + MarlinKernelSelector.StreamStaticSharedBytes(streamed) + 1024);
+        int need = perSm * (MarlinKernelSelector.StreamSharedBytes(streamed, rows, n, TestDevices.H100) + MarlinKernelSelector.StreamStaticSharedBytes(streamed) + 1024);
         Assert.True(need <= TestDevices.H100.MaxSharedMemoryPerBlockOptin + 1024, $"{streamed} at {rows} x k={k}: {perSm} CTAs need {need} bytes of shared memory.");
         Assert.Contains(streamed, MarlinKernelSelector.StreamCandidates(TestDevices.H100));
     }
