@@ -125,8 +125,8 @@ public sealed class DeviceBuffer<T> : IDisposable where T : unmanaged
 
     /// <summary>
     /// Sets every byte to <paramref name="value"/>: queued on <paramref name="stream"/> (cuMemsetD8Async), or, without a
-    /// stream, complete when this returns (cuMemsetD8 then cuCtxSynchronize). A plain cuMemsetD8 is asynchronous for device
-    /// memory and ordered only on the legacy default stream, which non-blocking streams do not wait for.
+    /// stream, complete when this returns (cuMemsetD8, then the legacy default stream synchronized). A plain cuMemsetD8 is
+    /// asynchronous for device memory and ordered only on the legacy default stream, which non-blocking streams do not wait for.
     /// </summary>
     public void FillBytes(byte value, CudaStream? stream = null)
     {
@@ -136,7 +136,7 @@ public sealed class DeviceBuffer<T> : IDisposable where T : unmanaged
         if (stream is null)
         {
             Driver.Check(DriverApi.cuMemsetD8_v2(_memory.Pointer, value, (nuint)SizeInBytes), nameof(DriverApi.cuMemsetD8_v2));
-            Driver.Check(DriverApi.cuCtxSynchronize(), nameof(DriverApi.cuCtxSynchronize));
+            SynchronizeLegacyStream();
         }
         else
             Driver.Check(DriverApi.cuMemsetD8Async(_memory.Pointer, value, (nuint)SizeInBytes, s), nameof(DriverApi.cuMemsetD8Async));
@@ -157,7 +157,7 @@ public sealed class DeviceBuffer<T> : IDisposable where T : unmanaged
         if (stream is null)
         {
             Driver.Check(DriverApi.cuMemsetD32_v2(_memory.Pointer, pattern, words), nameof(DriverApi.cuMemsetD32_v2));
-            Driver.Check(DriverApi.cuCtxSynchronize(), nameof(DriverApi.cuCtxSynchronize));
+            SynchronizeLegacyStream();
         }
         else
             Driver.Check(DriverApi.cuMemsetD32Async(_memory.Pointer, pattern, words, s), nameof(DriverApi.cuMemsetD32Async));
@@ -179,11 +179,18 @@ public sealed class DeviceBuffer<T> : IDisposable where T : unmanaged
         {
             // A device-to-device cuMemcpy does not wait for completion: synchronize so that a streamless copy is complete.
             Driver.Check(DriverApi.cuMemcpyDtoD_v2(_memory.Pointer, source.Pointer, (nuint)source.SizeInBytes), nameof(DriverApi.cuMemcpyDtoD_v2));
-            Driver.Check(DriverApi.cuCtxSynchronize(), nameof(DriverApi.cuCtxSynchronize));
+            SynchronizeLegacyStream();
         }
         else
             Driver.Check(DriverApi.cuMemcpyDtoDAsync_v2(_memory.Pointer, source.Pointer, (nuint)source.SizeInBytes, s), nameof(DriverApi.cuMemcpyDtoDAsync_v2));
     }
+
+    /// <summary>
+    /// Waits for the streamless operations above, which run on the legacy default stream. Not cuCtxSynchronize: that waits
+    /// for every stream of the context and fails (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED) while another thread captures a
+    /// graph on one of them, which invalidates that capture too.
+    /// </summary>
+    private static void SynchronizeLegacyStream() => Driver.Check(DriverApi.cuStreamSynchronize(0), nameof(DriverApi.cuStreamSynchronize));
 
     /// <summary>Frees the device memory. Spans taken from this buffer must no longer be used.</summary>
     public void Dispose() => _memory.Dispose();

@@ -7,7 +7,8 @@ namespace MarlinSharp;
 /// <summary>
 /// Everything the library owns on one GPU: the CUDA context, the compiled kernels and their disk cache,
 /// and per-stream scratch memory (the global-reduction workspace and a cuBLAS handle), so that several
-/// streams can run MarlinSharp layers at the same time without sharing mutable state.
+/// streams can run MarlinSharp layers at the same time without sharing mutable state. Dispose it once the work queued
+/// with it is complete (it waits for the streams that used its scratch memory, not for the whole context).
 /// </summary>
 public sealed class MarlinRuntime : IDisposable
 {
@@ -122,8 +123,12 @@ public sealed class MarlinRuntime : IDisposable
     internal StreamResources ResourcesFor(CudaStream stream)
     {
         ThrowIfDisposed();
+        _streams.TryAdd(stream.Handle, stream);
         return _perStream.GetOrAdd(stream.Handle, _ => new StreamResources(Context));
     }
+
+    /// <summary>The streams that per-stream resources were made for, so that disposal can wait for just their work.</summary>
+    private readonly ConcurrentDictionary<nint, CudaStream> _streams = new();
 
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
@@ -131,7 +136,13 @@ public sealed class MarlinRuntime : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        Context.Synchronize();
+        // Wait for the work that may still use the scratch memory freed below: the streams it was made for. Not
+        // cuCtxSynchronize: the context is the device's primary one, shared with every other user in the process, and that
+        // call fails (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED), breaking their capture too, while another thread captures a
+        // graph. Work on other streams must be complete before disposal (see the class summary).
+        foreach (var stream in _streams.Values)
+            if (!stream.IsDisposed) stream.Synchronize();
+        _streams.Clear();
         foreach (var r in _perStream.Values) r.Dispose();
         _perStream.Clear();
         Kernels.Dispose();

@@ -24,6 +24,49 @@ public class GpuTests
         Assert.Equal(d.TotalMemoryBytes, total);
     }
 
+    /// <summary>
+    /// Streamless fills and copies, and disposing a runtime, on one thread while another captures a graph on the shared
+    /// primary context: they used to wait with cuCtxSynchronize, which fails during any capture in the context and breaks
+    /// that capture (seen as intermittent cuBLAS and decode-graph capture failures when test classes ran in parallel).
+    /// </summary>
+    [Fact]
+    public void StreamlessOperationsAndRuntimeDisposalLeaveAnotherThreadsCaptureIntact()
+    {
+        var ctx = Gpu.Context;
+        using var captured = ctx.CreateStream();
+        using var target = ctx.Allocate<byte>(4096);
+        using var other = ctx.Allocate<int>(1000);
+        using var copy = ctx.Allocate<int>(1000);
+        using var runtimeStream = ctx.CreateStream();
+        Exception? failure = null;
+        using var graph = captured.Capture(() =>
+        {
+            target.FillBytes(0x5A, captured);
+            var worker = new Thread(() =>
+            {
+                try
+                {
+                    other.Fill32(0x01020304);
+                    copy.CopyFromDevice(other.AsSpan());
+                    other.FillBytes(7);
+                    var runtime = MarlinRuntime.ForContext(ctx);
+                    runtime.ScratchVersion(runtimeStream);
+                    runtime.Dispose();
+                }
+                catch (Exception e) { failure = e; }
+            });
+            worker.Start();
+            worker.Join();
+            target.Fill32(0x11223344, captured);
+        });
+        Assert.Null(failure);
+        graph.Launch(captured);
+        captured.Synchronize();
+        Assert.All(target.ToArray().Chunk(4), w => Assert.Equal(new byte[] { 0x44, 0x33, 0x22, 0x11 }, w));
+        Assert.All(copy.ToArray(), v => Assert.Equal(0x01020304, v));
+        Assert.All(other.ToArray(), v => Assert.Equal(0x07070707, v));
+    }
+
     [Fact]
     public void UploadMemsetCopyRoundTrip()
     {
