@@ -163,26 +163,55 @@ public static class MarlinKernelSelector
     /// (MARLINSHARP_STREAM_REGISTER_RING=1), as before the shared weight ring.</summary>
     private static readonly bool ForceRegisterRing = Environment.GetEnvironmentVariable("MARLINSHARP_STREAM_REGISTER_RING") == "1";
 
+    /// <summary>Development switch for measurements: MARLINSHARP_STREAM_RINGS="S8,A8,S4,A4,S16,A16" sets the weight stages (0:
+    /// register ring) and activation ring of 8-warp launches, 4-warp launches up to 8 rows and 4-warp launches of 9..16 rows;
+    /// MARLINSHARP_STREAM_CAP=N caps 4-warp launches with a shared weight ring at N CTAs per SM instead of the rule.</summary>
+    private static readonly int[]? ForcedRings = ParseRings(Environment.GetEnvironmentVariable("MARLINSHARP_STREAM_RINGS"));
+    private static readonly int ForcedCap = int.TryParse(Environment.GetEnvironmentVariable("MARLINSHARP_STREAM_CAP"), out int cap) && cap is >= 1 and <= 8 ? cap : 0;
+
+    private static int[]? ParseRings(string? text)
+    {
+        if (string.IsNullOrEmpty(text)) return null;
+        var parts = text.Split(',');
+        if (parts.Length != 6) return null;
+        var values = new int[6];
+        for (int i = 0; i < 6; i++)
+            if (!int.TryParse(parts[i], out values[i])) return null;
+        return values;
+    }
+
     /// <summary>
     /// <paramref name="config"/> with the weight and activation rings it takes on <paramref name="device"/>:
     /// <list type="bullet">
-    /// <item>8-warp CTAs (narrow layers, k split over clusters): a 3-stage shared weight ring, activations 2 blocks ahead.
-    /// Its 96..158 registers (against 133..253 with the register ring) let two CTAs share an SM, so the plan splits k over
-    /// 3 CTAs instead of 2 at up to 8 rows, and every warp has two blocks in flight.</item>
+    /// <item>8-warp CTAs (narrow layers, k split over clusters): a shared weight ring of 4 stages up to 8 rows (three blocks
+    /// in flight per warp) and 3 at 9..16 rows (4 do not fit beside 16-row activations), activations 2 blocks ahead. It
+    /// also needs 96..158 registers against 133..253. Up to 8 rows, 4 stages (one CTA per SM, k split in 2) measured faster
+    /// than 3 (two CTAs per SM, k split in 3): H100 e2e batch 1 1.722 / 1.709 ms against 1.743 / 1.728 (step 131).</item>
     /// <item>4-warp CTAs at up to 8 rows (the wide fused layers, unsplit): a 3-stage shared weight ring, activations 1 block
     /// ahead, launched with <see cref="StreamSharedBytes"/>'s cap on CTAs per SM.</item>
     /// <item>4-warp CTAs at 9..16 rows: the register ring (the shared ring measured slower there, capped or not).</item>
     /// </list>
-    /// The register ring stays wherever the shared rings would not fit the device's shared memory. H100, llama2-7b e2e
-    /// (docs/NOTES.md, step 130), INT4 ms per token, register rings against these: batch 1 1.891 / 1.881 against 1.765 / 1.758,
-    /// batch 16 2.432 / 2.438 against 2.369 / 2.383.
+    /// Where the shared rings would not fit the device's shared memory, fewer stages, then the register ring. H100, llama2-7b e2e
+    /// (docs/NOTES.md, step 130), INT4 ms per token, register rings against 3-stage rings on 8-warp and ≤8-row 4-warp CTAs:
+    /// batch 1 1.891 / 1.881 against 1.765 / 1.758, batch 16 2.432 / 2.438 against 2.369 / 2.383. At 9..16 rows on 4-warp
+    /// CTAs, activations further ahead (2 or 3 blocks) and the shared weight ring were all slower (step 132).
     /// </summary>
     internal static MarlinStreamConfig WithRings(MarlinStreamConfig config, DeviceInfo device)
     {
         var registers = config with { WeightStages = 0, ActivationRing = 2 };
+        if (ForcedRings is { } forced)
+        {
+            int at = config.Warps == 8 ? 0 : config.BatchBlocks == 1 ? 2 : 4;
+            var chosen = config with { WeightStages = forced[at], ActivationRing = forced[at + 1] };
+            return chosen.DynamicSharedMemoryBytes + StreamStaticSharedBytes(chosen) <= device.MaxSharedMemoryPerBlockOptin ? chosen : registers;
+        }
         if (ForceRegisterRing || (config.Warps == 4 && config.BatchBlocks == 2)) return registers;
-        var staged = config with { WeightStages = 3, ActivationRing = config.Warps == 8 ? 3 : 2 };
-        return staged.DynamicSharedMemoryBytes + StreamStaticSharedBytes(staged) <= device.MaxSharedMemoryPerBlockOptin ? staged : registers;
+        var staged = config.Warps == 4 ? config with { WeightStages = 3, ActivationRing = 2 }
+            : config.BatchBlocks == 1 ? config with { WeightStages = 4, ActivationRing = 3 }
+            : config with { WeightStages = 3, ActivationRing = 3 };
+        foreach (var candidate in new[] { staged, staged with { WeightStages = 3 }, staged with { WeightStages = 2, ActivationRing = 2 } })
+            if (candidate.DynamicSharedMemoryBytes + StreamStaticSharedBytes(candidate) <= device.MaxSharedMemoryPerBlockOptin) return candidate;
+        return registers;
     }
 
     /// <summary>
@@ -195,7 +224,7 @@ public static class MarlinKernelSelector
     {
         int need = config.SharedBytes(rows);
         if (config.Warps != 4 || config.WeightStages == 0 || device.MultiprocessorCount <= 0) return need;
-        int ctasPerSm = Math.Max(2, (n / config.CtaWidth + device.MultiprocessorCount - 1) / device.MultiprocessorCount);
+        int ctasPerSm = ForcedCap > 0 ? ForcedCap : Math.Max(2, (n / config.CtaWidth + device.MultiprocessorCount - 1) / device.MultiprocessorCount);
         int perSm = device.MaxSharedMemoryPerBlockOptin + ReservedPerCta;
         int cap = perSm / (ctasPerSm + 1) - ReservedPerCta - StreamStaticSharedBytes(config) + 128;
         return Math.Clamp(cap, need, Math.Max(need, device.MaxSharedMemoryPerBlockOptin - StreamStaticSharedBytes(config)));

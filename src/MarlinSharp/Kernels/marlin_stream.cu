@@ -647,11 +647,13 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
   wait_for_previous_grid();
   const unsigned long long t_waited = MARLIN_DEBUG_TIMELINE ? global_ns() : 0;
   // The first a_ring - 1 blocks of activations, one commit group per block (empty past the run, so that group j is
-  // always block blk0 + j and the wait count below stays uniform).
+  // always block blk0 + j and the wait count below stays uniform); with the shared weight ring each is followed by an
+  // empty group where the main loop commits weights.
 #pragma unroll
   for (int j = 0; j < a_ring - 1; ++j) {
     if (blk0 + j < blk1) copy_activation_block(my_ring + j * slot_bytes, a_vecs, a_row_vecs, blk0 + j, rows_staged, lane, local_chunk);
     copy_commit();
+    if constexpr (staged) copy_commit();
   }
   // Residual epilogue: the four C values of this thread's first epilogue unit (C is the residual stream, complete by
   // now), requested here so that their round trip overlaps the main loop rather than following it. (Requesting the
@@ -683,11 +685,18 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
     const bool more = blk + 1 < blk1;
     {
       // Refill the slots the previous block was read from (every lane of the ring's warps is done with them after the
-      // first ring_sync): activations a_ring - 1 blocks ahead and, with the shared weight ring, weights w_stages - 1 blocks
-      // ahead, in one commit group. Then wait for this block's group: a_ring - 1 newer groups may still be in flight (the
-      // weights of this block went out in an older group, since w_stages >= a_ring). The second ring_sync publishes each
-      // lane's completed copies (activations, scales) to the others.
+      // first ring_sync): activations a_ring - 1 blocks ahead, then, with the shared weight ring, weights w_stages - 1
+      // blocks ahead, each in a commit group of its own. Then wait for this block's activations and weights: newest first,
+      // the groups are W(blk), A(blk), W(blk - 1), A(blk - 1), ... where X(b) is what iteration b committed, so this block's
+      // activations A(blk - a_ring + 1) are group 2 (a_ring - 1) + 1 and its weights W(blk - w_stages + 1) group
+      // 2 (w_stages - 1); everything newer than the older of the two may stay in flight. Without the weight ring, one group
+      // per block and a_ring - 1 of them in flight. The second ring_sync publishes each lane's completed copies
+      // (activations, scales) to the others.
       ring_sync(k_run);
+      const u32 refill = a_slot == 0 ? a_ring - 1 : a_slot - 1;
+      if (blk + a_ring - 1 < blk1)
+        copy_activation_block(my_ring + refill * slot_bytes, a_vecs, a_row_vecs, blk + a_ring - 1, rows_staged, lane, local_chunk);
+      copy_commit();
       if constexpr (staged) {
         if (blk + w_stages - 1 < blk1) {
           copy_weight_block(my_wring + w_fill * w_stage_bytes, bp, b_slab, sp, (u32)p.n / 8, lane);
@@ -695,12 +704,12 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
           sp += groups_per_block * ((u32)p.n / 8);
         }
         w_fill = w_fill + 1 == w_stages ? 0 : w_fill + 1;
+        copy_commit();
+        constexpr int a_pos = 2 * (a_ring - 1) + 1, w_pos = 2 * (w_stages - 1);
+        copy_wait<(a_pos < w_pos ? a_pos : w_pos)>();
+      } else {
+        copy_wait<a_ring - 1>();
       }
-      const u32 refill = a_slot == 0 ? a_ring - 1 : a_slot - 1;
-      if (blk + a_ring - 1 < blk1)
-        copy_activation_block(my_ring + refill * slot_bytes, a_vecs, a_row_vecs, blk + a_ring - 1, rows_staged, lane, local_chunk);
-      copy_commit();
-      copy_wait<a_ring - 1>();
       ring_sync(k_run);
     }
     const u32 a_base = my_ring + a_slot * slot_bytes;

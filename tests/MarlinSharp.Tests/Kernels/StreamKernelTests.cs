@@ -298,12 +298,12 @@ public partial class StreamKernelTests
     }
 
     /// <summary>
-    /// The rings the selector gives a configuration on an H100 (docs/NOTES.md, steps 129-130): 8-warp CTAs a 3-stage shared
-    /// weight ring with activations two blocks ahead; 4-warp CTAs of up to 8 rows a 3-stage one with activations one block
-    /// ahead; 4-warp CTAs of 9..16 rows the register ring.
+    /// The rings the selector gives a configuration on an H100 (docs/NOTES.md, steps 129-132): 8-warp CTAs a shared weight
+    /// ring of 4 stages up to 8 rows and 3 at 9..16, activations two blocks ahead; 4-warp CTAs of up to 8 rows a 3-stage one
+    /// with activations one block ahead; 4-warp CTAs of 9..16 rows the register ring.
     /// </summary>
     internal static MarlinStreamConfig ExpectedRings(MarlinStreamConfig config) => config.Warps == 8
-        ? config with { WeightStages = 3, ActivationRing = 3 }
+        ? config with { WeightStages = config.BatchBlocks == 1 ? 4 : 3, ActivationRing = 3 }
         : config.BatchBlocks == 1 ? config with { WeightStages = 3, ActivationRing = 2 } : config;
 
     [Theory]
@@ -365,11 +365,17 @@ public partial class StreamKernelTests
     [Fact]
     public void SharedWeightRingsThatDoNotFitTheDeviceFallBackToRegisters()
     {
-        // A part with 99 KB of shared memory per block: the 16-row 8-warp rings (~205 KB) do not fit; the 1-row ones (~106 KB) neither.
+        // A part with 99 KB of shared memory per block: the 16-row 8-warp rings (~205 KB) do not fit.
         var small = TestDevices.H100 with { Name = "small", MaxSharedMemoryPerBlockOptin = 99 * 1024 };
         var config = MarlinKernelSelector.ChooseFused(16, 4096, 128, small, StreamEpilogue.Residual);
         Assert.Equal(0, config.WeightStages);
         Assert.Equal(2, config.ActivationRing);
+        // Up to 8 rows, 4 stages (~187 KB) and 3 (~153 KB) do not fit either, 2 stages with activations one block ahead
+        // (~102 KB) neither; 4-warp CTAs' 3 stages (~53 KB) do.
+        Assert.Equal(0, MarlinKernelSelector.ChooseFused(8, 4096, 128, small, StreamEpilogue.Residual).WeightStages);
+        Assert.Equal(3, MarlinKernelSelector.ChooseFused(8, 12288, 128, small, StreamEpilogue.Residual).WeightStages);
+        var medium = small with { MaxSharedMemoryPerBlockOptin = 160 * 1024 };
+        Assert.Equal(3, MarlinKernelSelector.ChooseFused(8, 4096, 128, medium, StreamEpilogue.Residual).WeightStages);
         Assert.Equal(3, MarlinKernelSelector.ChooseFused(16, 4096, 128, TestDevices.H100, StreamEpilogue.Residual).WeightStages);
     }
 
