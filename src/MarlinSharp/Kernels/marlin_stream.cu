@@ -14,6 +14,14 @@
 //    ahead of the one it computes: a ring of registers, refilled slot by slot, so no warp ever waits for another
 //    (except the few that share an activation ring, below) and there is no CTA barrier in the main loop. With all CTAs resident at once, every outstanding request is
 //    served at the HBM's pace, so equal work per warp means equal finishing times.
+//  * ... or, with MARLIN_W_STAGES = S > 0, through a per-warp ring of S blocks in shared memory: each lane copies
+//    (cp.async.cg) exactly the 16 bytes per slab it will read back, S - 1 blocks ahead, so no lane waits for another and
+//    S - 1 blocks are in flight per warp at no register cost. A kernel timeline (docs/NOTES.md, step 125) showed the
+//    register ring's warps waiting a whole load latency per block: the narrow layers' k-split CTAs streamed at 2.3-2.5
+//    TB/s with it and at 3.1-3.2 TB/s with a 3-stage ring (H100, batch 1; their smaller register count also let the
+//    plan split k three ways instead of two). The block's scales ride along (one Vec16 per lane
+//    for the first lanes, shared by the warp). It also frees the ring's 32 registers, so more CTAs fit an SM; where that
+//    lets too many stack on one SM while others idle, the launcher asks for more shared memory than the rings need.
 //  * The packed layout (see marlin_dense.cu and MarlinPacker.cs) gives lane t, in one 16-byte word per slab,
 //    exactly the mma.m16n8k16 A fragments of four 16-column x 16-k weight tiles (columns g and g+8 of each tile,
 //    k rows 2t, 2t+1, 2t+8, 2t+9, with g = lane/4 and t = lane%4). The activations are therefore the B operand:
@@ -67,6 +75,9 @@
 // Data layout
 //  * Dynamic shared memory: per k run (MARLIN_WARPS / MARLIN_CHUNKS_PER_CTA of them), MARLIN_A_RING slots of
 //    A [rows][128 + 8 halves] FP16 (rows = min(m, 8 * BATCH_BLOCKS)).
+//    Then, with MARLIN_W_STAGES = S > 0, per warp S stages of [8 slabs][32 lanes] Vec16 of weights and the block's
+//    scales [groups][8] Vec16; after its main loop a warp leaves its FP32 partials at the start of its own stages
+//    (static shared memory holds them without the weight ring).
 //  * B int32 [k/16][2n] in the reference Marlin order; scales FP16 [k/g][n] (g = 32, 64, 128) or [1][n]
 //    (per output channel), permuted as MarlinPacker writes them; A FP16 row-major [m][k] with m <= 8 * BATCH_BLOCKS;
 //    C FP16 row-major [m][n]. Rows past m are read as zeros and never written, so callers pad nothing.
