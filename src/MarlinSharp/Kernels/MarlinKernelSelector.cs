@@ -199,20 +199,20 @@ public static class MarlinKernelSelector
     internal static MarlinStreamConfig WithRings(MarlinStreamConfig config, DeviceInfo device)
     {
         var registers = config with { WeightStages = 0, ActivationRing = 2 };
-        if (ForcedRings is { } forced)
-        {
-            int at = config.Warps == 8 ? 0 : config.BatchBlocks == 1 ? 2 : 4;
-            var chosen = config with { WeightStages = forced[at], ActivationRing = forced[at + 1] };
-            return chosen.DynamicSharedMemoryBytes + StreamStaticSharedBytes(chosen) <= device.MaxSharedMemoryPerBlockOptin ? chosen : registers;
-        }
-        if (ForceRegisterRing || (config.Warps == 4 && config.BatchBlocks == 2)) return registers;
+        if (ForcedRings is null && (ForceRegisterRing || (config.Warps == 4 && config.BatchBlocks == 2))) return registers;
         var staged = config.Warps == 4 ? config with { WeightStages = 3, ActivationRing = 2 }
             : config.BatchBlocks == 1 ? config with { WeightStages = 4, ActivationRing = 3 }
             : config with { WeightStages = 3, ActivationRing = 3 };
-        foreach (var candidate in new[] { staged, staged with { WeightStages = 3 }, staged with { WeightStages = 2, ActivationRing = 2 } })
+        MarlinStreamConfig[] candidates = ForcedRings is { } forced
+            ? [config with { WeightStages = forced[RingSwitchIndex(config)], ActivationRing = forced[RingSwitchIndex(config) + 1] }]
+            : [staged, staged with { WeightStages = 3 }, staged with { WeightStages = 2, ActivationRing = 2 }];
+        foreach (var candidate in candidates)
             if (candidate.DynamicSharedMemoryBytes + StreamStaticSharedBytes(candidate) <= device.MaxSharedMemoryPerBlockOptin) return candidate;
         return registers;
     }
+
+    /// <summary>Where <paramref name="config"/>'s weight stages stand in MARLINSHARP_STREAM_RINGS (its activation ring follows).</summary>
+    private static int RingSwitchIndex(MarlinStreamConfig config) => config.Warps == 8 ? 0 : config.BatchBlocks == 1 ? 2 : 4;
 
     /// <summary>
     /// Dynamic shared memory to launch <paramref name="config"/> with over <paramref name="rows"/> rows of a layer of
