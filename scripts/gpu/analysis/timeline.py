@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Reads a kernel timeline CSV (or .csv.gz) written by `marlin bench e2e --profile` under MARLINSHARP_DEBUG_TIMELINE and prints, for each
 launch position of a decoder layer (averaged over the middle layers), when its CTAs entered, when their wait returned,
-when their main loops and they themselves finished, all relative to the end of the launch before it (ns)."""
+when their main loops and they themselves finished, all relative to the end of the launch before it (ns); then, where the
+records carry them, how a GEMM cluster's tail splits between its slowest warp, its barrier and its reduction."""
 import csv, gzip, sys, statistics as st
 
 def launches(path):
     rows = list(csv.DictReader(gzip.open(path, "rt") if path.endswith(".gz") else open(path)))
     for r in rows:
-        for k in ("entry", "waited", "looped", "exit"):
-            r[k] = int(r[k]) if r[k] else None
+        for k in ("entry", "waited", "looped", "exit", "loops_done", "cluster_synced"):
+            r[k] = int(r[k]) if r.get(k) else None
     rows.sort(key=lambda r: r["entry"])
     sig = lambda r: (r["kind"], r["epilogue"], r["warps"], r["grid_x"], r["grid_y"], r["grid_z"])
     out, cur = [], []
@@ -56,5 +57,30 @@ def summarize(path):
         print(f"{n:28s}" + "".join(f"{med[k]:12.2f}" if k == "early" else f"{med[k]:12.0f}" for k in keys) + f"   x{len(recs)}")
     print(f"sum of median durations per layer: {total/1e3:.2f} us")
 
+def gemm_tails(path):
+    """Per GEMM launch of a layer, medians over its clusters (CTAs of one grid_y) of: the spread of the CTAs' last warps'
+    main-loop ends, the time from the cluster's last main loop to its barrier after the partials, and from there to the
+    cluster's last exit (records with loops_done only)."""
+    ls = launches(path)
+    per = {}
+    for i, l in enumerate(ls):
+        if l[0]["kind"] != "1" or l[0]["loops_done"] is None: continue
+        clusters = {}
+        for r in l: clusters.setdefault(r["block_y"], []).append(r)
+        rec = dict(warp0_to_last=[], loop_spread=[], to_barrier=[], to_exit=[])
+        for c in clusters.values():
+            last_loop = max(r["loops_done"] for r in c)
+            rec["warp0_to_last"].append(st.median(r["loops_done"] - r["looped"] for r in c))
+            rec["loop_spread"].append(last_loop - min(r["loops_done"] for r in c))
+            rec["to_barrier"].append(max(r["cluster_synced"] for r in c) - last_loop)
+            rec["to_exit"].append(max(r["exit"] for r in c) - max(r["cluster_synced"] for r in c))
+        per.setdefault((i % 5, name(l)), []).append({k: st.median(v) for k, v in rec.items()})
+    if not per: return
+    keys = ["warp0_to_last", "loop_spread", "to_barrier", "to_exit"]
+    print(f"{'GEMM clusters':28s}" + "".join(f"{k:>14s}" for k in keys) + "   (ns; medians over clusters, then layers)")
+    for (pos, n), recs in sorted(per.items(), key=lambda kv: kv[0][0]):
+        if len(recs) < 4: continue
+        print(f"{n:28s}" + "".join(f"{st.median(r[k] for r in recs):14.0f}" for k in keys))
+
 for p in sys.argv[1:]:
-    summarize(p); print()
+    summarize(p); gemm_tails(p); print()

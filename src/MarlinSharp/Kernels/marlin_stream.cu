@@ -311,8 +311,11 @@ __device__ __forceinline__ unsigned long long global_ns() {
   return t;
 }
 
-// Kind 1: this kernel. Tag: kind | epilogue << 8 | warps << 12 | gridDim.x << 16 | gridDim.y << 32 | m << 48.
-__device__ __forceinline__ void timeline_record(unsigned long long t0, unsigned long long t1, unsigned long long t2, int m) {
+// Kind 1: this kernel. Tag: kind | epilogue << 8 | warps << 12 | gridDim.x << 16 | gridDim.y << 32 | m << 48. Stamps:
+// entry, wait returned, warp 0's main loop done, exit; then the last warp's main loop done and the cluster barrier
+// after the partials passed (words 6 and 7).
+__device__ __forceinline__ void timeline_record(unsigned long long t0, unsigned long long t1, unsigned long long t2, int m,
+                                                unsigned long long t_loops, unsigned long long t_synced) {
 #if MARLIN_DEBUG_TIMELINE
   unsigned long long* buf = reinterpret_cast<unsigned long long*>(MARLIN_DEBUG_TIMELINE);
   const unsigned long long t3 = global_ns();
@@ -325,9 +328,10 @@ __device__ __forceinline__ void timeline_record(unsigned long long t0, unsigned 
     rec[4] = 1ull | (unsigned long long)MARLIN_EPILOGUE << 8 | (unsigned long long)MARLIN_WARPS << 12 |
              (unsigned long long)gridDim.x << 16 | (unsigned long long)gridDim.y << 32 | (unsigned long long)m << 48;
     rec[5] = (unsigned long long)blockIdx.x | (unsigned long long)blockIdx.y << 16 | (unsigned long long)smid << 32;
+    rec[6] = t_loops; rec[7] = t_synced;
   }
 #else
-  (void)t0; (void)t1; (void)t2; (void)m;
+  (void)t0; (void)t1; (void)t2; (void)m; (void)t_loops; (void)t_synced;
 #endif
 }
 
@@ -428,6 +432,17 @@ __device__ __forceinline__ void row_norms(const Problem& p, int entries, int fir
   }
 }
 
+// The rows of A whose 1/rms warp `warp` finds for the normed epilogues: r = warp, warp + warps, ... At 9..16 rows all of
+// them at once (a 4-warp CTA has four per warp), up to 8 rows one after the other (most warps have none or one).
+__device__ __forceinline__ void row_norms_of_warp(const Problem& p, int entries, int warp, int lane, float* rstd) {
+  using namespace cfg;
+  if constexpr (batch_blocks == 1) {
+    for (int r = warp; r < p.m; r += warps) row_norms<1>(p, entries, r, warps, lane, rstd);
+  } else {
+    row_norms<(max_rows + warps - 1) / warps>(p, entries, warp, warps, lane, rstd);
+  }
+}
+
 // One slab (16 k) of one warp's chunk: the lane's four weight words.
 struct Slab {
   Vec16 w;
@@ -484,30 +499,41 @@ __device__ __forceinline__ void ring_sync(int ring_id) {
   }
 }
 
-// Unit u of the reduction (Float4 u of the partials of the warps of chunk `local_chunk`) summed over those warps of
-// every CTA of the cluster, rank by rank and warp by warp: a fixed order, so the result does not depend on timing.
-// The loads of several ranks go out together where a rank holds one or two warps of the chunk (a cluster of six 4-warp
-// CTAs that share four chunks has one warp per chunk and rank), so that their round trips overlap.
-// The partials of warp w of a CTA start at base + w * warp_stride.
-__device__ __forceinline__ Float4 cluster_sum(u32 base, u32 warp_stride, int u, u32 parts, int local_chunk) {
+// The reduction of U units at once: unit[i] (Float4 unit[i] of the partials of the warps of chunk local_chunk[i]) summed
+// over those warps of every CTA of the cluster, rank by rank and warp by warp: a fixed order, so the result does not depend
+// on timing (or on U). Units with want[i] false load nothing and sum to zero. The loads of as many ranks and units as 16
+// Float4s hold go out together, so that their round trips overlap: a 2-CTA cluster of 8-warp CTAs loads both ranks at
+// once, a thread with two units (gate and up of SwiGLU, or 16 rows of four chunks over a cluster of six 4-warp CTAs)
+// loads both. The partials of warp w of a CTA start at base + w * warp_stride.
+template <int U>
+__device__ __forceinline__ void cluster_sums(u32 base, u32 warp_stride, const int (&unit)[U], const int (&local_chunk)[U], const bool (&want)[U],
+                                             u32 parts, Float4 (&sum)[U]) {
   using namespace cfg;
-  constexpr int ranks_per_batch = k_warps >= 4 ? 1 : 8 / k_warps;
-  Float4 sum = {0.0f, 0.0f, 0.0f, 0.0f};
+  constexpr int fit = 16 / (U * k_warps);
+  constexpr int ranks_per_batch = fit >= 8 ? 8 : fit >= 1 ? fit : 1;
+#pragma unroll
+  for (int i = 0; i < U; ++i) sum[i] = Float4{0.0f, 0.0f, 0.0f, 0.0f};
   for (u32 r0 = 0; r0 < parts; r0 += ranks_per_batch) {
-    Float4 v[ranks_per_batch][k_warps];
+    Float4 v[U][ranks_per_batch][k_warps];
 #pragma unroll
-    for (int rb = 0; rb < ranks_per_batch; ++rb)
+    for (int i = 0; i < U; ++i)
 #pragma unroll
-      for (int w = 0; w < k_warps; ++w)
-        v[rb][w] = rb == 0 || r0 + rb < parts ? load_peer(base + (u32)(local_chunk * k_warps + w) * warp_stride + 16 * u, r0 + rb)
-                                              : Float4{0.0f, 0.0f, 0.0f, 0.0f};
+      for (int rb = 0; rb < ranks_per_batch; ++rb)
 #pragma unroll
-    for (int rb = 0; rb < ranks_per_batch; ++rb)
-      if (rb == 0 || r0 + rb < parts)
+        for (int w = 0; w < k_warps; ++w)
+          v[i][rb][w] = want[i] && (rb == 0 || r0 + rb < parts)
+                            ? load_peer(base + (u32)(local_chunk[i] * k_warps + w) * warp_stride + 16 * unit[i], r0 + rb)
+                            : Float4{0.0f, 0.0f, 0.0f, 0.0f};
 #pragma unroll
-        for (int w = 0; w < k_warps; ++w) { sum.x += v[rb][w].x; sum.y += v[rb][w].y; sum.z += v[rb][w].z; sum.w += v[rb][w].w; }
+    for (int i = 0; i < U; ++i)
+#pragma unroll
+      for (int rb = 0; rb < ranks_per_batch; ++rb)
+        if (rb == 0 || r0 + rb < parts)
+#pragma unroll
+          for (int w = 0; w < k_warps; ++w) {
+            sum[i].x += v[i][rb][w].x; sum[i].y += v[i][rb][w].y; sum[i].z += v[i][rb][w].z; sum[i].w += v[i][rb][w].w;
+          }
   }
-  return sum;
 }
 
 // Per-output-channel scales (group size -1) multiply the FP32 sums of columns col (x, y) and col + 8 (z, w).
@@ -590,6 +616,9 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
   __shared__ Float4 partials[staged ? 1 : warps * partial_vecs];
   __shared__ float row_rstd[max_rows];    // normed epilogues: 1/rms of each row of A
   extern __shared__ Vec16 a_rings[];     // per k run: a_ring slots of rows_staged x a_row_words words
+#if MARLIN_DEBUG_TIMELINE
+  __shared__ unsigned long long timeline_loop_end[warps];
+#endif
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
   const u32 parts = gridDim.x;
@@ -666,10 +695,17 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
     copy_commit();
     if constexpr (staged) copy_commit();
   }
-  // Residual epilogue: the four C values of this thread's first epilogue unit (C is the residual stream, complete by
-  // now), requested here so that their round trip overlaps the main loop rather than following it. (Requesting the
-  // normed epilogues' first sums of squares here too measured no faster and held 8 registers through the loop.)
+  // Normed epilogues: 1/rms of the rows (row_norms_of_warp) from the k/16 block sums of squares the previous GEMM left,
+  // here, before the main loop, so that its L2 round trip overlaps the one of the first activations just requested. It
+  // used to follow the main loop, where it lengthened the kernel's tail by a round trip (H100, batch 16: 3.8 us from the
+  // last main loop to the last exit of qkv and gate|up). Published to the CTA by the cluster barrier after the loop.
+  // The 16-row register-ring kernels with 32-wide groups (250+ registers) would spill with those loads beside the ring,
+  // so they keep them after the loop.
   const int sq_entries = p.k >> 4;
+  constexpr bool norms_first = !(batch_blocks == 2 && group_blocks == 2 && !staged);
+  if constexpr (normed && norms_first) row_norms_of_warp(p, sq_entries, warp, lane, row_rstd);
+  // Residual epilogue: the four C values of this thread's first epilogue unit (C is the residual stream, complete by
+  // now), requested here so that their round trip overlaps the main loop rather than following it.
   const int u_first = blockIdx.x * threads + tid;
   u16 c_first[4] = {0, 0, 0, 0};
   if constexpr (residual) {
@@ -763,16 +799,10 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
     }
   }
   const unsigned long long t_looped = MARLIN_DEBUG_TIMELINE ? global_ns() : 0;
-  if constexpr (normed) {
-    // Rows r = warp, warp + warps, ...: 1/rms from the k/16 block sums of squares the previous GEMM left. Published to
-    // the CTA by the cluster barrier below. At 9..16 rows each warp loads all its rows at once (a 4-warp CTA has four);
-    // up to 8 rows one after the other, as the loop was before (most warps have none or one).
-    if constexpr (batch_blocks == 1) {
-      for (int r = warp; r < p.m; r += warps) row_norms<1>(p, sq_entries, r, warps, lane, row_rstd);
-    } else {
-      row_norms<(max_rows + warps - 1) / warps>(p, sq_entries, warp, warps, lane, row_rstd);
-    }
-  }
+#if MARLIN_DEBUG_TIMELINE
+  if (lane == 0) timeline_loop_end[warp] = t_looped;
+#endif
+  if constexpr (normed && !norms_first) row_norms_of_warp(p, sq_entries, warp, lane, row_rstd);
 
   // ---- Reduction over the warps of every CTA of the cluster, in a fixed order ----
   // acc[bb][j] holds columns 16j + g (e = 0, 1) and 16j + g + 8 (e = 2, 3) of the chunk for batch rows
@@ -787,6 +817,13 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
       sts128(partial_base + (u32)warp * partial_stride + 16 * ((bb * 4 + j) * 32 + lane),
              Float4{acc[bb][j][0], acc[bb][j][1], acc[bb][j][2], acc[bb][j][3]});
   cluster_barrier();
+  unsigned long long t_loops = 0, t_synced = 0;
+#if MARLIN_DEBUG_TIMELINE
+  if (tid == 0) {
+    t_synced = global_ns();
+    for (int w = 0; w < warps; ++w) t_loops = timeline_loop_end[w] > t_loops ? timeline_loop_end[w] : t_loops;
+  }
+#endif
 
   if constexpr (swiglu) {
     // Item (bb, j < 2, lane) of a chunk pairs the gate columns 16j + g, +8 of the chunk with the up columns 32 further on.
@@ -797,7 +834,11 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
       if (row >= p.m) continue;
       const int unit = bb * 128 + j * 32 + ul;
       const int col = chunk * 64 + 16 * j + ug;
-      Float4 gate = cluster_sum(partial_base, partial_stride, unit, parts, uc), up = cluster_sum(partial_base, partial_stride, unit + 64, parts, uc);
+      const int units[2] = {unit, unit + 64}, chunks[2] = {uc, uc};
+      const bool want[2] = {true, true};
+      Float4 sums[2];
+      cluster_sums<2>(partial_base, partial_stride, units, chunks, want, parts, sums);
+      Float4 gate = sums[0], up = sums[1];
       apply_channel_scales(p, gate, col);
       apply_channel_scales(p, up, col + 32);
       const float r0 = row_rstd[row], r1 = row + 1 < p.m ? row_rstd[row + 1] : 0.0f;
@@ -810,56 +851,75 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
       }
     }
   } else {
-    // The trip count is the same for all lanes of a warp (partial_vecs and threads are multiples of 32), so the
-    // residual epilogue's shuffles see the whole warp: rows past m contribute zeros and store nothing.
-    for (int unit = blockIdx.x * threads + tid; unit < chunks_per_cta * partial_vecs; unit += parts * threads) {
-      const int u = unit % partial_vecs, uc = unit / partial_vecs, chunk = blockIdx.y * chunks_per_cta + uc;
-      const int ul = u & 31, j = (u >> 5) & 3, bb = u >> 7, ug = ul >> 2, ut = ul & 3;
-      const int row = 8 * bb + 2 * ut;
-      if (!residual && row >= p.m) continue;
-      const bool has0 = row < p.m, has1 = row + 1 < p.m;
-      Float4 sum = has0 ? cluster_sum(partial_base, partial_stride, u, parts, uc) : Float4{0.0f, 0.0f, 0.0f, 0.0f};
-      const int col = chunk * 64 + 16 * j + ug;
-      apply_channel_scales(p, sum, col);
-      if constexpr (normed) {
-        const float r0 = row_rstd[row], r1 = has1 ? row_rstd[row + 1] : 0.0f;
-        sum.x *= r0; sum.z *= r0; sum.y *= r1; sum.w *= r1;
-      }
-      u16* c0 = p.c + (size_t)row * (u32)p.n + col;
-      if constexpr (residual) {
-        // New residual values (rounded to FP16 as stored) and their squares, summed over the 16 columns of block j.
-        const bool first = unit == u_first;
-        float v00 = 0.0f, v01 = 0.0f, v10 = 0.0f, v11 = 0.0f;
-        if (has0) {
-          v00 = half_to_float(float_to_half(half_to_float(first ? c_first[0] : load_half_cg(c0)) + sum.x));
-          v01 = half_to_float(float_to_half(half_to_float(first ? c_first[1] : load_half_cg(c0 + 8)) + sum.z));
-        }
-        if (has1) {
-          v10 = half_to_float(float_to_half(half_to_float(first ? c_first[2] : load_half_cg(c0 + p.n)) + sum.y));
-          v11 = half_to_float(float_to_half(half_to_float(first ? c_first[3] : load_half_cg(c0 + p.n + 8)) + sum.w));
-        }
-        sum = Float4{v00, v10, v01, v11};
-        float sq0 = v00 * v00 + v01 * v01, sq1 = v10 * v10 + v11 * v11;
+    // A thread takes units unit0 and unit0 + stride, ... (U at a time, their loads together: U = 2 where a CTA may have more
+    // units than threads). The trip counts are the same for all lanes of a warp (partial_vecs and threads are multiples of
+    // 32), so the residual epilogue's shuffles see the whole warp: rows past m contribute zeros and store nothing.
+    constexpr int U = chunks_per_cta * batch_blocks * 4 > warps ? 2 : 1;
+    const int units = chunks_per_cta * partial_vecs, stride = (int)parts * threads;
+    for (int unit0 = blockIdx.x * threads + tid; unit0 < units; unit0 += U * stride) {
+      int us[U], ucs[U];
+      bool want[U];
 #pragma unroll
-        for (int o = 4; o < 32; o <<= 1) {   // over the 8 lanes (g) that share t: lane bits 2..4
-          sq0 += __shfl_xor_sync(0xffffffffu, sq0, o);
-          sq1 += __shfl_xor_sync(0xffffffffu, sq1, o);
-        }
-        if (ug == 0) {
-          const int blocks16 = p.n >> 4, b16 = chunk * 4 + j;
-          if (has0) p.row_sq[(size_t)row * blocks16 + b16] = sq0;
-          if (has1) p.row_sq[(size_t)(row + 1) * blocks16 + b16] = sq1;
-        }
-        if (!has0) continue;
+      for (int i = 0; i < U; ++i) {
+        const int unit = unit0 + i * stride;
+        us[i] = unit % partial_vecs;
+        ucs[i] = unit / partial_vecs;
+        want[i] = unit < units && 8 * (us[i] >> 7) + 2 * (us[i] & 3) < p.m;
       }
-      c0[0] = float_to_half(sum.x);
-      c0[8] = float_to_half(sum.z);
-      if (has1) {
-        c0[p.n] = float_to_half(sum.y);
-        c0[p.n + 8] = float_to_half(sum.w);
+      Float4 sums[U];
+      cluster_sums<U>(partial_base, partial_stride, us, ucs, want, parts, sums);
+#pragma unroll
+      for (int i = 0; i < U; ++i) {
+        const int unit = unit0 + i * stride;
+        if (unit >= units) break;  // the same for the whole warp
+        const int u = us[i], uc = ucs[i], chunk = blockIdx.y * chunks_per_cta + uc;
+        const int ul = u & 31, j = (u >> 5) & 3, bb = u >> 7, ug = ul >> 2, ut = ul & 3;
+        const int row = 8 * bb + 2 * ut;
+        if (!residual && row >= p.m) continue;
+        const bool has0 = row < p.m, has1 = row + 1 < p.m;
+        Float4 sum = sums[i];
+        const int col = chunk * 64 + 16 * j + ug;
+        apply_channel_scales(p, sum, col);
+        if constexpr (normed) {
+          const float r0 = row_rstd[row], r1 = has1 ? row_rstd[row + 1] : 0.0f;
+          sum.x *= r0; sum.z *= r0; sum.y *= r1; sum.w *= r1;
+        }
+        u16* c0 = p.c + (size_t)row * (u32)p.n + col;
+        if constexpr (residual) {
+          // New residual values (rounded to FP16 as stored) and their squares, summed over the 16 columns of block j.
+          const bool first = unit == u_first;
+          float v00 = 0.0f, v01 = 0.0f, v10 = 0.0f, v11 = 0.0f;
+          if (has0) {
+            v00 = half_to_float(float_to_half(half_to_float(first ? c_first[0] : load_half_cg(c0)) + sum.x));
+            v01 = half_to_float(float_to_half(half_to_float(first ? c_first[1] : load_half_cg(c0 + 8)) + sum.z));
+          }
+          if (has1) {
+            v10 = half_to_float(float_to_half(half_to_float(first ? c_first[2] : load_half_cg(c0 + p.n)) + sum.y));
+            v11 = half_to_float(float_to_half(half_to_float(first ? c_first[3] : load_half_cg(c0 + p.n + 8)) + sum.w));
+          }
+          sum = Float4{v00, v10, v01, v11};
+          float sq0 = v00 * v00 + v01 * v01, sq1 = v10 * v10 + v11 * v11;
+#pragma unroll
+          for (int o = 4; o < 32; o <<= 1) {   // over the 8 lanes (g) that share t: lane bits 2..4
+            sq0 += __shfl_xor_sync(0xffffffffu, sq0, o);
+            sq1 += __shfl_xor_sync(0xffffffffu, sq1, o);
+          }
+          if (ug == 0) {
+            const int blocks16 = p.n >> 4, b16 = chunk * 4 + j;
+            if (has0) p.row_sq[(size_t)row * blocks16 + b16] = sq0;
+            if (has1) p.row_sq[(size_t)(row + 1) * blocks16 + b16] = sq1;
+          }
+          if (!has0) continue;
+        }
+        c0[0] = float_to_half(sum.x);
+        c0[8] = float_to_half(sum.z);
+        if (has1) {
+          c0[p.n] = float_to_half(sum.y);
+          c0[p.n + 8] = float_to_half(sum.w);
+        }
       }
     }
   }
   cluster_barrier();  // the peers' partials stay in place until every CTA has read them
-  if (MARLIN_DEBUG_TIMELINE && tid == 0) timeline_record(t_entry, t_waited, t_looped, p.m);
+  if (MARLIN_DEBUG_TIMELINE && tid == 0) timeline_record(t_entry, t_waited, t_looped, p.m, t_loops, t_synced);
 }
