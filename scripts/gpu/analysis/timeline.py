@@ -8,7 +8,7 @@ import csv, gzip, sys, statistics as st
 def launches(path):
     rows = list(csv.DictReader(gzip.open(path, "rt") if path.endswith(".gz") else open(path)))
     for r in rows:
-        for k in ("entry", "waited", "looped", "exit", "loops_done", "cluster_synced"):
+        for k in ("entry", "waited", "looped", "exit", "loops_done", "cluster_synced", "reduced"):
             r[k] = int(r[k]) if r.get(k) else None
     rows.sort(key=lambda r: r["entry"])
     sig = lambda r: (r["kind"], r["epilogue"], r["warps"], r["grid_x"], r["grid_y"], r["grid_z"])
@@ -59,24 +59,29 @@ def summarize(path):
 
 def gemm_tails(path):
     """Per GEMM launch of a layer, medians over its clusters (CTAs of one grid_y) of: the spread of the CTAs' last warps'
-    main-loop ends, the time from the cluster's last main loop to its barrier after the partials, and from there to the
-    cluster's last exit (records with loops_done only)."""
+    main-loop ends, the time from the cluster's last main loop to its barrier after the partials, from there to the end of
+    the last CTA's reduction (thread 0's share) and from there, through the final cluster barrier, to the cluster's last
+    exit (records with loops_done only)."""
     ls = launches(path)
     per = {}
     for i, l in enumerate(ls):
         if l[0]["kind"] != "1" or l[0]["loops_done"] is None: continue
         clusters = {}
         for r in l: clusters.setdefault(r["block_y"], []).append(r)
-        rec = dict(warp0_to_last=[], loop_spread=[], to_barrier=[], to_exit=[])
+        rec = dict(warp0_to_last=[], loop_spread=[], to_barrier=[], to_reduced=[], to_exit=[])
         for c in clusters.values():
             last_loop = max(r["loops_done"] for r in c)
             rec["warp0_to_last"].append(st.median(r["loops_done"] - r["looped"] for r in c))
             rec["loop_spread"].append(last_loop - min(r["loops_done"] for r in c))
             rec["to_barrier"].append(max(r["cluster_synced"] for r in c) - last_loop)
-            rec["to_exit"].append(max(r["exit"] for r in c) - max(r["cluster_synced"] for r in c))
-        per.setdefault((i % 5, name(l)), []).append({k: st.median(v) for k, v in rec.items()})
+            if all(r["reduced"] is not None for r in c):
+                rec["to_reduced"].append(max(r["reduced"] for r in c) - max(r["cluster_synced"] for r in c))
+                rec["to_exit"].append(max(r["exit"] for r in c) - max(r["reduced"] for r in c))
+            else:
+                rec["to_exit"].append(max(r["exit"] for r in c) - max(r["cluster_synced"] for r in c))
+        per.setdefault((i % 5, name(l)), []).append({k: st.median(v) if v else float("nan") for k, v in rec.items()})
     if not per: return
-    keys = ["warp0_to_last", "loop_spread", "to_barrier", "to_exit"]
+    keys = ["warp0_to_last", "loop_spread", "to_barrier", "to_reduced", "to_exit"]
     print(f"{'GEMM clusters':28s}" + "".join(f"{k:>14s}" for k in keys) + "   (ns; medians over clusters, then layers)")
     for (pos, n), recs in sorted(per.items(), key=lambda kv: kv[0][0]):
         if len(recs) < 4: continue

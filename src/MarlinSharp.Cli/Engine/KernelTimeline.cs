@@ -61,15 +61,16 @@ internal sealed class KernelTimeline : IDisposable
         return path;
     }
 
-    public const string CsvHeader = "entry,waited,looped,exit,kind,epilogue,warps,grid_x,grid_y,grid_z,rows,block_x,block_y,block_z,sm,loops_done,cluster_synced";
+    public const string CsvHeader = "entry,waited,looped,exit,kind,epilogue,warps,grid_x,grid_y,grid_z,rows,block_x,block_y,block_z,sm,loops_done,cluster_synced,reduced";
 
     /// <summary>
     /// One record as a CSV row (<see cref="CsvHeader"/>), times in ns after <paramref name="origin"/> (empty where 0: not
     /// stamped). Words as the kernels write them: 0-3 stamps; 4 the tag, kind | ... (kind 1, marlin_stream.cu: epilogue
     /// &lt;&lt; 8 | warps &lt;&lt; 12 | grid.x &lt;&lt; 16 | grid.y &lt;&lt; 32 | rows &lt;&lt; 48; kinds 2 and 3, llama_attention.cu: grid.x &lt;&lt; 16 |
     /// grid.y &lt;&lt; 32 | grid.z &lt;&lt; 48); 5 where it ran, block.x | block.y &lt;&lt; 16 | SM &lt;&lt; 32 (| block.z &lt;&lt; 48 for attention);
-    /// 6 and 7 (GEMMs; absent or 0 elsewhere) when the CTA's last warp finished its main loop and when the cluster barrier
-    /// after the partials passed ("looped" is warp 0's main loop).
+    /// 6 (GEMMs; absent or 0 elsewhere) when the CTA's last warp finished its main loop ("looped" is warp 0's); 7 (GEMMs) in
+    /// ns after entry, when the cluster barrier after the partials passed (low 32 bits) and when thread 0's share of the
+    /// reduction was done (high 32 bits).
     /// </summary>
     public static string CsvRow(ReadOnlySpan<ulong> record, ulong origin)
     {
@@ -83,7 +84,16 @@ internal sealed class KernelTimeline : IDisposable
             gemm ? (tag >> 8) & 0xf : 0, gemm ? (tag >> 12) & 0xf : 0,
             (tag >> 16) & 0xffff, (tag >> 32) & 0xffff, gemm ? 1 : (tag >> 48) & 0xffff, gemm ? (tag >> 48) & 0xffff : 0,
             where & 0xffff, (where >> 16) & 0xffff, gemm ? 0 : (where >> 48) & 0xffff, (where >> 32) & 0xffff,
-            record.Length > 6 ? Rel(record[6]) : "", record.Length > 7 ? Rel(record[7]) : "");
+            record.Length > 6 ? Rel(record[6]) : "", AfterEntry(record, 0, origin), AfterEntry(record, 32, origin));
+    }
+
+    /// <summary>Word 7's offset after entry at bit <paramref name="shift"/> as a time after <paramref name="origin"/>; empty where
+    /// absent or 0.</summary>
+    private static string AfterEntry(ReadOnlySpan<ulong> record, int shift, ulong origin)
+    {
+        if (record.Length < 8 || record[0] == 0) return "";
+        ulong offset = (record[7] >> shift) & 0xffffffff;
+        return offset == 0 ? "" : (record[0] + offset - origin).ToString(CultureInfo.InvariantCulture);
     }
 
     public void Dispose() => _buffer.Dispose();

@@ -105,6 +105,13 @@
 #ifndef MARLIN_CHUNKS_PER_CTA        // 64-column chunks per CTA (1, 2, 4 or 8, at most MARLIN_WARPS): warps that share a ring
 #define MARLIN_CHUNKS_PER_CTA 1
 #endif
+// Where a CTA holds several warps per chunk (k runs), it first sums its own warps' partials per chunk in shared memory, so
+// that the cluster reduction reads one partial per CTA instead of one per warp across the SM-to-SM network. 0: every
+// warp's partial is read by the reducing CTA (as before session 19; kept as a switch for measurements).
+#ifndef MARLIN_REDUCE_PRESUM
+#define MARLIN_REDUCE_PRESUM 1
+#endif
+
 // Development switch for timing experiments (results are wrong when set): leave out the dequantisation and
 // tensor-core work, to see what the load stream alone costs.
 #ifndef MARLIN_DEBUG_SKIP_COMPUTE
@@ -312,10 +319,11 @@ __device__ __forceinline__ unsigned long long global_ns() {
 }
 
 // Kind 1: this kernel. Tag: kind | epilogue << 8 | warps << 12 | gridDim.x << 16 | gridDim.y << 32 | m << 48. Stamps:
-// entry, wait returned, warp 0's main loop done, exit; then the last warp's main loop done and the cluster barrier
-// after the partials passed (words 6 and 7).
+// entry, wait returned, warp 0's main loop done, exit; then the last warp's main loop done (word 6) and, as ns after
+// entry, when the cluster barrier after the partials passed and when the CTA's reduction was done (word 7, low and high
+// 32 bits).
 __device__ __forceinline__ void timeline_record(unsigned long long t0, unsigned long long t1, unsigned long long t2, int m,
-                                                unsigned long long t_loops, unsigned long long t_synced) {
+                                                unsigned long long t_loops, unsigned long long t_synced, unsigned long long t_reduced) {
 #if MARLIN_DEBUG_TIMELINE
   unsigned long long* buf = reinterpret_cast<unsigned long long*>(MARLIN_DEBUG_TIMELINE);
   const unsigned long long t3 = global_ns();
@@ -328,10 +336,10 @@ __device__ __forceinline__ void timeline_record(unsigned long long t0, unsigned 
     rec[4] = 1ull | (unsigned long long)MARLIN_EPILOGUE << 8 | (unsigned long long)MARLIN_WARPS << 12 |
              (unsigned long long)gridDim.x << 16 | (unsigned long long)gridDim.y << 32 | (unsigned long long)m << 48;
     rec[5] = (unsigned long long)blockIdx.x | (unsigned long long)blockIdx.y << 16 | (unsigned long long)smid << 32;
-    rec[6] = t_loops; rec[7] = t_synced;
+    rec[6] = t_loops; rec[7] = (t_synced - t0) | (t_reduced - t0) << 32;
   }
 #else
-  (void)t0; (void)t1; (void)t2; (void)m; (void)t_loops; (void)t_synced;
+  (void)t0; (void)t1; (void)t2; (void)m; (void)t_loops; (void)t_synced; (void)t_reduced;
 #endif
 }
 
@@ -460,6 +468,12 @@ __device__ __forceinline__ Vec16 lds128(u32 addr) {
   return v;
 }
 
+__device__ __forceinline__ Float4 lds128f(u32 addr) {
+  Float4 v;
+  asm volatile("ld.shared.v4.f32 {%0,%1,%2,%3}, [%4];\n" : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w) : "r"(addr) : "memory");
+  return v;
+}
+
 __device__ __forceinline__ void sts128(u32 addr, Float4 v) {
   asm volatile("st.shared.v4.f32 [%0], {%1,%2,%3,%4};\n" ::"r"(addr), "f"(v.x), "f"(v.y), "f"(v.z), "f"(v.w) : "memory");
 }
@@ -499,28 +513,28 @@ __device__ __forceinline__ void ring_sync(int ring_id) {
   }
 }
 
-// The reduction of U units at once: unit[i] (Float4 unit[i] of the partials of the warps of chunk local_chunk[i]) summed
-// over those warps of every CTA of the cluster, rank by rank and warp by warp: a fixed order, so the result does not depend
-// on timing (or on U). Units with want[i] false load nothing and sum to zero. The loads of as many ranks and units as 16
+// The reduction of U units at once: unit[i] (Float4 unit[i] of the partials of the KW warps of chunk local_chunk[i] from
+// its first one on: all k_warps of them, or only the first, which holds its CTA's sum) summed over those warps of every
+// CTA of the cluster, rank by rank and warp by warp: a fixed order, so the result does not depend on timing (or on U). Units with want[i] false load nothing and sum to zero. The loads of as many ranks and units as 16
 // Float4s hold go out together, so that their round trips overlap: a 2-CTA cluster of 8-warp CTAs loads both ranks at
 // once, a thread with two units (gate and up of SwiGLU, or 16 rows of four chunks over a cluster of six 4-warp CTAs)
 // loads both. The partials of warp w of a CTA start at base + w * warp_stride.
-template <int U>
+template <int U, int KW>
 __device__ __forceinline__ void cluster_sums(u32 base, u32 warp_stride, const int (&unit)[U], const int (&local_chunk)[U], const bool (&want)[U],
                                              u32 parts, Float4 (&sum)[U]) {
   using namespace cfg;
-  constexpr int fit = 16 / (U * k_warps);
+  constexpr int fit = 16 / (U * KW);
   constexpr int ranks_per_batch = fit >= 8 ? 8 : fit >= 1 ? fit : 1;
 #pragma unroll
   for (int i = 0; i < U; ++i) sum[i] = Float4{0.0f, 0.0f, 0.0f, 0.0f};
   for (u32 r0 = 0; r0 < parts; r0 += ranks_per_batch) {
-    Float4 v[U][ranks_per_batch][k_warps];
+    Float4 v[U][ranks_per_batch][KW];
 #pragma unroll
     for (int i = 0; i < U; ++i)
 #pragma unroll
       for (int rb = 0; rb < ranks_per_batch; ++rb)
 #pragma unroll
-        for (int w = 0; w < k_warps; ++w)
+        for (int w = 0; w < KW; ++w)
           v[i][rb][w] = want[i] && (rb == 0 || r0 + rb < parts)
                             ? load_peer(base + (u32)(local_chunk[i] * k_warps + w) * warp_stride + 16 * unit[i], r0 + rb)
                             : Float4{0.0f, 0.0f, 0.0f, 0.0f};
@@ -530,7 +544,7 @@ __device__ __forceinline__ void cluster_sums(u32 base, u32 warp_stride, const in
       for (int rb = 0; rb < ranks_per_batch; ++rb)
         if (rb == 0 || r0 + rb < parts)
 #pragma unroll
-          for (int w = 0; w < k_warps; ++w) {
+          for (int w = 0; w < KW; ++w) {
             sum[i].x += v[i][rb][w].x; sum[i].y += v[i][rb][w].y; sum[i].z += v[i][rb][w].z; sum[i].w += v[i][rb][w].w;
           }
   }
@@ -706,7 +720,10 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
   if constexpr (normed && norms_first) row_norms_of_warp(p, sq_entries, warp, lane, row_rstd);
   // Residual epilogue: the four C values of this thread's first epilogue unit (C is the residual stream, complete by
   // now), requested here so that their round trip overlaps the main loop rather than following it.
-  const int u_first = blockIdx.x * threads + tid;
+  // Epilogue units (and SwiGLU items) are dealt in groups of 32, one per warp, interleaved over the CTAs of the cluster
+  // (group warp * parts + rank, then + parts * warps, ...), so that every CTA reduces an equal share: the reduction's
+  // reads cross the SM-to-SM network, and CTA 0 alone used to take every unit of a 16-row 8-warp launch.
+  const int u_first = 32 * (warp * (int)parts + (int)blockIdx.x) + lane;
   u16 c_first[4] = {0, 0, 0, 0};
   if constexpr (residual) {
     if (u_first < chunks_per_cta * partial_vecs) {
@@ -816,6 +833,24 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
     for (int j = 0; j < 4; ++j)
       sts128(partial_base + (u32)warp * partial_stride + 16 * ((bb * 4 + j) * 32 + lane),
              Float4{acc[bb][j][0], acc[bb][j][1], acc[bb][j][2], acc[bb][j][3]});
+  // With several k runs per chunk in the CTA: the CTA's own sum per chunk first (its warps in order, into the first warp's
+  // partials), so that the peers read one partial per chunk from here, not k_warps of them. (Without a cluster the order of
+  // the sums is the same as without this step: 0 + the CTA's sum.)
+  constexpr bool presum = MARLIN_REDUCE_PRESUM && k_warps > 1;
+  if constexpr (presum) {
+    __syncthreads();
+    for (int x = tid; x < chunks_per_cta * partial_vecs; x += threads) {
+      const int lc = x / partial_vecs, u = x % partial_vecs;
+      const u32 first = partial_base + (u32)(lc * k_warps) * partial_stride + 16 * u;
+      Float4 sum = {0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll
+      for (int w = 0; w < k_warps; ++w) {
+        const Float4 v = lds128f(first + (u32)w * partial_stride);
+        sum.x += v.x; sum.y += v.y; sum.z += v.z; sum.w += v.w;
+      }
+      sts128(first, sum);
+    }
+  }
   cluster_barrier();
   unsigned long long t_loops = 0, t_synced = 0;
 #if MARLIN_DEBUG_TIMELINE
@@ -827,7 +862,7 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
 
   if constexpr (swiglu) {
     // Item (bb, j < 2, lane) of a chunk pairs the gate columns 16j + g, +8 of the chunk with the up columns 32 further on.
-    for (int item = blockIdx.x * threads + tid; item < chunks_per_cta * (partial_vecs / 2); item += parts * threads) {
+    for (int item = u_first; item < chunks_per_cta * (partial_vecs / 2); item += parts * threads) {
       const int u = item % (partial_vecs / 2), uc = item / (partial_vecs / 2), chunk = blockIdx.y * chunks_per_cta + uc;
       const int ul = u & 31, j = (u >> 5) & 1, bb = u >> 6, ug = ul >> 2, ut = ul & 3;
       const int row = 8 * bb + 2 * ut;
@@ -837,7 +872,7 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
       const int units[2] = {unit, unit + 64}, chunks[2] = {uc, uc};
       const bool want[2] = {true, true};
       Float4 sums[2];
-      cluster_sums<2>(partial_base, partial_stride, units, chunks, want, parts, sums);
+      cluster_sums<2, presum ? 1 : k_warps>(partial_base, partial_stride, units, chunks, want, parts, sums);
       Float4 gate = sums[0], up = sums[1];
       apply_channel_scales(p, gate, col);
       apply_channel_scales(p, up, col + 32);
@@ -856,7 +891,7 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
     // 32), so the residual epilogue's shuffles see the whole warp: rows past m contribute zeros and store nothing.
     constexpr int U = chunks_per_cta * batch_blocks * 4 > warps ? 2 : 1;
     const int units = chunks_per_cta * partial_vecs, stride = (int)parts * threads;
-    for (int unit0 = blockIdx.x * threads + tid; unit0 < units; unit0 += U * stride) {
+    for (int unit0 = u_first; unit0 < units; unit0 += U * stride) {
       int us[U], ucs[U];
       bool want[U];
 #pragma unroll
@@ -867,7 +902,7 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
         want[i] = unit < units && 8 * (us[i] >> 7) + 2 * (us[i] & 3) < p.m;
       }
       Float4 sums[U];
-      cluster_sums<U>(partial_base, partial_stride, us, ucs, want, parts, sums);
+      cluster_sums<U, presum ? 1 : k_warps>(partial_base, partial_stride, us, ucs, want, parts, sums);
 #pragma unroll
       for (int i = 0; i < U; ++i) {
         const int unit = unit0 + i * stride;
@@ -920,6 +955,7 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
       }
     }
   }
+  const unsigned long long t_reduced = MARLIN_DEBUG_TIMELINE ? global_ns() : 0;
   cluster_barrier();  // the peers' partials stay in place until every CTA has read them
-  if (MARLIN_DEBUG_TIMELINE && tid == 0) timeline_record(t_entry, t_waited, t_looped, p.m, t_loops, t_synced);
+  if (MARLIN_DEBUG_TIMELINE && tid == 0) timeline_record(t_entry, t_waited, t_looped, p.m, t_loops, t_synced, t_reduced);
 }
