@@ -95,11 +95,10 @@ public static class MarlinKernelSelector
     /// <summary>Most rows the streamed kernel is chosen for.</summary>
     public const int MaxStreamedRows = 16;
 
-    /// <summary>Upper bound of marlin_stream.cu's static shared memory: 2 KiB of partials per warp and 8-row batch block (none
-    /// with weight rings, where each warp leaves its partials in its own ring), and the row norms (checked against the
-    /// assembler's report by the compile tests).</summary>
-    internal static int StreamStaticSharedBytes(MarlinStreamConfig config) =>
-        (config.WeightStages == 0 ? config.Warps * config.BatchBlocks * 2048 : 16) + 32 * config.BatchBlocks;
+    /// <summary>Upper bound of marlin_stream.cu's static shared memory (checked against the assembler's report by the compile
+    /// tests): the cluster reduction's receive buffer (<see cref="MarlinStreamConfig.ReduceReceiveBytes"/>) and the row
+    /// norms.</summary>
+    internal static int StreamStaticSharedBytes(MarlinStreamConfig config) => config.ReduceReceiveBytes + 32 * config.BatchBlocks;
 
     /// <summary>Deepest k the streamed kernel is chosen for: deeper layers stream better through the dense kernel's ring.</summary>
     private const int MaxStreamedDepth = 16384;

@@ -40,8 +40,16 @@ public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Wa
     /// <summary>Dynamic shared memory of a launch of <see cref="RowsPerLaunch"/> rows (the most any launch takes).</summary>
     public int DynamicSharedMemoryBytes => SharedBytes(RowsPerLaunch);
 
-    /// <summary>Dynamic shared memory of a launch of <paramref name="rows"/> rows: the activation rings, then the weight rings.</summary>
-    public int SharedBytes(int rows) => ActivationRingBytes(rows) + WeightRingBytes;
+    /// <summary>Dynamic shared memory of a launch of <paramref name="rows"/> rows: the activation rings, then the weight rings
+    /// or the partials.</summary>
+    public int SharedBytes(int rows) => ActivationRingBytes(rows) + WeightRingBytes + PartialBytes;
+
+    /// <summary>
+    /// Shared memory where the warps of a CTA with several k runs per chunk (<see cref="WarpsPerChunk"/> &gt; 1) leave their
+    /// FP32 partials for the CTA's own sum: 2 KiB per warp and 8-row batch block with the register ring; none with weight
+    /// rings (each warp uses its own ring, done with by then) or with one k run per chunk.
+    /// </summary>
+    public int PartialBytes => WeightStages == 0 && WarpsPerChunk > 1 ? Warps * BatchBlocks * 2048 : 0;
 
     /// <summary>
     /// Shared memory of the weight rings (0 without them): per warp <see cref="WeightStages"/> stages of one block of the
@@ -58,6 +66,23 @@ public sealed record MarlinStreamConfig(int BatchBlocks, int GroupBlocks, int Wa
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         return WarpsPerChunk * ActivationRing * Math.Min(rows, RowsPerLaunch) * ActivationRowBytes;
+    }
+
+    /// <summary>
+    /// Shared memory of the cluster reduction's receive buffer (marlin_stream.cu's cfg::recv_vecs): the CTA's results come
+    /// in keys of 32 units (16 bytes each; SwiGLU pairs a gate key with its up key), each reduced by CTA key % parts, which
+    /// holds one partial per part of each of its keys. Sized for the worst of 1..<see cref="MaxKParts"/> parts: the keys
+    /// rounded up to a multiple of the parts.
+    /// </summary>
+    public int ReduceReceiveBytes
+    {
+        get
+        {
+            int halves = Epilogue == StreamEpilogue.NormedSwiGlu ? 2 : 1;
+            int keys = ChunksPerCta * BatchBlocks * 4 / halves, most = 0;
+            for (int parts = 1; parts <= MaxKParts; parts++) most = Math.Max(most, (keys + parts - 1) / parts * parts);
+            return most * halves * 32 * 16;
+        }
     }
 
     /// <summary>Warps of a CTA that split one chunk's k range (each with its own run of blocks and activation ring).</summary>

@@ -50,10 +50,12 @@
 //    products are summed by the tensor cores in FP32 and scaled once per column and group in FP32, so a packed
 //    word costs about ten instructions and one mma.
 //  * A column chunk's k range is split over the CTAs of a thread-block cluster (sm_90) when there are too few
-//    chunks to occupy every SM. Each warp leaves its FP32 partial in its own shared memory; after one cluster
-//    barrier the CTAs read the partials of all warps of all CTAs through distributed shared memory, in a fixed
-//    order (so results are bitwise reproducible), and write C. No workspace, no counters, no global round trip.
-//    Before sm_90 the kernel runs without clusters (one CTA per chunk).
+//    chunks to occupy every SM. The results are cut into keys of 32 units, each reduced by one CTA of the cluster:
+//    every CTA stores its FP32 partial of each key (its warps of a chunk summed first) straight into the reducing
+//    CTA's shared memory through distributed shared memory, and after one cluster barrier each CTA sums its keys
+//    from its own shared memory in rank order (so results are bitwise reproducible), writes C and exits. No
+//    workspace, no counters, no global round trip, no remote loads and no second barrier: a cluster barrier costs
+//    ~0.45 us and a remote load ~0.55 us on an H100. Before sm_90 the kernel runs without clusters.
 //  * Overlap with the previous kernel (programmatic dependent launch, sm_90+): the weights and scales of the
 //    first block are requested before griddepcontrol.wait, activations and C only after it.
 //
@@ -76,8 +78,11 @@
 //  * Dynamic shared memory: per k run (MARLIN_WARPS / MARLIN_CHUNKS_PER_CTA of them), MARLIN_A_RING slots of
 //    A [rows][128 + 8 halves] FP16 (rows = min(m, 8 * BATCH_BLOCKS)).
 //    Then, with MARLIN_W_STAGES = S > 0, per warp S stages of [8 slabs][32 lanes] Vec16 of weights and the block's
-//    scales [groups][8] Vec16; after its main loop a warp leaves its FP32 partials at the start of its own stages
-//    (static shared memory holds them without the weight ring).
+//    scales [groups][8] Vec16; after its main loop a warp with k-run siblings leaves its FP32 partials at the start of
+//    its own stages for the CTA's sum. With the register ring and several k runs per chunk, per warp its partials
+//    [batch blocks x 4][32 lanes] Float4 instead.
+//  * Static shared memory: the receive buffer of the cluster reduction, [key / parts][half][rank][32 lanes] Float4s
+//    for the keys this CTA reduces (cfg::recv_vecs, sized for any split up to 8 parts), and 1/rms per row.
 //  * B int32 [k/16][2n] in the reference Marlin order; scales FP16 [k/g][n] (g = 32, 64, 128) or [1][n]
 //    (per output channel), permuted as MarlinPacker writes them; A FP16 row-major [m][k] with m <= 8 * BATCH_BLOCKS;
 //    C FP16 row-major [m][n]. Rows past m are read as zeros and never written, so callers pad nothing.
@@ -105,13 +110,6 @@
 #ifndef MARLIN_CHUNKS_PER_CTA        // 64-column chunks per CTA (1, 2, 4 or 8, at most MARLIN_WARPS): warps that share a ring
 #define MARLIN_CHUNKS_PER_CTA 1
 #endif
-// Where a CTA holds several warps per chunk (k runs), it first sums its own warps' partials per chunk in shared memory, so
-// that the cluster reduction reads one partial per CTA instead of one per warp across the SM-to-SM network. 0: every
-// warp's partial is read by the reducing CTA (as before session 19; kept as a switch for measurements).
-#ifndef MARLIN_REDUCE_PRESUM
-#define MARLIN_REDUCE_PRESUM 1
-#endif
-
 // Development switch for timing experiments (results are wrong when set): leave out the dequantisation and
 // tensor-core work, to see what the load stream alone costs.
 #ifndef MARLIN_DEBUG_SKIP_COMPUTE
@@ -192,6 +190,20 @@ constexpr int w_stage_bytes = ring * 512 + 16 * w_scale_vecs;
 constexpr int min_ctas = warps == 4 && MARLIN_DEBUG_MIN_CTAS_4W > 0 ? MARLIN_DEBUG_MIN_CTAS_4W
                          : warps == 8 && batch_blocks == 1 && MARLIN_DEBUG_MIN_CTAS_8W > 0 ? MARLIN_DEBUG_MIN_CTAS_8W
                          : warps == 4 && group_blocks != 2 && !(batch_blocks == 2 && group_blocks == 4) ? 3 : 1;
+
+// The cluster reduction: a chunk group's results come in groups of 32 units (one Float4 per lane; SwiGLU pairs a gate
+// group with its up group), each reduced by one CTA of the cluster (key % parts) from a receive buffer that every CTA
+// fills with its partial (rank `source`) of that key: [key / parts][half][source][32 lanes] Float4s. Sized for the worst
+// split of up to 8 parts.
+constexpr int halves = swiglu ? 2 : 1;
+constexpr int reduce_keys = chunks_per_cta * batch_blocks * 4 / halves;
+__host__ __device__ constexpr int padded_keys(int parts) { return (reduce_keys + parts - 1) / parts * parts; }
+__host__ __device__ constexpr int max_padded_keys() {
+  int most = 0;
+  for (int parts = 1; parts <= 8; ++parts) most = padded_keys(parts) > most ? padded_keys(parts) : most;
+  return most;
+}
+constexpr int recv_vecs = max_padded_keys() * halves * 32;
 
 static_assert(warps == 4 || warps == 8, "warps");
 static_assert(batch_blocks == 1 || batch_blocks == 2, "batch_blocks");
@@ -395,6 +407,18 @@ __device__ __forceinline__ Float4 load_peer(u32 local, u32 rank) {
   return v;
 }
 
+// Float4 v to shared-memory address `local` (of this CTA's layout) in the shared memory of cluster CTA `rank`.
+__device__ __forceinline__ void store_peer(u32 local, u32 rank, Float4 v) {
+#if MARLIN_CLUSTERS
+  u32 remote;
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(remote) : "r"(local), "r"(rank));
+  asm volatile("st.shared::cluster.v4.f32 [%0], {%1,%2,%3,%4};\n" ::"r"(remote), "f"(v.x), "f"(v.y), "f"(v.z), "f"(v.w) : "memory");
+#else
+  (void)rank;
+  asm volatile("st.shared.v4.f32 [%0], {%1,%2,%3,%4};\n" ::"r"(local), "f"(v.x), "f"(v.y), "f"(v.z), "f"(v.w) : "memory");
+#endif
+}
+
 // ---------------------------------------------------------------------------------------------
 // Dequantisation: one 32-bit word = 8 codes = the four A registers of one 16 x 16 weight tile.
 // ---------------------------------------------------------------------------------------------
@@ -513,41 +537,35 @@ __device__ __forceinline__ void ring_sync(int ring_id) {
   }
 }
 
-// The reduction of U units at once: unit[i] (Float4 unit[i] of the partials of the KW warps of chunk local_chunk[i] from
-// its first one on: all k_warps of them, or only the first, which holds its CTA's sum) summed over those warps of every
-// CTA of the cluster, rank by rank and warp by warp: a fixed order, so the result does not depend on timing (or on U). Units with want[i] false load nothing and sum to zero. The loads of as many ranks and units as 16
-// Float4s hold go out together, so that their round trips overlap: a 2-CTA cluster of 8-warp CTAs loads both ranks at
-// once, a thread with two units (gate and up of SwiGLU, or 16 rows of four chunks over a cluster of six 4-warp CTAs)
-// loads both. The partials of warp w of a CTA start at base + w * warp_stride.
-template <int U, int KW>
-__device__ __forceinline__ void cluster_sums(u32 base, u32 warp_stride, const int (&unit)[U], const int (&local_chunk)[U], const bool (&want)[U],
-                                             u32 parts, Float4 (&sum)[U]) {
+// Unit u (0..partial_vecs) of local chunk lc: its reduction key (reduced by CTA key % parts) and half (SwiGLU: gate 0, up
+// 1). A unit holds lane u % 32 of column block j = (u / 32) % 4 and batch block bb = u / 128; SwiGLU's blocks 2, 3 (up)
+// pair with 0, 1 (gate).
+struct ReduceKey { int key, half; };
+__device__ __forceinline__ ReduceKey reduce_key(int lc, int u) {
   using namespace cfg;
-  constexpr int fit = 16 / (U * KW);
-  constexpr int ranks_per_batch = fit >= 8 ? 8 : fit >= 1 ? fit : 1;
+  const int bb = u >> 7, j = (u >> 5) & 3;
+  if constexpr (swiglu) return {(lc * batch_blocks + bb) * 2 + (j & 1), j >> 1};
+  else return {(lc * batch_blocks + bb) * 4 + j, 0};
+}
+
+// Where rank `source`'s partial of lane `lane` of (key, half) lives in the receive buffer of the reducing CTA.
+__device__ __forceinline__ u32 recv_at(u32 recv_base, int key, int half, u32 parts, u32 source, int lane) {
+  return recv_base + 16u * ((((u32)key / parts * cfg::halves + (u32)half) * parts + source) * 32u + (u32)lane);
+}
+
+// The reducer's sum of (key, half) for lane `lane`: the parts' partials in rank order (a fixed order: bitwise
+// reproducible, and the order the partials were summed in before they were sent here).
+__device__ __forceinline__ Float4 recv_sum(u32 recv_base, int key, int half, u32 parts, int lane) {
+  const u32 at = recv_at(recv_base, key, half, parts, 0, lane);
+  Float4 sum = {0.0f, 0.0f, 0.0f, 0.0f};
 #pragma unroll
-  for (int i = 0; i < U; ++i) sum[i] = Float4{0.0f, 0.0f, 0.0f, 0.0f};
-  for (u32 r0 = 0; r0 < parts; r0 += ranks_per_batch) {
-    Float4 v[U][ranks_per_batch][KW];
-#pragma unroll
-    for (int i = 0; i < U; ++i)
-#pragma unroll
-      for (int rb = 0; rb < ranks_per_batch; ++rb)
-#pragma unroll
-        for (int w = 0; w < KW; ++w)
-          v[i][rb][w] = want[i] && (rb == 0 || r0 + rb < parts)
-                            ? load_peer(base + (u32)(local_chunk[i] * k_warps + w) * warp_stride + 16 * unit[i], r0 + rb)
-                            : Float4{0.0f, 0.0f, 0.0f, 0.0f};
-#pragma unroll
-    for (int i = 0; i < U; ++i)
-#pragma unroll
-      for (int rb = 0; rb < ranks_per_batch; ++rb)
-        if (rb == 0 || r0 + rb < parts)
-#pragma unroll
-          for (int w = 0; w < KW; ++w) {
-            sum[i].x += v[i][rb][w].x; sum[i].y += v[i][rb][w].y; sum[i].z += v[i][rb][w].z; sum[i].w += v[i][rb][w].w;
-          }
+  for (u32 r = 0; r < 8; ++r) {
+    if (r < parts) {
+      const Float4 v = lds128f(at + 512u * r);
+      sum.x += v.x; sum.y += v.y; sum.z += v.z; sum.w += v.w;
+    }
   }
+  return sum;
 }
 
 // Per-output-channel scales (group size -1) multiply the FP32 sums of columns col (x, y) and col + 8 (z, w).
@@ -625,11 +643,10 @@ __device__ __forceinline__ void slab_product(const Vec16& w, int i, u32 a_base, 
 extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin_stream_gemm(Problem p) {
   using namespace cfg;
   const unsigned long long t_entry = MARLIN_DEBUG_TIMELINE ? global_ns() : 0;
-  // Each warp's FP32 partial sums for the cluster reduction: here, or with the shared weight ring at the start of the
-  // warp's own ring, which it no longer needs by then.
-  __shared__ Float4 partials[staged ? 1 : warps * partial_vecs];
+  __shared__ Float4 recv[recv_vecs];      // the cluster's partials of the keys this CTA reduces (see cfg::reduce_keys)
   __shared__ float row_rstd[max_rows];    // normed epilogues: 1/rms of each row of A
-  extern __shared__ Vec16 a_rings[];     // per k run: a_ring slots of rows_staged x a_row_words words
+  extern __shared__ Vec16 a_rings[];     // per k run: a_ring slots of rows_staged x a_row_words words; then per warp its
+                                         // weight ring or (register ring, several k runs per chunk) its partials
 #if MARLIN_DEBUG_TIMELINE
   __shared__ unsigned long long timeline_loop_end[warps];
 #endif
@@ -647,9 +664,11 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
   // This k run's activation ring: a_ring slots of rows_staged rows (MarlinStreamConfig.ActivationRingBytes).
   const int rows_staged = p.m < max_rows ? p.m : max_rows;
   const u32 slot_bytes = (u32)rows_staged * a_row_words * 4;
-  // Then, with the shared weight ring, w_stages stages per warp (MarlinStreamConfig.WeightRingBytes).
+  // Then, with the shared weight ring, w_stages stages per warp (MarlinStreamConfig.WeightRingBytes); with the register
+  // ring and several k runs per chunk, each warp's FP32 partials for the CTA's own sum (MarlinStreamConfig.PartialBytes).
   const u32 a_rings_bytes = (u32)(k_warps * a_ring) * slot_bytes;
-  if (dynamic_smem_bytes() < a_rings_bytes + (u32)(warps * w_stages * w_stage_bytes)) asm volatile("trap;");
+  constexpr u32 warp_tail_bytes = staged ? w_stages * w_stage_bytes : k_warps > 1 ? partial_vecs * 16 : 0;
+  if (dynamic_smem_bytes() < a_rings_bytes + warps * warp_tail_bytes) asm volatile("trap;");
   const u32 my_ring_base = smem_addr(a_rings);
   const u32 my_ring = my_ring_base + (u32)(k_run * a_ring) * slot_bytes;
   const Vec16* a_vecs = reinterpret_cast<const Vec16*>(p.a);
@@ -824,20 +843,31 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
   // ---- Reduction over the warps of every CTA of the cluster, in a fixed order ----
   // acc[bb][j] holds columns 16j + g (e = 0, 1) and 16j + g + 8 (e = 2, 3) of the chunk for batch rows
   // 8bb + 2t (e = 0, 2) and 8bb + 2t + 1 (e = 1, 3).
-  const u32 partial_base = staged ? my_ring_base + a_rings_bytes : smem_addr(partials);
-  const u32 partial_stride = staged ? (u32)(w_stages * w_stage_bytes) : (u32)(partial_vecs * 16);
-  if constexpr (staged) __syncwarp();  // the warp's lanes are done reading each other's scales in its ring
+  // Every CTA sends its partial of each 32-unit key straight into the receive buffer of the CTA that reduces that key
+  // (remote shared-memory stores, before the barrier); after one cluster barrier each CTA sums its keys from its own shared
+  // memory, in rank order, and is done: no remote loads and no second barrier to keep the partials alive for them. On an
+  // H100 a cluster barrier costs ~0.45 us and a remote load ~0.55 us (scripts/gpu/micro/cluster_reduce.cu); loading the
+  // peers' partials after the barrier, as this kernel did before, cost both twice per launch. A CTA with several k runs per
+  // chunk sums its own warps first (in order), so it sends one partial per key, not k_warps of them.
+  const u32 recv_base = smem_addr(recv), me = blockIdx.x;
+  if constexpr (k_warps == 1) {
 #pragma unroll
-  for (int bb = 0; bb < batch_blocks; ++bb)
+    for (int bb = 0; bb < batch_blocks; ++bb)
 #pragma unroll
-    for (int j = 0; j < 4; ++j)
-      sts128(partial_base + (u32)warp * partial_stride + 16 * ((bb * 4 + j) * 32 + lane),
-             Float4{acc[bb][j][0], acc[bb][j][1], acc[bb][j][2], acc[bb][j][3]});
-  // With several k runs per chunk in the CTA: the CTA's own sum per chunk first (its warps in order, into the first warp's
-  // partials), so that the peers read one partial per chunk from here, not k_warps of them. (Without a cluster the order of
-  // the sums is the same as without this step: 0 + the CTA's sum.)
-  constexpr bool presum = MARLIN_REDUCE_PRESUM && k_warps > 1;
-  if constexpr (presum) {
+      for (int j = 0; j < 4; ++j) {
+        const ReduceKey d = reduce_key(local_chunk, (bb * 4 + j) * 32 + lane);
+        store_peer(recv_at(recv_base, d.key, d.half, parts, me, lane), (u32)d.key % parts,
+                   Float4{acc[bb][j][0], acc[bb][j][1], acc[bb][j][2], acc[bb][j][3]});
+      }
+  } else {
+    const u32 partial_base = my_ring_base + a_rings_bytes, partial_stride = warp_tail_bytes;
+    if constexpr (staged) __syncwarp();  // the warp's lanes are done reading each other's scales in its ring
+#pragma unroll
+    for (int bb = 0; bb < batch_blocks; ++bb)
+#pragma unroll
+      for (int j = 0; j < 4; ++j)
+        sts128(partial_base + (u32)warp * partial_stride + 16 * ((bb * 4 + j) * 32 + lane),
+               Float4{acc[bb][j][0], acc[bb][j][1], acc[bb][j][2], acc[bb][j][3]});
     __syncthreads();
     for (int x = tid; x < chunks_per_cta * partial_vecs; x += threads) {
       const int lc = x / partial_vecs, u = x % partial_vecs;
@@ -848,10 +878,11 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
         const Float4 v = lds128f(first + (u32)w * partial_stride);
         sum.x += v.x; sum.y += v.y; sum.z += v.z; sum.w += v.w;
       }
-      sts128(first, sum);
+      const ReduceKey d = reduce_key(lc, u);
+      store_peer(recv_at(recv_base, d.key, d.half, parts, me, u & 31), (u32)d.key % parts, sum);
     }
   }
-  cluster_barrier();
+  if (parts > 1) cluster_barrier(); else __syncthreads();
   unsigned long long t_loops = 0, t_synced = 0;
 #if MARLIN_DEBUG_TIMELINE
   if (tid == 0) {
@@ -869,11 +900,8 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
       if (row >= p.m) continue;
       const int unit = bb * 128 + j * 32 + ul;
       const int col = chunk * 64 + 16 * j + ug;
-      const int units[2] = {unit, unit + 64}, chunks[2] = {uc, uc};
-      const bool want[2] = {true, true};
-      Float4 sums[2];
-      cluster_sums<2, presum ? 1 : k_warps>(partial_base, partial_stride, units, chunks, want, parts, sums);
-      Float4 gate = sums[0], up = sums[1];
+      const ReduceKey d = reduce_key(uc, unit);  // this CTA's key: item / 32
+      Float4 gate = recv_sum(recv_base, d.key, 0, parts, ul), up = recv_sum(recv_base, d.key, 1, parts, ul);
       apply_channel_scales(p, gate, col);
       apply_channel_scales(p, up, col + 32);
       const float r0 = row_rstd[row], r1 = row + 1 < p.m ? row_rstd[row + 1] : 0.0f;
@@ -886,76 +914,56 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
       }
     }
   } else {
-    // A thread takes units unit0 and unit0 + stride, ... (U at a time, their loads together: U = 2 where a CTA may have more
-    // units than threads). The trip counts are the same for all lanes of a warp (partial_vecs and threads are multiples of
-    // 32), so the residual epilogue's shuffles see the whole warp: rows past m contribute zeros and store nothing.
-    constexpr int U = chunks_per_cta * batch_blocks * 4 > warps ? 2 : 1;
-    const int units = chunks_per_cta * partial_vecs, stride = (int)parts * threads;
-    for (int unit0 = u_first; unit0 < units; unit0 += U * stride) {
-      int us[U], ucs[U];
-      bool want[U];
-#pragma unroll
-      for (int i = 0; i < U; ++i) {
-        const int unit = unit0 + i * stride;
-        us[i] = unit % partial_vecs;
-        ucs[i] = unit / partial_vecs;
-        want[i] = unit < units && 8 * (us[i] >> 7) + 2 * (us[i] & 3) < p.m;
+    // The trip count is the same for all lanes of a warp (partial_vecs and threads are multiples of 32), so the
+    // residual epilogue's shuffles see the whole warp: rows past m contribute zeros and store nothing.
+    for (int unit = u_first; unit < chunks_per_cta * partial_vecs; unit += parts * threads) {
+      const int u = unit % partial_vecs, uc = unit / partial_vecs, chunk = blockIdx.y * chunks_per_cta + uc;
+      const int ul = u & 31, j = (u >> 5) & 3, bb = u >> 7, ug = ul >> 2, ut = ul & 3;
+      const int row = 8 * bb + 2 * ut;
+      if (!residual && row >= p.m) continue;
+      const bool has0 = row < p.m, has1 = row + 1 < p.m;
+      Float4 sum = has0 ? recv_sum(recv_base, unit >> 5, 0, parts, ul) : Float4{0.0f, 0.0f, 0.0f, 0.0f};
+      const int col = chunk * 64 + 16 * j + ug;
+      apply_channel_scales(p, sum, col);
+      if constexpr (normed) {
+        const float r0 = row_rstd[row], r1 = has1 ? row_rstd[row + 1] : 0.0f;
+        sum.x *= r0; sum.z *= r0; sum.y *= r1; sum.w *= r1;
       }
-      Float4 sums[U];
-      cluster_sums<U, presum ? 1 : k_warps>(partial_base, partial_stride, us, ucs, want, parts, sums);
-#pragma unroll
-      for (int i = 0; i < U; ++i) {
-        const int unit = unit0 + i * stride;
-        if (unit >= units) break;  // the same for the whole warp
-        const int u = us[i], uc = ucs[i], chunk = blockIdx.y * chunks_per_cta + uc;
-        const int ul = u & 31, j = (u >> 5) & 3, bb = u >> 7, ug = ul >> 2, ut = ul & 3;
-        const int row = 8 * bb + 2 * ut;
-        if (!residual && row >= p.m) continue;
-        const bool has0 = row < p.m, has1 = row + 1 < p.m;
-        Float4 sum = sums[i];
-        const int col = chunk * 64 + 16 * j + ug;
-        apply_channel_scales(p, sum, col);
-        if constexpr (normed) {
-          const float r0 = row_rstd[row], r1 = has1 ? row_rstd[row + 1] : 0.0f;
-          sum.x *= r0; sum.z *= r0; sum.y *= r1; sum.w *= r1;
+      u16* c0 = p.c + (size_t)row * (u32)p.n + col;
+      if constexpr (residual) {
+        // New residual values (rounded to FP16 as stored) and their squares, summed over the 16 columns of block j.
+        const bool first = unit == u_first;
+        float v00 = 0.0f, v01 = 0.0f, v10 = 0.0f, v11 = 0.0f;
+        if (has0) {
+          v00 = half_to_float(float_to_half(half_to_float(first ? c_first[0] : load_half_cg(c0)) + sum.x));
+          v01 = half_to_float(float_to_half(half_to_float(first ? c_first[1] : load_half_cg(c0 + 8)) + sum.z));
         }
-        u16* c0 = p.c + (size_t)row * (u32)p.n + col;
-        if constexpr (residual) {
-          // New residual values (rounded to FP16 as stored) and their squares, summed over the 16 columns of block j.
-          const bool first = unit == u_first;
-          float v00 = 0.0f, v01 = 0.0f, v10 = 0.0f, v11 = 0.0f;
-          if (has0) {
-            v00 = half_to_float(float_to_half(half_to_float(first ? c_first[0] : load_half_cg(c0)) + sum.x));
-            v01 = half_to_float(float_to_half(half_to_float(first ? c_first[1] : load_half_cg(c0 + 8)) + sum.z));
-          }
-          if (has1) {
-            v10 = half_to_float(float_to_half(half_to_float(first ? c_first[2] : load_half_cg(c0 + p.n)) + sum.y));
-            v11 = half_to_float(float_to_half(half_to_float(first ? c_first[3] : load_half_cg(c0 + p.n + 8)) + sum.w));
-          }
-          sum = Float4{v00, v10, v01, v11};
-          float sq0 = v00 * v00 + v01 * v01, sq1 = v10 * v10 + v11 * v11;
-#pragma unroll
-          for (int o = 4; o < 32; o <<= 1) {   // over the 8 lanes (g) that share t: lane bits 2..4
-            sq0 += __shfl_xor_sync(0xffffffffu, sq0, o);
-            sq1 += __shfl_xor_sync(0xffffffffu, sq1, o);
-          }
-          if (ug == 0) {
-            const int blocks16 = p.n >> 4, b16 = chunk * 4 + j;
-            if (has0) p.row_sq[(size_t)row * blocks16 + b16] = sq0;
-            if (has1) p.row_sq[(size_t)(row + 1) * blocks16 + b16] = sq1;
-          }
-          if (!has0) continue;
-        }
-        c0[0] = float_to_half(sum.x);
-        c0[8] = float_to_half(sum.z);
         if (has1) {
-          c0[p.n] = float_to_half(sum.y);
-          c0[p.n + 8] = float_to_half(sum.w);
+          v10 = half_to_float(float_to_half(half_to_float(first ? c_first[2] : load_half_cg(c0 + p.n)) + sum.y));
+          v11 = half_to_float(float_to_half(half_to_float(first ? c_first[3] : load_half_cg(c0 + p.n + 8)) + sum.w));
         }
+        sum = Float4{v00, v10, v01, v11};
+        float sq0 = v00 * v00 + v01 * v01, sq1 = v10 * v10 + v11 * v11;
+#pragma unroll
+        for (int o = 4; o < 32; o <<= 1) {   // over the 8 lanes (g) that share t: lane bits 2..4
+          sq0 += __shfl_xor_sync(0xffffffffu, sq0, o);
+          sq1 += __shfl_xor_sync(0xffffffffu, sq1, o);
+        }
+        if (ug == 0) {
+          const int blocks16 = p.n >> 4, b16 = chunk * 4 + j;
+          if (has0) p.row_sq[(size_t)row * blocks16 + b16] = sq0;
+          if (has1) p.row_sq[(size_t)(row + 1) * blocks16 + b16] = sq1;
+        }
+        if (!has0) continue;
+      }
+      c0[0] = float_to_half(sum.x);
+      c0[8] = float_to_half(sum.z);
+      if (has1) {
+        c0[p.n] = float_to_half(sum.y);
+        c0[p.n + 8] = float_to_half(sum.w);
       }
     }
   }
   const unsigned long long t_reduced = MARLIN_DEBUG_TIMELINE ? global_ns() : 0;
-  cluster_barrier();  // the peers' partials stay in place until every CTA has read them
   if (MARLIN_DEBUG_TIMELINE && tid == 0) timeline_record(t_entry, t_waited, t_looped, p.m, t_loops, t_synced, t_reduced);
 }

@@ -293,7 +293,9 @@ public partial class StreamKernelTests
     {
         var config = new MarlinStreamConfig(batchBlocks, 8, warps, ring, ChunksPerCta: chunksPerCta);
         Assert.Equal(expected, config.ActivationRingBytes(rows));
-        Assert.Equal(config.ActivationRingBytes(config.RowsPerLaunch), config.DynamicSharedMemoryBytes);
+        // The register ring: with several k runs per chunk, each warp's partials follow the rings.
+        Assert.Equal(config.ActivationRingBytes(config.RowsPerLaunch) + config.PartialBytes, config.DynamicSharedMemoryBytes);
+        Assert.Equal(config.WarpsPerChunk > 1 ? warps * batchBlocks * 2048 : 0, config.PartialBytes);
         Assert.Equal("rows", Assert.Throws<ArgumentOutOfRangeException>(() => config.ActivationRingBytes(0)).ParamName);
     }
 
@@ -316,10 +318,34 @@ public partial class StreamKernelTests
         var config = new MarlinStreamConfig(1, groupBlocks, warps, 2, WeightStages: stages);
         config.Validate();
         Assert.Equal(expected, config.WeightRingBytes);
-        Assert.Equal(config.ActivationRingBytes(5) + expected, config.SharedBytes(5));
+        // The register ring with several k runs per chunk (one chunk here) keeps each warp's partials after the rings instead.
+        Assert.Equal(stages == 0 ? warps * 2048 : 0, config.PartialBytes);
+        Assert.Equal(config.ActivationRingBytes(5) + expected + config.PartialBytes, config.SharedBytes(5));
         Assert.Equal(config.SharedBytes(8), config.DynamicSharedMemoryBytes);
         Assert.Contains($"-DMARLIN_W_STAGES={stages}", config.CompileOptions());
-        Assert.Equal(stages == 0 ? 16384 / (8 / warps) + 32 : 16 + 32, MarlinKernelSelector.StreamStaticSharedBytes(config));
+        // Static: the receive buffer of 4 keys, padded for 8 parts (8 keys of 32 Float4s), and the row norms.
+        Assert.Equal(4096, config.ReduceReceiveBytes);
+        Assert.Equal(4096 + 32, MarlinKernelSelector.StreamStaticSharedBytes(config));
+    }
+
+    [Theory]
+    // 16 rows, four chunks: 32 keys, 6 parts round them up to 36 (the most of 1..8 parts).
+    [InlineData(2, 4, 4, StreamEpilogue.Normed, 36 * 512)]
+    // SwiGLU pairs gate and up keys: 16 pairs, 7 parts round them up to 21, two halves each.
+    [InlineData(2, 4, 4, StreamEpilogue.NormedSwiGlu, 21 * 2 * 512)]
+    // 8-warp, one chunk, 16 rows: 8 keys, 7 parts round them up to 14.
+    [InlineData(2, 8, 1, StreamEpilogue.Residual, 14 * 512)]
+    // 8 rows, one chunk: 4 keys, 8 parts take one each.
+    [InlineData(1, 8, 1, StreamEpilogue.Store, 8 * 512)]
+    public void ReduceReceiveBufferHoldsThePaddedKeysOfTheWorstSplit(int batchBlocks, int warps, int chunksPerCta, StreamEpilogue epilogue, int expected)
+    {
+        var config = new MarlinStreamConfig(batchBlocks, 8, warps, 2, epilogue, chunksPerCta);
+        config.Validate();
+        Assert.Equal(expected, config.ReduceReceiveBytes);
+        // Every split of up to 8 parts fits: each part reduces ceil(keys / parts) keys with one partial per part and half.
+        int halves = epilogue == StreamEpilogue.NormedSwiGlu ? 2 : 1, keys = chunksPerCta * batchBlocks * 4 / halves;
+        for (int parts = 1; parts <= MarlinStreamConfig.MaxKParts; parts++)
+            Assert.True((keys + parts - 1) / parts * parts * halves * 32 * 16 <= config.ReduceReceiveBytes, $"{parts} parts");
     }
 
     [Theory]
