@@ -195,12 +195,13 @@ constexpr int min_ctas = warps == 4 && MARLIN_DEBUG_MIN_CTAS_4W > 0 ? MARLIN_DEB
 // group with its up group), each reduced by one CTA of the cluster (key % parts) from a receive buffer that every CTA
 // fills with its partial (rank `source`) of that key: [key / parts][half][source][32 lanes] Float4s. Sized for the worst
 // split of up to 8 parts.
+constexpr int max_parts = 8;                              // the portable cluster size (MarlinStreamConfig.MaxKParts)
 constexpr int halves = swiglu ? 2 : 1;
 constexpr int reduce_keys = chunks_per_cta * batch_blocks * 4 / halves;
 __host__ __device__ constexpr int padded_keys(int parts) { return (reduce_keys + parts - 1) / parts * parts; }
 __host__ __device__ constexpr int max_padded_keys() {
   int most = 0;
-  for (int parts = 1; parts <= 8; ++parts) most = padded_keys(parts) > most ? padded_keys(parts) : most;
+  for (int parts = 1; parts <= max_parts; ++parts) most = padded_keys(parts) > most ? padded_keys(parts) : most;
   return most;
 }
 constexpr int recv_vecs = max_padded_keys() * halves * 32;
@@ -393,20 +394,6 @@ __device__ __forceinline__ u32 cluster_size() {
 #endif
 }
 
-// Float4 at shared-memory address `local` (of this CTA's layout) in the shared memory of cluster CTA `rank`.
-__device__ __forceinline__ Float4 load_peer(u32 local, u32 rank) {
-  Float4 v;
-#if MARLIN_CLUSTERS
-  u32 remote;
-  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(remote) : "r"(local), "r"(rank));
-  asm volatile("ld.shared::cluster.v4.f32 {%0,%1,%2,%3}, [%4];\n" : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w) : "r"(remote) : "memory");
-#else
-  (void)rank;
-  asm volatile("ld.shared.v4.f32 {%0,%1,%2,%3}, [%4];\n" : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w) : "r"(local) : "memory");
-#endif
-  return v;
-}
-
 // Float4 v to shared-memory address `local` (of this CTA's layout) in the shared memory of cluster CTA `rank`.
 __device__ __forceinline__ void store_peer(u32 local, u32 rank, Float4 v) {
 #if MARLIN_CLUSTERS
@@ -559,7 +546,7 @@ __device__ __forceinline__ Float4 recv_sum(u32 recv_base, int key, int half, u32
   const u32 at = recv_at(recv_base, key, half, parts, 0, lane);
   Float4 sum = {0.0f, 0.0f, 0.0f, 0.0f};
 #pragma unroll
-  for (u32 r = 0; r < 8; ++r) {
+  for (u32 r = 0; r < (u32)cfg::max_parts; ++r) {
     if (r < parts) {
       const Float4 v = lds128f(at + 512u * r);
       sum.x += v.x; sum.y += v.y; sum.z += v.z; sum.w += v.w;
@@ -740,8 +727,8 @@ extern "C" __global__ void __launch_bounds__(cfg::threads, cfg::min_ctas) marlin
   // Residual epilogue: the four C values of this thread's first epilogue unit (C is the residual stream, complete by
   // now), requested here so that their round trip overlaps the main loop rather than following it.
   // Epilogue units (and SwiGLU items) are dealt in groups of 32, one per warp, interleaved over the CTAs of the cluster
-  // (group warp * parts + rank, then + parts * warps, ...), so that every CTA reduces an equal share: the reduction's
-  // reads cross the SM-to-SM network, and CTA 0 alone used to take every unit of a 16-row 8-warp launch.
+  // (group warp * parts + rank, then + parts * warps, ...), so that every CTA reduces an equal share of the keys (CTA 0
+  // alone once took every unit of a 16-row 8-warp launch). A group is a reduction key, so this CTA is its reducer.
   const int u_first = 32 * (warp * (int)parts + (int)blockIdx.x) + lane;
   u16 c_first[4] = {0, 0, 0, 0};
   if constexpr (residual) {
